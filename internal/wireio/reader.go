@@ -1,0 +1,324 @@
+// Package wireio frames Bitcoin P2P messages on a byte stream, defensively.
+//
+// btcd's wire.ReadMessage trusts a header's length field up to 32 MiB and
+// allocates it before a single payload byte has arrived, disconnects on a bad
+// checksum, and rejects trailing bytes after a payload. Reader follows Bitcoin
+// Core instead:
+//
+//   - wrong network magic, or a length above 4,000,000 bytes or above the
+//     command's own maximum: a fatal error, returned before any payload byte
+//     is read or allocated;
+//   - a bad checksum, a command with invalid bytes, an unknown command or a
+//     payload that does not decode: the message is consumed and reported as
+//     a soft error, and the stream stays usable;
+//   - trailing bytes after a known payload are ignored;
+//   - the payload buffer grows with the bytes that actually arrive, never to
+//     what the header merely claims.
+//
+// Commands that a relay node has no use for (blocks, headers, filters) are
+// skipped without decoding and reported as Unknown, so a peer that sends
+// them costs a discard, not a parse.
+package wireio
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/btcsuite/btcd/wire/v2"
+)
+
+// MaxPayload is the largest payload any message may announce (Core's
+// MAX_PROTOCOL_MESSAGE_LENGTH).
+const MaxPayload = wire.MaxProtocolMessageLength
+
+// HeaderSize is the size of a message header.
+const HeaderSize = wire.MessageHeaderSize
+
+// Errors that end a connection. The stream cannot be trusted after them.
+var (
+	ErrBadMagic  = errors.New("wrong network magic")
+	ErrOversized = errors.New("message larger than allowed")
+)
+
+// SoftError reports a message that was consumed and dropped; the next call
+// to Next reads the following message.
+type SoftError struct {
+	Command string // printable form of the command field
+	Reason  string // "bad checksum", "invalid command", "malformed payload: ..."
+}
+
+func (e *SoftError) Error() string {
+	return fmt.Sprintf("dropped %q message: %s", e.Command, e.Reason)
+}
+
+// Unknown is a message whose command peerd does not decode: its payload was
+// read and discarded. It satisfies wire.Message so it can travel as one.
+type Unknown struct {
+	Cmd  string
+	Size uint32
+}
+
+// Command returns the command from the header.
+func (u *Unknown) Command() string { return u.Cmd }
+
+// MaxPayloadLength is MaxPayload.
+func (u *Unknown) MaxPayloadLength(uint32) uint32 { return MaxPayload }
+
+// BtcDecode is never used: Unknown is built by Reader, not decoded.
+func (u *Unknown) BtcDecode(io.Reader, uint32, wire.MessageEncoding) error {
+	return errors.New("wireio: Unknown cannot be decoded")
+}
+
+// BtcEncode is never used: Unknown is not sent.
+func (u *Unknown) BtcEncode(io.Writer, uint32, wire.MessageEncoding) error {
+	return errors.New("wireio: Unknown cannot be encoded")
+}
+
+// Header is a decoded message header.
+type Header struct {
+	Magic    wire.BitcoinNet
+	Command  [wire.CommandSize]byte
+	Length   uint32
+	Checksum [4]byte
+}
+
+// ParseHeader decodes a 24-byte header.
+func ParseHeader(b *[HeaderSize]byte) Header {
+	var h Header
+	h.Magic = wire.BitcoinNet(binary.LittleEndian.Uint32(b[0:4]))
+	copy(h.Command[:], b[4:16])
+	h.Length = binary.LittleEndian.Uint32(b[16:20])
+	copy(h.Checksum[:], b[20:24])
+	return h
+}
+
+// command returns the command name and whether the field is well formed:
+// printable ASCII, then only NUL padding (Core's CMessageHeader::IsCommandValid).
+func (h *Header) command() (string, bool) {
+	n := bytes.IndexByte(h.Command[:], 0)
+	if n < 0 {
+		n = len(h.Command)
+	}
+	for _, c := range h.Command[:n] {
+		if c < ' ' || c > '~' {
+			return fmt.Sprintf("%q", h.Command[:n]), false
+		}
+	}
+	for _, c := range h.Command[n:] {
+		if c != 0 {
+			return fmt.Sprintf("%q", bytes.TrimRight(h.Command[:], "\x00")), false
+		}
+	}
+	return string(h.Command[:n]), true
+}
+
+// Reader reads messages from one stream. It is not safe for concurrent use.
+type Reader struct {
+	r    io.Reader
+	net  wire.BitcoinNet
+	pver uint32
+	enc  wire.MessageEncoding
+	hdr  [HeaderSize]byte
+	buf  bytes.Buffer
+}
+
+// NewReader returns a Reader for the network magic net. It reads r directly,
+// without a buffer of its own, so an idle connection holds no read buffer.
+func NewReader(r io.Reader, net wire.BitcoinNet) *Reader {
+	return &Reader{r: r, net: net, pver: wire.ProtocolVersion, enc: wire.WitnessEncoding}
+}
+
+// SetProtocolVersion sets the version used to decode payloads, normally the
+// version negotiated in the handshake.
+func (r *Reader) SetProtocolVersion(pver uint32) { r.pver = pver }
+
+// Next reads the next message. Errors are *SoftError (the message was
+// dropped, call Next again), ErrBadMagic or ErrOversized wrapped with detail
+// (fatal), or the underlying reader's error (fatal; io.EOF on a clean close
+// between messages).
+func (r *Reader) Next() (wire.Message, error) {
+	if _, err := io.ReadFull(r.r, r.hdr[:]); err != nil {
+		return nil, err
+	}
+	h := ParseHeader(&r.hdr)
+	if h.Magic != r.net {
+		return nil, fmt.Errorf("%w: got %#08x, want %#08x", ErrBadMagic, uint32(h.Magic), uint32(r.net))
+	}
+	if h.Length > MaxPayload {
+		return nil, fmt.Errorf("%w: header announces %d bytes, limit %d", ErrOversized, h.Length, MaxPayload)
+	}
+	cmd, ok := h.command()
+	if !ok {
+		if err := r.discard(h.Length); err != nil {
+			return nil, err
+		}
+		return nil, &SoftError{Command: cmd, Reason: "invalid command bytes"}
+	}
+	msg := newMessage(cmd)
+	if msg == nil {
+		if err := r.discard(h.Length); err != nil {
+			return nil, err
+		}
+		return &Unknown{Cmd: cmd, Size: h.Length}, nil
+	}
+	if limit := msg.MaxPayloadLength(r.pver); h.Length > limit {
+		return nil, fmt.Errorf("%w: %s announces %d bytes, limit %d", ErrOversized, cmd, h.Length, limit)
+	}
+	payload, err := r.payload(h.Length)
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(payload)
+	sum = sha256.Sum256(sum[:])
+	if !bytes.Equal(sum[:4], h.Checksum[:]) {
+		return nil, &SoftError{Command: cmd, Reason: "bad checksum"}
+	}
+	if err := checkCounts(cmd, payload); err != nil {
+		return nil, &SoftError{Command: cmd, Reason: "malformed payload: " + err.Error()}
+	}
+	// btcd's decoders copy what they keep, so the message does not alias
+	// r.buf, which the next call reuses.
+	if err := msg.BtcDecode(bytes.NewBuffer(payload), r.pver, r.enc); err != nil {
+		return nil, &SoftError{Command: cmd, Reason: "malformed payload: " + err.Error()}
+	}
+	return msg, nil
+}
+
+// payload reads n bytes into the reusable buffer, growing it only as bytes
+// arrive, so a header that lies about its length costs nothing until the
+// bytes are really sent.
+func (r *Reader) payload(n uint32) ([]byte, error) {
+	r.buf.Reset()
+	if n == 0 {
+		return nil, nil
+	}
+	got, err := r.buf.ReadFrom(io.LimitReader(r.r, int64(n)))
+	if err != nil {
+		return nil, err
+	}
+	if got < int64(n) {
+		return nil, io.ErrUnexpectedEOF
+	}
+	b := r.buf.Bytes()
+	if r.buf.Cap() > 64<<10 {
+		// Do not keep a large buffer for an idle peer: the next
+		// message gets a fresh one.
+		r.buf = bytes.Buffer{}
+	}
+	return b, nil
+}
+
+func (r *Reader) discard(n uint32) error {
+	got, err := io.CopyN(io.Discard, r.r, int64(n))
+	if err != nil && got < int64(n) {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return err
+	}
+	return nil
+}
+
+// newMessage returns an empty message for the commands peerd decodes, or nil.
+func newMessage(cmd string) wire.Message {
+	switch cmd {
+	case wire.CmdVersion:
+		return &wire.MsgVersion{}
+	case wire.CmdVerAck:
+		return &wire.MsgVerAck{}
+	case wire.CmdWTxIdRelay:
+		return &wire.MsgWTxIdRelay{}
+	case wire.CmdSendAddrV2:
+		return &wire.MsgSendAddrV2{}
+	case wire.CmdPing:
+		return &wire.MsgPing{}
+	case wire.CmdPong:
+		return &wire.MsgPong{}
+	case wire.CmdInv:
+		return &wire.MsgInv{}
+	case wire.CmdGetData:
+		return &wire.MsgGetData{}
+	case wire.CmdNotFound:
+		return &wire.MsgNotFound{}
+	case wire.CmdTx:
+		return &wire.MsgTx{}
+	case wire.CmdMemPool:
+		return &wire.MsgMemPool{}
+	case wire.CmdFeeFilter:
+		return &wire.MsgFeeFilter{}
+	case wire.CmdSendHeaders:
+		return &wire.MsgSendHeaders{}
+	case wire.CmdGetAddr:
+		return &wire.MsgGetAddr{}
+	case wire.CmdAddr:
+		return &wire.MsgAddr{}
+	case wire.CmdAddrV2:
+		return &wire.MsgAddrV2{}
+	}
+	return nil
+}
+
+// Fixed sizes used to check list counts against the bytes present.
+const (
+	invVectSize = 36 // type + hash
+	addrSize    = 30 // time + services + ip + port
+	versionUAAt = 80 // version, services, time, addr_recv, addr_from, nonce
+)
+
+// checkCounts refuses payloads whose leading count or length claims more
+// elements than the payload can hold, before btcd's decoder allocates a
+// slice or string of the claimed size (it would allocate up to 32 MiB for a
+// version's user agent, or 50,000 entries for an inv of a few bytes).
+func checkCounts(cmd string, p []byte) error {
+	var at, elem int
+	switch cmd {
+	case wire.CmdInv, wire.CmdGetData, wire.CmdNotFound:
+		elem = invVectSize
+	case wire.CmdAddr:
+		elem = addrSize
+	case wire.CmdVersion:
+		if len(p) <= versionUAAt {
+			return nil
+		}
+		at, elem = versionUAAt, 1
+	default:
+		return nil
+	}
+	n, size, err := varInt(p[at:])
+	if err != nil {
+		return err
+	}
+	if cmd == wire.CmdVersion && n > wire.MaxUserAgentLen {
+		return fmt.Errorf("user agent of %d bytes, limit %d", n, wire.MaxUserAgentLen)
+	}
+	if rest := uint64(len(p) - at - size); n > rest/uint64(elem) {
+		return fmt.Errorf("count %d does not fit in %d bytes", n, rest)
+	}
+	return nil
+}
+
+func varInt(p []byte) (v uint64, size int, err error) {
+	if len(p) == 0 {
+		return 0, 0, io.ErrUnexpectedEOF
+	}
+	switch p[0] {
+	case 0xfd:
+		size = 3
+	case 0xfe:
+		size = 5
+	case 0xff:
+		size = 9
+	default:
+		return uint64(p[0]), 1, nil
+	}
+	if len(p) < size {
+		return 0, 0, io.ErrUnexpectedEOF
+	}
+	var b [8]byte
+	copy(b[:], p[1:size])
+	return binary.LittleEndian.Uint64(b[:]), size, nil
+}

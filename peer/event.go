@@ -1,0 +1,86 @@
+package peer
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/btcsuite/btcd/wire/v2"
+)
+
+// EventKind says what an Event carries.
+type EventKind uint8
+
+// Event kinds. Every input to the machine is one of these.
+const (
+	// EvStart: the connection is up; begin the handshake.
+	EvStart EventKind = iota
+	// EvMsg: a decoded message from the peer (Msg).
+	EvMsg
+	// EvBadMsg: a message was read and dropped (Err says why); the
+	// connection is still usable.
+	EvBadMsg
+	// EvTick: the machine's deadline may have passed.
+	EvTick
+	// EvCmd: an operator command (Cmd).
+	EvCmd
+	// EvClosed: the connection is gone (Reason says why); the driver
+	// sends it once, last.
+	EvClosed
+)
+
+var eventNames = [...]string{
+	EvStart: "start", EvMsg: "msg", EvBadMsg: "bad msg", EvTick: "tick",
+	EvCmd: "cmd", EvClosed: "closed",
+}
+
+func (k EventKind) String() string {
+	if int(k) < len(eventNames) {
+		return eventNames[k]
+	}
+	return fmt.Sprintf("EventKind(%d)", k)
+}
+
+// Command is an operator's request to one peer.
+type Command uint8
+
+// Commands.
+const (
+	// CmdDisconnect closes the connection (Reason in the event).
+	CmdDisconnect Command = iota + 1
+	// CmdPing sends a ping now, or as soon as the outstanding one is
+	// answered (Bitcoin Core's ping RPC).
+	CmdPing
+)
+
+func (c Command) String() string {
+	switch c {
+	case CmdDisconnect:
+		return "disconnect"
+	case CmdPing:
+		return "ping"
+	}
+	return fmt.Sprintf("Command(%d)", c)
+}
+
+// Event is one input to the machine. Events are values so that the hot
+// paths (a ping, a tick) allocate nothing.
+type Event struct {
+	Kind   EventKind
+	Now    time.Time
+	Msg    wire.Message // EvMsg
+	Err    error        // EvBadMsg
+	Cmd    Command      // EvCmd
+	Reason Reason       // EvCmd with CmdDisconnect, EvClosed
+}
+
+// Label is the event's short name, for logs and transition labels:
+// the message command, the command name, or the kind.
+func (e Event) Label() string {
+	switch e.Kind {
+	case EvMsg:
+		return e.Msg.Command()
+	case EvCmd:
+		return e.Cmd.String()
+	}
+	return e.Kind.String()
+}

@@ -1,0 +1,426 @@
+package peer
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/btcsuite/btcd/wire/v2"
+
+	"github.com/peerd/peerd/handshake"
+	"github.com/peerd/peerd/internal/fsm"
+	"github.com/peerd/peerd/internal/wireio"
+)
+
+// Keepalive defaults, as in Bitcoin Core (net_processing.cpp PING_INTERVAL,
+// net.h TIMEOUT_INTERVAL).
+const (
+	DefaultPingInterval = 2 * time.Minute
+	DefaultPingTimeout  = 20 * time.Minute
+	DefaultIdleTimeout  = 20 * time.Minute
+)
+
+// The wire peer's top-level states.
+const (
+	// Handshake: the connection is up and the handshake machine runs
+	// inside this state. Nothing but handshake messages leaves.
+	Handshake fsm.State = "handshake"
+	// Standby: the handshake is done. The peer answers pings, sends its
+	// own, and watches for silence.
+	Standby fsm.State = "standby"
+	// Disconnected: the connection is closed or closing. Final.
+	Disconnected fsm.State = "disconnected"
+)
+
+// Edge labels of the wire peer machine.
+const (
+	onHandshakeDone   = "handshake done"
+	onHandshakeFailed = "handshake failed"
+	onDisconnect      = "closed, operator or shutdown"
+	onPingTimeout     = "ping timeout"
+	onIdleTimeout     = "idle timeout"
+	onViolation       = "protocol violation"
+)
+
+// Spec is the wire peer machine's definition; the handshake runs as the
+// composed state Handshake.
+var Spec = fsm.MustIndex(&fsm.Spec{
+	Name:    "peer",
+	Initial: Handshake,
+	States:  []fsm.State{Handshake, Standby, Disconnected},
+	Final:   []fsm.State{Disconnected},
+	Edges: []fsm.Edge{
+		{From: Handshake, To: Standby, On: onHandshakeDone},
+		{From: Handshake, To: Disconnected, On: onHandshakeFailed},
+		{From: Handshake, To: Disconnected, On: onDisconnect},
+		{From: Standby, To: Disconnected, On: onPingTimeout},
+		{From: Standby, To: Disconnected, On: onIdleTimeout},
+		{From: Standby, To: Disconnected, On: onViolation},
+		{From: Standby, To: Disconnected, On: onDisconnect},
+	},
+	Inner: map[fsm.State]*fsm.Spec{Handshake: handshake.Spec},
+	Notes: map[fsm.State]string{
+		Standby: "answers ping with pong, pings every PingInterval, notfound for getdata",
+	},
+})
+
+// Config is the keepalive and handshake policy shared by every peer. It is
+// read-only once peers run.
+type Config struct {
+	Handshake handshake.Config
+	// PingInterval between our pings; 0 means DefaultPingInterval.
+	PingInterval time.Duration
+	// PingTimeout: disconnect when a ping stays unanswered this long;
+	// 0 means DefaultPingTimeout.
+	PingTimeout time.Duration
+	// IdleTimeout: disconnect when nothing arrives this long; 0 means
+	// DefaultIdleTimeout.
+	IdleTimeout time.Duration
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
+}
+
+// Params describe one connection.
+type Params struct {
+	handshake.Params
+	// Rand returns random numbers for ping nonces.
+	Rand func() uint64
+}
+
+// Machine is one wire peer's state machine: pure, driven by Step. It is not
+// safe for concurrent use; the peer's owner goroutine owns it.
+type Machine struct {
+	fsm.Core
+	cfg    *Config
+	params Params
+
+	level   level              // this machine as an fsm.Composite
+	hs      *handshake.Machine // running while in Handshake
+	hsLevel hsLevel
+	hsOut   []handshake.Action
+
+	info        handshake.Info
+	reason      Reason
+	connectedAt time.Time
+
+	// Standby bookkeeping.
+	checksFrom time.Time // inactivity checks start here (Core: connect + peertimeout)
+	lastRecv   time.Time
+	nextPing   time.Time
+	pingNonce  uint64
+	pingSent   time.Time // zero when no ping is outstanding
+	pingQueued bool
+	minRTT     time.Duration
+	lastRTT    time.Duration
+
+	// Reused outgoing messages: a ping or pong costs no allocation. A
+	// message in an action is valid until the next Step.
+	ping wire.MsgPing
+	pong wire.MsgPong
+}
+
+// NewMachine returns a machine in Handshake, waiting for EvStart. obs, which
+// may be nil, sees every transition of the machine and its inner machines.
+func NewMachine(cfg *Config, p Params, obs fsm.Observer) *Machine {
+	m := &Machine{Core: fsm.NewCore(Spec, "", obs), cfg: cfg, params: p}
+	m.hs = handshake.New(&cfg.Handshake, p.Params, string(Handshake), obs)
+	m.level.m, m.hsLevel.m = m, m
+	return m
+}
+
+// Step feeds one event through the machine and its running inner machine,
+// appending the resulting actions to out.
+func (m *Machine) Step(ev Event, out *[]Action) {
+	fsm.Dispatch[Event, Action](&m.level, ev, out)
+}
+
+// Path returns the current state path, e.g. "handshake/awaitVerack".
+func (m *Machine) Path() string {
+	if m.hs != nil {
+		return m.hs.Path()
+	}
+	return m.Core.Path()
+}
+
+// Info returns what the handshake learned about the peer (complete once the
+// machine has left Handshake).
+func (m *Machine) Info() handshake.Info { return m.info }
+
+// Reason returns why the peer was disconnected, or "".
+func (m *Machine) Reason() Reason { return m.reason }
+
+// RTT returns the minimum and last ping round-trip times (zero before the
+// first pong).
+func (m *Machine) RTT() (minRTT, last time.Duration) { return m.minRTT, m.lastRTT }
+
+// PingWait returns how long the outstanding ping has waited at now, or 0.
+func (m *Machine) PingWait(now time.Time) time.Duration {
+	if m.pingSent.IsZero() {
+		return 0
+	}
+	return now.Sub(m.pingSent)
+}
+
+// Deadline returns when the machine next needs an EvTick, or the zero time
+// when it needs none.
+func (m *Machine) Deadline() time.Time {
+	switch m.State() {
+	case Handshake:
+		return m.hs.Deadline()
+	case Standby:
+		idle := later(m.lastRecv.Add(orDefault(m.cfg.IdleTimeout, DefaultIdleTimeout)), m.checksFrom)
+		if m.pingSent.IsZero() {
+			return earlier(m.nextPing, idle)
+		}
+		return earlier(later(m.pingSent.Add(orDefault(m.cfg.PingTimeout, DefaultPingTimeout)), m.checksFrom), idle)
+	}
+	return time.Time{}
+}
+
+// level is the Machine seen by the engine: an fsm.Composite whose inner
+// machine is the handshake while it runs.
+type level struct{ m *Machine }
+
+func (l *level) Step(ev Event, out *[]Action) fsm.Result { return l.m.step(ev, out) }
+
+func (l *level) Inner() fsm.Stepper[Event, Action] {
+	if l.m.hs == nil {
+		return nil
+	}
+	return &l.m.hsLevel
+}
+
+func (l *level) InnerEnded(ev Event, out *[]Action) fsm.Result { return l.m.innerEnded(ev, out) }
+
+// innerEnded: the handshake ended on ev. On success the peer enters
+// Standby and pings at once; otherwise it is disconnected with the
+// handshake's failure as the reason.
+func (m *Machine) innerEnded(ev Event, out *[]Action) fsm.Result {
+	hs := m.hs
+	m.hs = nil
+	if hs.State() != handshake.Done {
+		m.disconnect(ev.Now, Reason(hs.Failure()), onHandshakeFailed, out)
+		return fsm.Handled
+	}
+	m.info = hs.Info()
+	m.Become(ev.Now, Standby, onHandshakeDone)
+	m.checksFrom = m.connectedAt.Add(orDefault(m.cfg.Handshake.Timeout, handshake.DefaultTimeout))
+	m.lastRecv = ev.Now
+	*out = append(*out, Action{Kind: ActReady})
+	// Core pings a new peer at once to learn its round-trip time.
+	m.sendPing(ev.Now, out)
+	return fsm.Handled
+}
+
+// step handles what no inner machine took: first what every state shares,
+// then the current state's own events.
+func (m *Machine) step(ev Event, out *[]Action) fsm.Result {
+	if m.State() == Disconnected {
+		return fsm.Handled
+	}
+	switch ev.Kind {
+	case EvStart:
+		m.connectedAt = ev.Now
+	case EvClosed:
+		m.disconnect(ev.Now, ev.Reason, onDisconnect, out)
+		return fsm.Handled
+	case EvCmd:
+		if ev.Cmd == CmdDisconnect {
+			m.disconnect(ev.Now, ev.Reason, onDisconnect, out)
+			return fsm.Handled
+		}
+	case EvBadMsg:
+		note(out, "dropped message: %v", ev.Err)
+		return fsm.Handled
+	}
+	if m.State() == Standby {
+		m.standby(ev, out)
+	}
+	return fsm.Handled
+}
+
+// standby runs with the handshake complete: info holds the peer's version,
+// and a ping is outstanding or nextPing is set.
+func (m *Machine) standby(ev Event, out *[]Action) {
+	switch ev.Kind {
+	case EvTick:
+		m.tick(ev.Now, out)
+	case EvCmd:
+		if ev.Cmd == CmdPing {
+			if m.pingSent.IsZero() {
+				m.sendPing(ev.Now, out)
+			} else {
+				m.pingQueued = true
+			}
+		}
+	case EvMsg:
+		m.lastRecv = ev.Now
+		m.message(ev.Now, ev.Msg, out)
+	}
+}
+
+func (m *Machine) tick(now time.Time, out *[]Action) {
+	if now.Before(m.checksFrom) {
+		// Core runs no inactivity check before the handshake timeout
+		// has passed since the connection opened.
+	} else if !m.pingSent.IsZero() && !now.Before(m.pingSent.Add(orDefault(m.cfg.PingTimeout, DefaultPingTimeout))) {
+		m.disconnect(now, ReasonPingTimeout, onPingTimeout, out)
+		return
+	} else if !now.Before(m.lastRecv.Add(orDefault(m.cfg.IdleTimeout, DefaultIdleTimeout))) {
+		m.disconnect(now, ReasonIdle, onIdleTimeout, out)
+		return
+	}
+	if m.pingSent.IsZero() && !now.Before(m.nextPing) {
+		m.sendPing(now, out)
+	}
+}
+
+func (m *Machine) message(now time.Time, msg wire.Message, out *[]Action) {
+	switch msg := msg.(type) {
+	case *wire.MsgPing:
+		m.pong.Nonce = msg.Nonce
+		*out = append(*out, Action{Kind: ActSend, Msg: &m.pong})
+	case *wire.MsgPong:
+		m.gotPong(now, msg.Nonce, out)
+	case *wire.MsgWTxIdRelay:
+		m.disconnect(now, ReasonWTxIDRelayAfterVerack, onViolation, out)
+	case *wire.MsgSendAddrV2:
+		m.disconnect(now, ReasonAddrV2AfterVerack, onViolation, out)
+	case *wire.MsgVersion:
+		note(out, "ignored duplicate version")
+	case *wire.MsgVerAck:
+		note(out, "ignored duplicate verack")
+	case *wire.MsgGetData:
+		m.notFound(msg, out)
+	case *wireio.Unknown:
+		note(out, "ignored %s (%d bytes)", msg.Cmd, msg.Size)
+	}
+	// Everything else (inv, addr, addrv2, getaddr, feefilter,
+	// sendheaders, notfound, tx, mempool) needs nothing from a peer with
+	// no chain and, until the relay work lands, no mempool.
+}
+
+// gotPong matches a pong to the outstanding ping. A pong with another nonce
+// leaves the ping outstanding; an unsolicited one is only noted.
+func (m *Machine) gotPong(now time.Time, nonce uint64, out *[]Action) {
+	switch {
+	case m.pingSent.IsZero():
+		note(out, "unsolicited pong")
+		return
+	case nonce != m.pingNonce:
+		note(out, "pong nonce mismatch: got %d, want %d", nonce, m.pingNonce)
+		return
+	}
+	rtt := now.Sub(m.pingSent)
+	m.lastRTT = rtt
+	if m.minRTT == 0 || rtt < m.minRTT {
+		m.minRTT = rtt
+	}
+	m.nextPing = m.pingSent.Add(orDefault(m.cfg.PingInterval, DefaultPingInterval))
+	m.pingSent = time.Time{}
+	if m.pingQueued {
+		m.pingQueued = false
+		m.sendPing(now, out)
+	}
+}
+
+func (m *Machine) sendPing(now time.Time, out *[]Action) {
+	nonce := m.params.Rand()
+	for nonce == 0 {
+		nonce = m.params.Rand()
+	}
+	m.pingNonce, m.pingSent = nonce, now
+	m.ping.Nonce = nonce
+	*out = append(*out, Action{Kind: ActSend, Msg: &m.ping})
+}
+
+// notFound answers a getdata: with no mempool yet, every transaction asked
+// for is not found. Block requests get no answer, as from a pruned Core.
+func (m *Machine) notFound(req *wire.MsgGetData, out *[]Action) {
+	var nf *wire.MsgNotFound
+	for _, iv := range req.InvList {
+		switch iv.Type {
+		case wire.InvTypeTx, wire.InvTypeWitnessTx, InvTypeWTx:
+			if nf == nil {
+				nf = wire.NewMsgNotFound()
+			}
+			_ = nf.AddInvVect(iv)
+		}
+	}
+	if nf != nil {
+		*out = append(*out, Action{Kind: ActSend, Msg: nf})
+	}
+}
+
+func (m *Machine) disconnect(now time.Time, r Reason, on string, out *[]Action) {
+	if m.hs != nil {
+		m.hs = nil
+	}
+	m.reason = r
+	m.Become(now, Disconnected, on)
+	*out = append(*out, Action{Kind: ActDisconnect, Reason: r})
+}
+
+func note(out *[]Action, format string, args ...any) {
+	*out = append(*out, Action{Kind: ActNote, Note: fmt.Sprintf(format, args...)})
+}
+
+func earlier(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+// InvTypeWTx is BIP 339's MSG_WTX inventory type, which btcd's wire/v2 does
+// not name.
+const InvTypeWTx wire.InvType = 5
+
+// hsLevel adapts the handshake machine, which has its own event and action
+// types so that it stays free of peer's, to the peer hierarchy.
+type hsLevel struct{ m *Machine }
+
+// Step translates ev for the handshake and its actions back. Events the
+// handshake has no notion of (commands, dropped messages, a closed
+// connection) go up to the peer machine.
+func (l *hsLevel) Step(ev Event, out *[]Action) fsm.Result {
+	var hev handshake.Event
+	switch ev.Kind {
+	case EvStart:
+		hev = handshake.Event{Kind: handshake.Start, Now: ev.Now}
+	case EvMsg:
+		hev = handshake.Event{Kind: handshake.Recv, Now: ev.Now, Msg: ev.Msg}
+	case EvTick:
+		hev = handshake.Event{Kind: handshake.Tick, Now: ev.Now}
+	default:
+		return fsm.Unhandled
+	}
+	m := l.m
+	if ev.Kind == EvStart {
+		// The peer machine records the connection time too.
+		m.connectedAt = ev.Now
+	}
+	m.hsOut = m.hsOut[:0]
+	res := m.hs.Step(hev, &m.hsOut)
+	for _, a := range m.hsOut {
+		switch {
+		case a.Send != nil:
+			*out = append(*out, Action{Kind: ActSend, Msg: a.Send})
+		case a.Note != "":
+			*out = append(*out, Action{Kind: ActNote, Note: a.Note})
+		}
+		// a.Fail is reported by InnerEnded with the disconnect.
+	}
+	return res
+}

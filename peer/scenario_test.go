@@ -1,0 +1,368 @@
+package peer
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/btcsuite/btcd/chainhash/v2"
+	"github.com/btcsuite/btcd/wire/v2"
+
+	"github.com/peerd/peerd/handshake"
+	"github.com/peerd/peerd/internal/fsm"
+	"github.com/peerd/peerd/internal/wireio"
+)
+
+var update = flag.Bool("update", false, "rewrite the expected output of scenario scripts")
+
+// Scenario scripts (testdata/scenarios/*.txt) drive one peer machine through
+// a whole conversation on a fake clock. A script is a series of blocks
+// separated by blank lines; each block is one or more commands, a line
+// "----", then the expected output: the transitions and actions the
+// commands produced. `go test ./peer -run Scenarios -update` rewrites the
+// expected output; review the diff before committing it.
+//
+// Commands:
+//
+//	start outbound|inbound [key=value...]   new machine; keys: nonce, ownnonce,
+//	                                        pinginterval, pingtimeout, idle, hstimeout,
+//	                                        required (services: witness, network, none)
+//	recv COMMAND [key=value...]             a message from the peer (see message())
+//	bad TEXT                                a message the reader dropped
+//	advance DURATION                        move the clock and tick the machine
+//	cmd disconnect|ping                     an operator command
+//	closed                                  the connection broke
+//	state                                   print the state path, deadline and RTTs
+func TestScenarios(t *testing.T) {
+	files, err := filepath.Glob("testdata/scenarios/*.txt")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no scenario scripts: %v", err)
+	}
+	for _, file := range files {
+		t.Run(strings.TrimSuffix(filepath.Base(file), ".txt"), func(t *testing.T) {
+			runScenario(t, file)
+		})
+	}
+}
+
+type block struct {
+	comments []string
+	cmds     []string
+	want     string
+}
+
+func parseScript(t *testing.T, text string) []block {
+	var blocks []block
+	for _, raw := range strings.Split(strings.TrimSpace(text), "\n\n") {
+		var b block
+		lines := strings.Split(raw, "\n")
+		i := 0
+		for ; i < len(lines) && lines[i] != "----"; i++ {
+			if strings.HasPrefix(lines[i], "#") {
+				b.comments = append(b.comments, lines[i])
+				continue
+			}
+			b.cmds = append(b.cmds, lines[i])
+		}
+		if i < len(lines) {
+			b.want = strings.Join(lines[i+1:], "\n")
+		}
+		if len(b.cmds) == 0 && len(b.comments) == 0 {
+			t.Fatalf("empty block in script")
+		}
+		blocks = append(blocks, b)
+	}
+	return blocks
+}
+
+type scenario struct {
+	t     *testing.T
+	now   time.Time
+	start time.Time
+	m     *Machine
+	out   []string
+	seq   uint64
+}
+
+func runScenario(t *testing.T, file string) {
+	text, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks := parseScript(t, string(text))
+	s := &scenario{t: t, start: time.Unix(1_700_000_000, 0)}
+	s.now = s.start
+	var parts []string
+	for _, b := range blocks {
+		s.out = s.out[:0]
+		for _, c := range b.cmds {
+			s.run(c)
+		}
+		got := strings.Join(s.out, "\n")
+		part := b.comments
+		if len(b.cmds) > 0 {
+			part = append(append(part, b.cmds...), "----")
+			if got != "" {
+				part = append(part, got)
+			}
+			if !*update && got != b.want {
+				t.Errorf("%s: after\n  %s\ngot:\n%s\nwant:\n%s", file, strings.Join(b.cmds, "\n  "), indent(got), indent(b.want))
+			}
+		}
+		parts = append(parts, strings.Join(part, "\n"))
+	}
+	if *update {
+		if err := os.WriteFile(file, []byte(strings.Join(parts, "\n\n")+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func indent(s string) string {
+	if s == "" {
+		return "  (nothing)"
+	}
+	return "  " + strings.ReplaceAll(s, "\n", "\n  ")
+}
+
+func (s *scenario) fail(format string, args ...any) {
+	s.t.Helper()
+	s.t.Fatalf(format, args...)
+}
+
+func (s *scenario) run(line string) {
+	f := strings.Fields(line)
+	switch f[0] {
+	case "start":
+		s.startMachine(f[1:])
+		s.step(Event{Kind: EvStart})
+	case "recv":
+		s.step(Event{Kind: EvMsg, Msg: s.message(f[1], kv(s, f[2:]))})
+	case "bad":
+		s.step(Event{Kind: EvBadMsg, Err: fmt.Errorf("%s", strings.Join(f[1:], " "))})
+	case "advance":
+		d, err := time.ParseDuration(f[1])
+		if err != nil {
+			s.fail("advance: %v", err)
+		}
+		s.now = s.now.Add(d)
+		s.step(Event{Kind: EvTick})
+	case "cmd":
+		switch f[1] {
+		case "disconnect":
+			s.step(Event{Kind: EvCmd, Cmd: CmdDisconnect, Reason: ReasonOperator})
+		case "ping":
+			s.step(Event{Kind: EvCmd, Cmd: CmdPing})
+		default:
+			s.fail("unknown cmd %q", f[1])
+		}
+	case "closed":
+		s.step(Event{Kind: EvClosed, Reason: ReasonEOF})
+	case "state":
+		minRTT, last := s.m.RTT()
+		dl := "none"
+		if d := s.m.Deadline(); !d.IsZero() {
+			dl = "+" + d.Sub(s.start).String()
+		}
+		info := s.m.Info()
+		s.out = append(s.out, fmt.Sprintf("state %s deadline %s rtt min %v last %v wait %v",
+			s.m.Path(), dl, minRTT, last, s.m.PingWait(s.now)))
+		if s.m.State() != Handshake {
+			s.out = append(s.out, fmt.Sprintf("peer pver=%d wtxidrelay=%v addrv2=%v relay=%v reason=%q",
+				info.ProtocolVersion, info.WTxIDRelay, info.AddrV2, info.Relay, s.m.Reason()))
+		}
+	default:
+		s.fail("unknown command %q", line)
+	}
+}
+
+func kv(s *scenario, args []string) map[string]string {
+	m := map[string]string{}
+	for _, a := range args {
+		k, v, ok := strings.Cut(a, "=")
+		if !ok {
+			s.fail("argument %q is not key=value", a)
+		}
+		m[k] = v
+	}
+	return m
+}
+
+func (s *scenario) num(args map[string]string, key string, def uint64) uint64 {
+	v, ok := args[key]
+	if !ok {
+		return def
+	}
+	n, err := strconv.ParseUint(v, 0, 64)
+	if err != nil {
+		s.fail("%s=%q: %v", key, v, err)
+	}
+	return n
+}
+
+func (s *scenario) dur(args map[string]string, key string) time.Duration {
+	v, ok := args[key]
+	if !ok {
+		return 0
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		s.fail("%s=%q: %v", key, v, err)
+	}
+	return d
+}
+
+func services(s *scenario, v string) wire.ServiceFlag {
+	var f wire.ServiceFlag
+	for _, name := range strings.Split(v, ",") {
+		switch name {
+		case "witness":
+			f |= wire.SFNodeWitness
+		case "network":
+			f |= wire.SFNodeNetwork
+		case "none", "":
+		default:
+			s.fail("unknown service %q", name)
+		}
+	}
+	return f
+}
+
+func (s *scenario) startMachine(f []string) {
+	if len(f) == 0 || (f[0] != "inbound" && f[0] != "outbound") {
+		s.fail("start inbound|outbound")
+	}
+	args := kv(s, f[1:])
+	required := wire.SFNodeWitness
+	if v, ok := args["required"]; ok {
+		required = services(s, v)
+	}
+	cfg := &Config{
+		Handshake: handshake.Config{
+			Services:         0,
+			RequiredServices: required,
+			UserAgent:        "/peerd:test/",
+			Timeout:          s.dur(args, "hstimeout"),
+		},
+		PingInterval: s.dur(args, "pinginterval"),
+		PingTimeout:  s.dur(args, "pingtimeout"),
+		IdleTimeout:  s.dur(args, "idle"),
+	}
+	own := s.num(args, "ownnonce", 0)
+	p := Params{
+		Params: handshake.Params{
+			Inbound:    f[0] == "inbound",
+			Nonce:      s.num(args, "nonce", 1),
+			IsOwnNonce: func(n uint64) bool { return own != 0 && n == own },
+		},
+		Rand: func() uint64 { s.seq++; return 1000 + s.seq },
+	}
+	s.m = NewMachine(cfg, p, fsm.ObserverFunc(func(tr fsm.Transition) {
+		s.out = append(s.out, fmt.Sprintf("%s -> %s on %s", tr.From, tr.To, tr.On))
+	}))
+}
+
+// message builds a message from a command name and key=value arguments.
+func (s *scenario) message(cmd string, args map[string]string) wire.Message {
+	switch cmd {
+	case "version":
+		v := wire.NewMsgVersion(&wire.NetAddress{}, &wire.NetAddress{}, s.num(args, "nonce", 99), 0)
+		v.ProtocolVersion = int32(s.num(args, "pver", 70016))
+		v.Services = services(s, "witness")
+		if sv, ok := args["services"]; ok {
+			v.Services = services(s, sv)
+		}
+		v.UserAgent = "/them:1.0/"
+		if args["relay"] == "false" {
+			v.DisableRelayTx = true
+		}
+		return v
+	case "verack":
+		return wire.NewMsgVerAck()
+	case "wtxidrelay":
+		return wire.NewMsgWTxIdRelay()
+	case "sendaddrv2":
+		return wire.NewMsgSendAddrV2()
+	case "ping":
+		return wire.NewMsgPing(s.num(args, "nonce", 7))
+	case "pong":
+		return wire.NewMsgPong(s.num(args, "nonce", 0))
+	case "getdata", "inv":
+		var list []*wire.InvVect
+		for _, k := range []string{"tx", "wtx", "witnesstx", "block"} {
+			typ := map[string]wire.InvType{"tx": wire.InvTypeTx, "wtx": InvTypeWTx, "witnesstx": wire.InvTypeWitnessTx, "block": wire.InvTypeBlock}[k]
+			for i := range s.num(args, k, 0) {
+				list = append(list, wire.NewInvVect(typ, &chainhash.Hash{byte(i + 1)}))
+			}
+		}
+		if cmd == "inv" {
+			m := wire.NewMsgInv()
+			m.InvList = list
+			return m
+		}
+		m := wire.NewMsgGetData()
+		m.InvList = list
+		return m
+	case "feefilter":
+		return wire.NewMsgFeeFilter(1000)
+	case "sendheaders":
+		return wire.NewMsgSendHeaders()
+	case "getaddr":
+		return wire.NewMsgGetAddr()
+	case "addr":
+		return wire.NewMsgAddr()
+	case "addrv2":
+		return wire.NewMsgAddrV2()
+	case "notfound":
+		return wire.NewMsgNotFound()
+	case "mempool":
+		return wire.NewMsgMemPool()
+	case "tx":
+		return wire.NewMsgTx(2)
+	default:
+		// Commands the reader does not decode arrive as Unknown:
+		// sendcmpct, headers, block, cmpctblock, anything new.
+		return &wireio.Unknown{Cmd: cmd, Size: uint32(s.num(args, "size", 0))}
+	}
+}
+
+func (s *scenario) step(ev Event) {
+	ev.Now = s.now
+	var out []Action
+	s.m.Step(ev, &out)
+	for _, a := range out {
+		s.out = append(s.out, describe(a))
+	}
+}
+
+// describe prints an action with the fields that matter to a reader.
+func describe(a Action) string {
+	switch a.Kind {
+	case ActSend:
+		switch m := a.Msg.(type) {
+		case *wire.MsgVersion:
+			return fmt.Sprintf("send version pver=%d services=%v nonce=%d ua=%s relay=%v",
+				m.ProtocolVersion, m.Services, m.Nonce, m.UserAgent, !m.DisableRelayTx)
+		case *wire.MsgPing:
+			return fmt.Sprintf("send ping nonce=%d", m.Nonce)
+		case *wire.MsgPong:
+			return fmt.Sprintf("send pong nonce=%d", m.Nonce)
+		case *wire.MsgNotFound:
+			var types []string
+			for _, iv := range m.InvList {
+				if iv.Type == InvTypeWTx {
+					types = append(types, "MSG_WTX")
+					continue
+				}
+				types = append(types, iv.Type.String())
+			}
+			return "send notfound " + strings.Join(types, ",")
+		}
+	}
+	return a.String()
+}
