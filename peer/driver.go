@@ -164,7 +164,6 @@ type readResult struct {
 // peer ended.
 func (p *Peer) Run() Reason {
 	defer close(p.done)
-	defer p.cancel(nil)
 	// Closing the connection is what unblocks a read or a write stuck on
 	// a peer that stopped talking or reading.
 	stop := context.AfterFunc(p.ctx, func() { p.conn.Close() })
@@ -177,8 +176,13 @@ func (p *Peer) Run() Reason {
 		defer wg.Done()
 		p.readLoop(in)
 	}()
-	defer wg.Wait()
-	defer p.conn.Close()
+	defer func() {
+		// Close first so a blocked read returns, then cancel so a reader
+		// waiting to hand over a message gives up, then wait for it.
+		p.conn.Close()
+		p.cancel(nil)
+		wg.Wait()
+	}()
 
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
