@@ -54,6 +54,10 @@ func (p *testPeer) raw(b []byte) {
 	}
 }
 
+// rawMayFail writes b to a node that may close the connection before it
+// has read it all (it refuses oversized messages on their header).
+func (p *testPeer) rawMayFail(b []byte) { p.conn.Write(b) }
+
 // next reads the next message, skipping nothing.
 func (p *testPeer) next() wire.Message {
 	p.t.Helper()

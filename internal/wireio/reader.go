@@ -6,8 +6,8 @@
 // Core instead:
 //
 //   - wrong network magic, or a length above 4,000,000 bytes or above the
-//     command's own maximum: a fatal error, returned before any payload byte
-//     is read or allocated;
+//     command's own maximum (see MaxPayloadFor): a fatal error, returned
+//     before any payload byte is read or allocated;
 //   - a bad checksum, a command with invalid bytes, an unknown command or a
 //     payload that does not decode: the message is consumed and reported as
 //     a soft error, and the stream stays usable;
@@ -165,7 +165,7 @@ func (r *Reader) Next() (wire.Message, error) {
 		}
 		return &Unknown{Cmd: cmd, Size: h.Length}, nil
 	}
-	if limit := msg.MaxPayloadLength(r.pver); h.Length > limit {
+	if limit := MaxPayloadFor(msg, r.pver); h.Length > limit {
 		return nil, fmt.Errorf("%w: %s announces %d bytes, limit %d", ErrOversized, cmd, h.Length, limit)
 	}
 	payload, err := r.payload(h.Length)
@@ -221,6 +221,19 @@ func (r *Reader) discard(n uint32) error {
 		return err
 	}
 	return nil
+}
+
+// MinCommandLimit is the least any command may carry. Messages of a fixed
+// size (ping, verack, feefilter...) are allowed this much so that trailing
+// bytes after a known payload, which Core ignores and future versions may
+// add, never cost a connection.
+const MinCommandLimit = 1024
+
+// MaxPayloadFor is the largest payload accepted for msg's command: btcd's
+// bound for the message (which for lists follows their count limits: 50,000
+// inventory vectors, 1,000 addresses), but never less than MinCommandLimit.
+func MaxPayloadFor(msg wire.Message, pver uint32) uint32 {
+	return min(max(msg.MaxPayloadLength(pver), MinCommandLimit), MaxPayload)
 }
 
 // newMessage returns an empty message for the commands peerd decodes, or nil.
