@@ -47,6 +47,7 @@ type DriverConfig struct {
 type Peer struct {
 	// Set at creation, read-only after.
 	id      uint64
+	nonce   uint64
 	conn    net.Conn
 	inbound bool
 	addr    string
@@ -64,6 +65,7 @@ type Peer struct {
 	ctx       context.Context
 	cancel    context.CancelCauseFunc
 	done      chan struct{}
+	ready     atomic.Bool // the handshake completed once
 	bytesRecv atomic.Uint64
 	bytesSent atomic.Uint64
 	lastRecv  atomic.Int64 // unix nanoseconds
@@ -88,6 +90,7 @@ func New(parent context.Context, id uint64, conn net.Conn, cfg *DriverConfig, p 
 	ctx, cancel := context.WithCancelCause(parent)
 	pr := &Peer{
 		id:      id,
+		nonce:   p.Nonce,
 		conn:    conn,
 		inbound: p.Inbound,
 		addr:    conn.RemoteAddr().String(),
@@ -107,6 +110,12 @@ func New(parent context.Context, id uint64, conn net.Conn, cfg *DriverConfig, p 
 
 // ID returns the peer's node-wide id.
 func (p *Peer) ID() uint64 { return p.id }
+
+// Nonce returns our version nonce on this connection.
+func (p *Peer) Nonce() uint64 { return p.nonce }
+
+// WasReady reports whether the handshake completed.
+func (p *Peer) WasReady() bool { return p.ready.Load() }
 
 // Addr returns the remote address.
 func (p *Peer) Addr() string { return p.addr }
@@ -307,6 +316,7 @@ func (p *Peer) act(a *Action) {
 		p.conn.Close()
 	case ActReady:
 		info := p.m.Info()
+		p.ready.Store(true)
 		p.w.SetProtocolVersion(info.CommonVersion)
 		log.Infof("%v ready: %s, version %d, services %v, wtxidrelay %v, addrv2 %v, relay %v",
 			p, info.UserAgent, info.ProtocolVersion, info.Services, info.WTxIDRelay, info.AddrV2, info.Relay)

@@ -43,10 +43,23 @@ func TestScenarios(t *testing.T) {
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no scenario scripts: %v", err)
 	}
+	taken := map[string]bool{}
 	for _, file := range files {
 		t.Run(strings.TrimSuffix(filepath.Base(file), ".txt"), func(t *testing.T) {
-			runScenario(t, file)
+			runScenario(t, file, taken)
 		})
+	}
+	// Every declared edge, of the peer machine and of the handshake inside
+	// it, is taken by some script: the diagrams hold no dead transition.
+	for _, e := range Spec.Edges {
+		if !taken[fmt.Sprintf("%s -> %s on %s", e.From, e.To, e.On)] {
+			t.Errorf("no scenario takes %s -> %s on %q", e.From, e.To, e.On)
+		}
+	}
+	for _, e := range handshake.Spec.Edges {
+		if !taken[fmt.Sprintf("%s/%s -> %s/%s on %s", Handshake, e.From, Handshake, e.To, e.On)] {
+			t.Errorf("no scenario takes handshake %s -> %s on %q", e.From, e.To, e.On)
+		}
 	}
 }
 
@@ -87,15 +100,16 @@ type scenario struct {
 	m     *Machine
 	out   []string
 	seq   uint64
+	taken map[string]bool
 }
 
-func runScenario(t *testing.T, file string) {
+func runScenario(t *testing.T, file string, taken map[string]bool) {
 	text, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
 	}
 	blocks := parseScript(t, string(text))
-	s := &scenario{t: t, start: time.Unix(1_700_000_000, 0)}
+	s := &scenario{t: t, start: time.Unix(1_700_000_000, 0), taken: taken}
 	s.now = s.start
 	var parts []string
 	for _, b := range blocks {
@@ -263,7 +277,9 @@ func (s *scenario) startMachine(f []string) {
 		Rand: func() uint64 { s.seq++; return 1000 + s.seq },
 	}
 	s.m = NewMachine(cfg, p, fsm.ObserverFunc(func(tr fsm.Transition) {
-		s.out = append(s.out, fmt.Sprintf("%s -> %s on %s", tr.From, tr.To, tr.On))
+		line := fmt.Sprintf("%s -> %s on %s", tr.From, tr.To, tr.On)
+		s.taken[line] = true
+		s.out = append(s.out, line)
 	}))
 }
 
