@@ -48,11 +48,13 @@ var (
 // to Next reads the following message.
 type SoftError struct {
 	Command string // printable form of the command field
-	Reason  string // "bad checksum", "invalid command", "malformed payload: ..."
+	Reason  string // "bad checksum", "invalid command bytes", "malformed payload: ..."
 }
 
+// Error reads "dropped ping message: bad checksum"; an invalid command
+// appears Go-quoted, e.g. "pi\x01ng".
 func (e *SoftError) Error() string {
-	return fmt.Sprintf("dropped %q message: %s", e.Command, e.Reason)
+	return fmt.Sprintf("dropped %s message: %s", e.Command, e.Reason)
 }
 
 // Unknown is a message whose command peerd does not decode: its payload was
@@ -275,11 +277,14 @@ func newMessage(cmd string) wire.Message {
 	return nil
 }
 
-// Fixed sizes used to check list counts against the bytes present.
+// Fixed and minimum sizes used to check counts against the bytes present.
 const (
-	invVectSize = 36 // type + hash
-	addrSize    = 30 // time + services + ip + port
-	versionUAAt = 80 // version, services, time, addr_recv, addr_from, nonce
+	invVectSize  = 36 // type + hash
+	addrSize     = 30 // time + services + ip + port
+	addrV2MinLen = 9  // time, services (1), network id, address length (1), port
+	versionUAAt  = 80 // version, services, time, addr_recv, addr_from, nonce
+	txInMinLen   = 41 // outpoint, script length (1), sequence
+	txOutMinLen  = 9  // value, script length (1)
 )
 
 // checkCounts refuses payloads whose leading count or length claims more
@@ -293,6 +298,10 @@ func checkCounts(cmd string, p []byte) error {
 		elem = invVectSize
 	case wire.CmdAddr:
 		elem = addrSize
+	case wire.CmdAddrV2:
+		elem = addrV2MinLen
+	case wire.CmdTx:
+		return checkTx(p)
 	case wire.CmdVersion:
 		if len(p) <= versionUAAt {
 			return nil
@@ -312,6 +321,84 @@ func checkCounts(cmd string, p []byte) error {
 		return fmt.Errorf("count %d does not fit in %d bytes", n, rest)
 	}
 	return nil
+}
+
+// checkTx walks a serialized transaction and refuses any input, output,
+// witness item or script count that the remaining bytes cannot hold, before
+// btcd's decoder sizes slices by them (it accepts up to 818,401 inputs or
+// 4,000,000 witness items per input, which a 9-byte payload can claim).
+func checkTx(p []byte) error {
+	s := scanner{p: p}
+	s.skip(4) // version
+	segwit := false
+	if s.peek() == 0 { // BIP 144 marker, then the flag
+		s.skip(2)
+		segwit = true
+	}
+	nIn := s.count(txInMinLen, "inputs")
+	for range nIn {
+		s.skip(36)
+		s.skip(s.count(1, "signature script bytes"))
+		s.skip(4)
+	}
+	nOut := s.count(txOutMinLen, "outputs")
+	for range nOut {
+		s.skip(8)
+		s.skip(s.count(1, "output script bytes"))
+	}
+	if segwit {
+		for range nIn {
+			for range s.count(1, "witness items") {
+				s.skip(s.count(1, "witness item bytes"))
+			}
+		}
+	}
+	return s.err
+}
+
+// scanner reads varints and skips bytes, recording the first problem and
+// doing nothing after it.
+type scanner struct {
+	p   []byte
+	pos int
+	err error
+}
+
+func (s *scanner) skip(n uint64) {
+	if s.err != nil {
+		return
+	}
+	if n > uint64(len(s.p)-s.pos) {
+		s.err = io.ErrUnexpectedEOF
+		return
+	}
+	s.pos += int(n)
+}
+
+func (s *scanner) peek() byte {
+	if s.err != nil || s.pos >= len(s.p) {
+		return 0xff
+	}
+	return s.p[s.pos]
+}
+
+// count reads a varint that counts elements of at least minLen bytes each,
+// and fails if the rest of the payload cannot hold that many.
+func (s *scanner) count(minLen int, what string) uint64 {
+	if s.err != nil {
+		return 0
+	}
+	n, size, err := varInt(s.p[s.pos:])
+	if err != nil {
+		s.err = err
+		return 0
+	}
+	s.pos += size
+	if rest := uint64(len(s.p) - s.pos); n > rest/uint64(minLen) {
+		s.err = fmt.Errorf("%d %s do not fit in %d bytes", n, what, rest)
+		return 0
+	}
+	return n
 }
 
 func varInt(p []byte) (v uint64, size int, err error) {
