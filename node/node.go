@@ -51,7 +51,8 @@ type Config struct {
 	// Connect: connect only to these, and keep them (reconnect with
 	// back-off). No DNS seeds.
 	Connect []string
-	// AddPeer: keep these too, besides other outbound peers.
+	// AddPeer: keep these too (reconnect with back-off). As with
+	// Connect, DNS seeds are used only when neither list is given.
 	AddPeer []string
 	// MaxPeers bounds inbound plus outbound peers.
 	MaxPeers int
@@ -147,7 +148,7 @@ func New(cfg Config) (*Node, error) {
 			l, err := net.Listen("tcp", la)
 			if err != nil {
 				n.closeListeners()
-				return nil, fmt.Errorf("listen on %s: %w", la, err)
+				return nil, err // "listen tcp ADDR: bind: ..." says it all
 			}
 			n.listeners = append(n.listeners, l)
 		}

@@ -1,0 +1,362 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/user"
+	"path/filepath"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/btcsuite/btcd/chaincfg/v2"
+	flags "github.com/jessevdk/go-flags"
+)
+
+const (
+	defaultConfigFilename = "peerd.conf"
+	defaultDataDirname    = "data"
+	logFilename           = "peerd.log"
+)
+
+// config is peerd's configuration: the command line, over the configuration
+// file, over the defaults. Options are grouped as in sample-node.conf.
+//
+// Values that are checked as they are parsed have their own types (see
+// optypes.go); what depends on several options is checked by finish.
+type config struct {
+	ShowVersion bool     `short:"V" long:"version" no-ini:"true" description:"Display version information and exit"`
+	ConfigFile  filePath `short:"C" long:"configfile" no-ini:"true" description:"Path to the configuration file; a missing file is fine unless this option names it"`
+	DataDir     filePath `short:"b" long:"datadir" description:"Directory for peerd's files, which go in a subdirectory per network (created, mode 0700)"`
+
+	Network  networkOptions  `group:"Network Options"`
+	Conn     connOptions     `group:"Connection Options"`
+	Protocol protocolOptions `group:"Protocol Options"`
+	Timeouts timeoutOptions  `group:"Timeout Options"`
+	Log      logOptions      `group:"Logging Options"`
+
+	// Set while loading.
+	fileRead  bool // the configuration file existed and was read
+	params    *chaincfg.Params
+	userAgent string
+	warnings  []string // for the log, once it is set up
+}
+
+// networkOptions choose the network: at most one may be set.
+type networkOptions struct {
+	TestNet4 bool `long:"testnet4" description:"Use testnet4 (the default)"`
+	TestNet3 bool `long:"testnet" description:"Use testnet3"`
+	SigNet   bool `long:"signet" description:"Use the default signet"`
+	RegTest  bool `long:"regtest" description:"Use the regression test network"`
+	SimNet   bool `long:"simnet" description:"Use the simulation test network (btcd's simnet)"`
+	MainNet  bool `long:"mainnet" description:"Use the main Bitcoin network"`
+}
+
+type connOptions struct {
+	Listen    []listenAddr `long:"listen" description:"Interface/port to listen on, e.g. 127.0.0.1:18444 or :48333 (repeatable; default: all interfaces on the network's default port)"`
+	NoListen  bool         `long:"nolisten" description:"Accept no inbound connections (overrides --listen)"`
+	Connect   []peerAddr   `long:"connect" description:"Connect only to this peer, and reconnect when it drops (repeatable; no DNS seeding)"`
+	AddPeer   []peerAddr   `long:"addpeer" description:"Keep a connection to this peer, and reconnect when it drops (repeatable; no DNS seeding)"`
+	MaxPeers  positiveInt  `long:"maxpeers" default:"125" description:"Maximum number of inbound and outbound peers"`
+	NoDNSSeed bool         `long:"nodnsseed" description:"Do not look up peers in the network's DNS seeds"`
+}
+
+type protocolOptions struct {
+	Services         serviceFlags `long:"services" default:"none" description:"Services to advertise: none, or a comma-separated list of network, witness, network_limited, bloom, cf, or a number. peerd keeps no chain and serves no blocks, so it advertises none. btcd keeps only OUTBOUND peers that advertise network: for a btcd to dial peerd, run peerd with --services=network,witness"`
+	RequiredServices serviceFlags `long:"requiredservices" default:"witness" description:"Services an outbound peer must advertise, written as for --services (inbound peers are not checked)"`
+	UAComments       []uaComment  `long:"uacomment" description:"Comment for the user agent, which becomes /peerd:VERSION(c1; c2)/ (BIP 14; repeatable). Letters, digits, spaces and . , ; - _ ? @ only; the whole user agent may have at most 256 bytes"`
+}
+
+// timeoutOptions are Go durations: 90s, 2m, 1h30m. They must be positive.
+type timeoutOptions struct {
+	PeerTimeout  positiveDuration `long:"peertimeout" default:"60s" description:"Time a peer has to complete the version handshake"`
+	PingInterval positiveDuration `long:"pinginterval" default:"2m" description:"Time between pings to a peer"`
+	PingTimeout  positiveDuration `long:"pingtimeout" default:"20m" description:"Disconnect a peer that leaves a ping unanswered this long"`
+	IdleTimeout  positiveDuration `long:"idletimeout" default:"20m" description:"Disconnect a peer that sends nothing this long"`
+	WriteTimeout positiveDuration `long:"writetimeout" default:"2m" description:"Disconnect a peer that takes longer than this to accept one message"`
+}
+
+type logOptions struct {
+	DebugLevel debugLevel `short:"d" long:"debuglevel" default:"info" description:"Logging level: one of trace, debug, info, warn, error, critical, off for all subsystems, or SUBSYSTEM=level pairs separated by commas (subsystems: NODE, PEER, PRDD); a bare level in the list sets every subsystem, e.g. warn,PEER=debug"`
+	NoLogFile  bool       `long:"nologfile" description:"Log to stdout only, not also to <datadir>/<network>/peerd.log"`
+}
+
+// netDir is where the node's files go: <datadir>/<network name>.
+func (c *config) netDir() string { return filepath.Join(string(c.DataDir), c.params.Name) }
+
+// helpError is what loadConfig returns for --help: not a failure; the usage
+// goes to stdout.
+type helpError struct{ usage string }
+
+func (e *helpError) Error() string { return e.usage }
+
+// newParser returns the parser for cfg. Defaults come from the struct tags,
+// but the paths', which depend on appDir (the platform's application data
+// directory), are set here, so that --help shows them.
+func newParser(cfg *config, appDir string) (*flags.Parser, error) {
+	p := flags.NewNamedParser(appName, flags.HelpFlag|flags.PassDoubleDash)
+	if _, err := p.AddGroup("Application Options", "", cfg); err != nil {
+		return nil, fmt.Errorf("internal error: %v", err)
+	}
+	for name, def := range map[string]string{
+		"configfile": filepath.Join(appDir, defaultConfigFilename),
+		"datadir":    filepath.Join(appDir, defaultDataDirname),
+	} {
+		opt := p.FindOptionByLongName(name)
+		if opt == nil {
+			return nil, fmt.Errorf("internal error: no option %q", name)
+		}
+		opt.Default = []string{def}
+	}
+	return p, nil
+}
+
+// loadConfig reads the configuration as btcd does:
+//
+//  1. Parse the command line alone, for --help, --version and --configfile.
+//  2. Parse the configuration file over the defaults. The default file may
+//     be missing; one named with --configfile may not.
+//  3. Parse the command line again, so that it takes precedence. A list
+//     option given on the command line replaces the file's list.
+//
+// Errors are one line, naming the option and, for the file, its path and
+// line. appDir is the application data directory the default paths are in.
+func loadConfig(args []string, appDir string) (*config, error) {
+	var pre config
+	preParser, err := newParser(&pre, appDir)
+	if err != nil {
+		return nil, err
+	}
+	// Any error here is a command line error, which the last pass would
+	// meet again; report it now rather than after reading the file.
+	if _, err := preParser.ParseArgs(args); err != nil {
+		return nil, commandLineError(err)
+	}
+	if pre.ShowVersion {
+		return &pre, nil
+	}
+	cfgOpt := preParser.FindOptionByLongName("configfile")
+	explicit := cfgOpt.IsSet() && !cfgOpt.IsSetDefault()
+	configFile := pre.ConfigFile.expand()
+
+	var cfg config
+	parser, err := newParser(&cfg, appDir)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.fileRead, err = parseConfigFile(parser, string(configFile), explicit); err != nil {
+		return nil, err
+	}
+	rest, err := parser.ParseArgs(args)
+	if err != nil {
+		return nil, commandLineError(err)
+	}
+	if len(rest) > 0 {
+		return nil, fmt.Errorf("unexpected argument %q: peerd takes only options (see peerd --help)", rest[0])
+	}
+	cfg.ConfigFile = configFile
+	if err := cfg.finish(); err != nil {
+		return nil, err
+	}
+	return &cfg, nil
+}
+
+// parseConfigFile applies the configuration file at path and reports
+// whether there was one.
+func parseConfigFile(p *flags.Parser, path string, explicit bool) (bool, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) && !explicit {
+			return false, nil
+		}
+		return false, fmt.Errorf("cannot read config file: %v", err)
+	}
+	if err := flags.NewIniParser(p).Parse(bytes.NewReader(data)); err != nil {
+		return true, iniError(p, path, data, err)
+	}
+	return true, nil
+}
+
+// iniError makes err, from parsing the configuration file at path, one line
+// with the file, the line number and the option.
+func iniError(p *flags.Parser, path string, data []byte, err error) error {
+	var ie *flags.IniError
+	if !errors.As(err, &ie) {
+		return fmt.Errorf("%s: %v", path, err)
+	}
+	msg := ie.Message
+	if key := iniKey(data, ie.LineNumber); key != "" {
+		if opt := findOption(p, key); opt != nil {
+			if opt.Field().Tag.Get("no-ini") != "" {
+				msg = fmt.Sprintf("%s can only be given on the command line", key)
+			} else {
+				msg = fmt.Sprintf("invalid value for %s: %s", key, msg)
+			}
+		}
+	}
+	return fmt.Errorf("%s:%d: %s", path, ie.LineNumber, msg)
+}
+
+// iniKey returns the key of the key=value line at lineno (from 1) in data,
+// or "".
+func iniKey(data []byte, lineno uint) string {
+	lines := strings.Split(string(data), "\n")
+	if lineno < 1 || int(lineno) > len(lines) {
+		return ""
+	}
+	key, _, ok := strings.Cut(lines[lineno-1], "=")
+	if !ok {
+		return ""
+	}
+	return strings.TrimSpace(key)
+}
+
+// findOption finds the option a configuration file key names, as go-flags
+// matches them: long name, field name or short name.
+func findOption(p *flags.Parser, key string) *flags.Option {
+	var found *flags.Option
+	eachOption(p, func(o *flags.Option) {
+		short := o.ShortName != 0 && string(o.ShortName) == key
+		if found == nil && (o.LongName == key || o.Field().Name == key || short) {
+			found = o
+		}
+	})
+	return found
+}
+
+// eachOption calls f on every option of p, group by group.
+func eachOption(p *flags.Parser, f func(*flags.Option)) {
+	var walk func(g *flags.Group)
+	walk = func(g *flags.Group) {
+		for _, o := range g.Options() {
+			f(o)
+		}
+		for _, sub := range g.Groups() {
+			walk(sub)
+		}
+	}
+	walk(p.Command.Group)
+}
+
+// commandLineError turns a go-flags error into a one-line message; --help
+// becomes a helpError.
+func commandLineError(err error) error {
+	var fe *flags.Error
+	if !errors.As(err, &fe) {
+		return err
+	}
+	switch fe.Type {
+	case flags.ErrHelp:
+		return &helpError{usage: fe.Message}
+	case flags.ErrUnknownFlag:
+		// "unknown flag `x'" becomes "unknown option -x".
+		if name, ok := strings.CutPrefix(fe.Message, "unknown flag `"); ok {
+			name = strings.TrimSuffix(name, "'")
+			dash := "--"
+			if utf8.RuneCountInString(name) == 1 {
+				dash = "-"
+			}
+			return fmt.Errorf("unknown option %s%s (see peerd --help)", dash, name)
+		}
+		return fmt.Errorf("%s (see peerd --help)", fe.Message)
+	case flags.ErrMarshal:
+		// go-flags says "invalid argument for flag `-d, --debuglevel'
+		// (expected main.debugLevel): <why>"; say "invalid value for
+		// --debuglevel: <why>".
+		const prefix = "invalid argument for flag `"
+		msg, ok := strings.CutPrefix(fe.Message, prefix)
+		if !ok {
+			break
+		}
+		name, rest, ok := strings.Cut(msg, "'")
+		if !ok {
+			break
+		}
+		if _, after, ok := strings.Cut(rest, "): "); ok && strings.HasPrefix(rest, " (expected ") {
+			rest = after
+		} else {
+			rest = strings.TrimPrefix(rest, ": ")
+		}
+		if i := strings.LastIndex(name, ", "); i >= 0 {
+			name = name[i+2:]
+		}
+		return fmt.Errorf("invalid value for %s: %s", name, rest)
+	}
+	return errors.New(fe.Message)
+}
+
+// finish checks what depends on several options and derives the network
+// parameters and the user agent.
+func (c *config) finish() error {
+	var chosen []string
+	c.params = &chaincfg.TestNet4Params
+	for _, n := range []struct {
+		set    bool
+		flag   string
+		params *chaincfg.Params
+	}{
+		{c.Network.TestNet4, "--testnet4", &chaincfg.TestNet4Params},
+		{c.Network.TestNet3, "--testnet", &chaincfg.TestNet3Params},
+		{c.Network.SigNet, "--signet", &chaincfg.SigNetParams},
+		{c.Network.RegTest, "--regtest", &chaincfg.RegressionNetParams},
+		{c.Network.SimNet, "--simnet", &chaincfg.SimNetParams},
+		{c.Network.MainNet, "--mainnet", &chaincfg.MainNetParams},
+	} {
+		if n.set {
+			chosen = append(chosen, n.flag)
+			c.params = n.params
+		}
+	}
+	if len(chosen) > 1 {
+		return fmt.Errorf("%s cannot be used together: choose one network", strings.Join(chosen, " and "))
+	}
+
+	c.userAgent = userAgent(strs(c.Protocol.UAComments)...)
+	if len(c.userAgent) > maxUserAgentLen {
+		return fmt.Errorf("invalid value for --uacomment: the user agent would have %d bytes, more than %d; use fewer or shorter comments",
+			len(c.userAgent), maxUserAgentLen)
+	}
+
+	c.DataDir = c.DataDir.expand()
+
+	if c.Conn.NoListen && len(c.Conn.Listen) > 0 {
+		c.warnings = append(c.warnings, "--nolisten is set: ignoring --listen "+strings.Join(strs(c.Conn.Listen), ", "))
+	}
+	return nil
+}
+
+// expandPath expands a leading "~" and environment variables ($VAR or
+// ${VAR}) in path and cleans it. "~" is the home directory that the
+// default paths are in (see btcutil.AppDataDir); "~user" is another user's.
+func expandPath(path string) string {
+	rest, ok := strings.CutPrefix(path, "~")
+	if !ok {
+		return filepath.Clean(os.ExpandEnv(path))
+	}
+	name, tail := rest, ""
+	if i := strings.IndexFunc(rest, func(r rune) bool { return r == '/' || r == filepath.Separator }); i >= 0 {
+		name, tail = rest[:i], rest[i+1:]
+	}
+	home := homeDir(name)
+	if home == "" {
+		return filepath.Clean(os.ExpandEnv(path))
+	}
+	return filepath.Join(home, os.ExpandEnv(tail))
+}
+
+// homeDir returns the named user's home directory, or the current user's
+// for "", as btcutil.AppDataDir finds it; "" when unknown.
+func homeDir(name string) string {
+	if name != "" {
+		if u, err := user.Lookup(name); err == nil {
+			return u.HomeDir
+		}
+		return ""
+	}
+	if u, err := user.Current(); err == nil && u.HomeDir != "" {
+		return u.HomeDir
+	}
+	return os.Getenv("HOME")
+}

@@ -1,0 +1,222 @@
+// Command peerd is a small Bitcoin P2P node: it keeps connections to peers
+// and answers the protocol's housekeeping (handshake, pings), and serves no
+// blocks.
+//
+// This package only reads the configuration (see config.go and
+// sample-node.conf), sets up logging, runs the node until SIGINT or
+// SIGTERM, and reports errors as one line on stderr:
+//
+//	exit 0: stopped by a signal, or --help, --version
+//	exit 1: could not start (data directory, log file, listening)
+//	exit 2: bad configuration (command line or configuration file)
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/btcsuite/btcd/btcutil/v2"
+	"github.com/btcsuite/btcd/wire/v2"
+	"github.com/btcsuite/btclog"
+
+	"github.com/peerd/peerd/handshake"
+	"github.com/peerd/peerd/node"
+	"github.com/peerd/peerd/peer"
+)
+
+// Exit codes.
+const (
+	exitOK      = 0
+	exitFailure = 1
+	exitConfig  = 2
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run runs peerd with the command line args until SIGINT or SIGTERM and
+// returns the exit code.
+func run(args []string, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		stop() // from now on, a second signal ends the process at once
+	}()
+	d := daemon{stdout: stdout, stderr: stderr, appDir: btcutil.AppDataDir(appName, false)}
+	return d.run(ctx, args)
+}
+
+// daemon is what run takes from the process, so that tests can run peerd
+// in-process.
+type daemon struct {
+	stdout, stderr io.Writer
+	// appDir is the application data directory, where the default
+	// configuration file and data directory are.
+	appDir string
+	// started, if set, is called once the node is listening, before it
+	// serves.
+	started func(*node.Node)
+}
+
+// run runs peerd with the command line args until ctx ends and returns the
+// exit code.
+func (d daemon) run(ctx context.Context, args []string) int {
+	cfg, err := loadConfig(args, d.appDir)
+	if err != nil {
+		var he *helpError
+		if errors.As(err, &he) {
+			fmt.Fprintln(d.stdout, strings.TrimRight(he.usage, "\n"))
+			return exitOK
+		}
+		d.fail(err)
+		return exitConfig
+	}
+	if cfg.ShowVersion {
+		fmt.Fprintf(d.stdout, "%s version %s\n", appName, version)
+		return exitOK
+	}
+
+	netDir := cfg.netDir()
+	if err := os.MkdirAll(netDir, 0o700); err != nil {
+		d.fail(fmt.Errorf("cannot create the data directory: %v", err))
+		return exitFailure
+	}
+	logOut, logFile := d.stdout, "none (--nologfile)"
+	if !cfg.Log.NoLogFile {
+		logFile = filepath.Join(netDir, logFilename)
+		f, err := os.OpenFile(logFile, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+		if err != nil {
+			d.fail(fmt.Errorf("cannot open the log file: %v", err))
+			return exitFailure
+		}
+		defer f.Close()
+		logOut = teeWriter{d.stdout, f}
+	}
+	lg, err := newLogging(logOut, string(cfg.Log.DebugLevel))
+	if err != nil { // checked while parsing; cannot happen
+		d.fail(err)
+		return exitConfig
+	}
+	log := lg.logger(subsysMain)
+	useLoggers(lg.logger(subsysPeer), lg.logger(subsysNode))
+	// Run returns only after every goroutine of the node has ended, so no
+	// one uses these loggers any more.
+	defer useLoggers(btclog.Disabled, btclog.Disabled)
+
+	log.Infof("peerd version %s starting on %s", version, cfg.params.Name)
+	conf := cfg.ConfigFile
+	if !cfg.fileRead {
+		conf += " (none there)"
+	}
+	log.Infof("Configuration file %s, data directory %s, log file %s", conf, netDir, logFile)
+	for _, w := range cfg.warnings {
+		log.Warn(w)
+	}
+
+	n, err := node.New(nodeConfig(cfg))
+	if err != nil {
+		log.Criticalf("Cannot start: %v", err)
+		d.fail(err)
+		return exitFailure
+	}
+	log.Infof("User agent %s, advertising services %s, requiring %s from outbound peers",
+		cfg.userAgent, cfg.Protocol.Services, cfg.Protocol.RequiredServices)
+	if addrs := n.ListenAddrs(); len(addrs) > 0 {
+		s := make([]string, len(addrs))
+		for i, a := range addrs {
+			s[i] = a.String()
+		}
+		log.Infof("Listening on %s", strings.Join(s, ", "))
+	} else {
+		log.Info("Not listening for inbound peers (--nolisten)")
+	}
+	log.Info(outboundSummary(cfg))
+
+	if d.started != nil {
+		d.started(n)
+	}
+	// The node has its own context, so that the reason for the shutdown
+	// is logged before the node's own shutdown messages.
+	nodeCtx, stopNode := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopNode()
+	done := make(chan error, 1)
+	go func() { done <- n.Run(nodeCtx) }()
+	select {
+	case <-ctx.Done():
+		log.Infof("Shutting down: %v", context.Cause(ctx))
+		stopNode()
+		err = <-done
+	case err = <-done:
+	}
+	if err != nil {
+		log.Criticalf("Node stopped: %v", err)
+		d.fail(err)
+		return exitFailure
+	}
+	log.Info("Shutdown complete")
+	return exitOK
+}
+
+// fail reports err as one line on stderr.
+func (d daemon) fail(err error) {
+	msg := strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ").Replace(err.Error())
+	fmt.Fprintf(d.stderr, "%s: %s\n", appName, msg)
+}
+
+// outboundSummary says how the node finds outbound peers.
+func outboundSummary(cfg *config) string {
+	switch c := cfg.Conn; {
+	case len(c.Connect) > 0 && len(c.AddPeer) > 0:
+		return fmt.Sprintf("Outbound peers: %s (--connect), %s (--addpeer)",
+			strings.Join(strs(c.Connect), ", "), strings.Join(strs(c.AddPeer), ", "))
+	case len(c.Connect) > 0:
+		return "Outbound peers: only " + strings.Join(strs(c.Connect), ", ") + " (--connect)"
+	case len(c.AddPeer) > 0:
+		return "Outbound peers: " + strings.Join(strs(c.AddPeer), ", ") + " (--addpeer)"
+	case c.NoDNSSeed:
+		return "No outbound peers: --nodnsseed and no --connect or --addpeer"
+	case len(cfg.params.DNSSeeds) == 0:
+		return "No outbound peers: " + cfg.params.Name + " has no DNS seeds; use --connect or --addpeer"
+	default:
+		return "Outbound peers: from the DNS seeds of " + cfg.params.Name
+	}
+}
+
+// nodeConfig is the node's configuration for cfg. The lists are copies:
+// node.New normalizes them in place.
+func nodeConfig(cfg *config) node.Config {
+	t := cfg.Timeouts
+	return node.Config{
+		Params:    cfg.params,
+		Listen:    strs(cfg.Conn.Listen),
+		NoListen:  cfg.Conn.NoListen,
+		Connect:   strs(cfg.Conn.Connect),
+		AddPeer:   strs(cfg.Conn.AddPeer),
+		MaxPeers:  int(cfg.Conn.MaxPeers),
+		NoDNSSeed: cfg.Conn.NoDNSSeed,
+		Peer: peer.DriverConfig{
+			Machine: peer.Config{
+				Handshake: handshake.Config{
+					UserAgent:        cfg.userAgent,
+					Services:         wire.ServiceFlag(cfg.Protocol.Services),
+					RequiredServices: wire.ServiceFlag(cfg.Protocol.RequiredServices),
+					Timeout:          time.Duration(t.PeerTimeout),
+				},
+				PingInterval: time.Duration(t.PingInterval),
+				PingTimeout:  time.Duration(t.PingTimeout),
+				IdleTimeout:  time.Duration(t.IdleTimeout),
+			},
+			WriteTimeout: time.Duration(t.WriteTimeout),
+		},
+	}
+}

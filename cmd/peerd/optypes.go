@@ -1,0 +1,242 @@
+package main
+
+// Option value types. Each checks its value as it is parsed, so that a bad
+// value is reported with where it came from: the option on the command
+// line, or the file and line in the configuration file.
+
+import (
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/btcsuite/btcd/wire/v2"
+
+	"github.com/peerd/peerd/node"
+)
+
+// positiveDuration is a Go duration ("60s", "2m", "1h30m") greater than 0.
+type positiveDuration time.Duration
+
+func (d *positiveDuration) UnmarshalFlag(s string) error {
+	v, err := time.ParseDuration(strings.TrimSpace(s))
+	if err != nil {
+		return fmt.Errorf("%q is not a duration (write a number and a unit, e.g. 60s, 2m or 1h30m)", s)
+	}
+	if v <= 0 {
+		return fmt.Errorf("%q is not positive", s)
+	}
+	*d = positiveDuration(v)
+	return nil
+}
+
+func (d positiveDuration) MarshalFlag() (string, error) { return time.Duration(d).String(), nil }
+
+// positiveInt is a decimal integer of at least 1.
+type positiveInt int
+
+func (n *positiveInt) UnmarshalFlag(s string) error {
+	v, err := strconv.Atoi(strings.TrimSpace(s))
+	if err != nil {
+		return fmt.Errorf("%q is not a whole number", s)
+	}
+	if v < 1 {
+		return fmt.Errorf("%d is less than 1", v)
+	}
+	*n = positiveInt(v)
+	return nil
+}
+
+func (n positiveInt) MarshalFlag() (string, error) { return strconv.Itoa(int(n)), nil }
+
+// serviceNames are the service bits known by name, in bit order.
+var serviceNames = []struct {
+	name string
+	flag wire.ServiceFlag
+}{
+	{"network", wire.SFNodeNetwork},
+	{"bloom", wire.SFNodeBloom},
+	{"witness", wire.SFNodeWitness},
+	{"cf", wire.SFNodeCF},
+	{"network_limited", wire.SFNodeNetworkLimited},
+}
+
+// serviceFlags is a set of service bits, written as "none" or a
+// comma-separated list of names (case insensitive, with or without Core's
+// "NODE_" prefix) and numbers (decimal, or 0x hexadecimal).
+type serviceFlags wire.ServiceFlag
+
+func (f *serviceFlags) UnmarshalFlag(s string) error {
+	var v wire.ServiceFlag
+	if t := strings.TrimSpace(s); t != "" && !strings.EqualFold(t, "none") {
+		for item := range strings.SplitSeq(t, ",") {
+			item = strings.TrimSpace(item)
+			if item == "" {
+				return fmt.Errorf("empty item in %q", s)
+			}
+			flag, err := parseService(item)
+			if err != nil {
+				return err
+			}
+			v |= flag
+		}
+	}
+	*f = serviceFlags(v)
+	return nil
+}
+
+func parseService(s string) (wire.ServiceFlag, error) {
+	name := strings.TrimPrefix(strings.ToLower(s), "node_")
+	for _, sn := range serviceNames {
+		if name == sn.name {
+			return sn.flag, nil
+		}
+	}
+	if n, err := strconv.ParseUint(s, 0, 64); err == nil {
+		return wire.ServiceFlag(n), nil
+	}
+	names := make([]string, len(serviceNames))
+	for i, sn := range serviceNames {
+		names[i] = sn.name
+	}
+	return 0, fmt.Errorf("unknown service %q (use none, or names among %s, or a number)", s, strings.Join(names, ", "))
+}
+
+// String writes f as UnmarshalFlag reads it: "none", or known names, then
+// any other bits as one hexadecimal number.
+func (f serviceFlags) String() string {
+	if f == 0 {
+		return "none"
+	}
+	rest := wire.ServiceFlag(f)
+	var parts []string
+	for _, sn := range serviceNames {
+		if rest&sn.flag != 0 {
+			parts = append(parts, sn.name)
+			rest &^= sn.flag
+		}
+	}
+	if rest != 0 {
+		parts = append(parts, fmt.Sprintf("%#x", uint64(rest)))
+	}
+	return strings.Join(parts, ",")
+}
+
+func (f serviceFlags) MarshalFlag() (string, error) { return f.String(), nil }
+
+// uaCommentChars are the characters Bitcoin Core allows in a user agent
+// comment (SAFE_CHARS_UA_COMMENT). It leaves out in particular "/", ":",
+// "(" and ")", which delimit the user agent's parts in BIP 14.
+const uaCommentChars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .,;-_?@"
+
+// uaComment is one BIP 14 user agent comment. The length of the whole user
+// agent is checked once all comments are known.
+type uaComment string
+
+func (c *uaComment) UnmarshalFlag(s string) error {
+	if s == "" {
+		return fmt.Errorf("empty comment")
+	}
+	for _, r := range s {
+		if !strings.ContainsRune(uaCommentChars, r) {
+			why := "not allowed"
+			if strings.ContainsRune("/:()", r) {
+				why = "reserved by BIP 14"
+			}
+			return fmt.Errorf("comment %q contains %q, which is %s; comments may use letters, digits, spaces and . , ; - _ ? @ (as in Bitcoin Core)", s, r, why)
+		}
+	}
+	*c = uaComment(s)
+	return nil
+}
+
+// listenAddr is an address to listen on: "host:port", "host", ":port" or
+// "[ipv6]:port"; an empty host means every interface, a missing port the
+// network's default, port 0 any free port.
+type listenAddr string
+
+func (a *listenAddr) UnmarshalFlag(s string) error {
+	if err := checkAddr(s, true); err != nil {
+		return err
+	}
+	*a = listenAddr(s)
+	return nil
+}
+
+// peerAddr is a peer to connect to: "host:port", "host" or "[ipv6]:port";
+// a missing port means the network's default.
+type peerAddr string
+
+func (a *peerAddr) UnmarshalFlag(s string) error {
+	if err := checkAddr(s, false); err != nil {
+		return err
+	}
+	*a = peerAddr(s)
+	return nil
+}
+
+// checkAddr checks what can be checked before the network (and so the
+// default port) is known; node.New normalizes the address later the same
+// way.
+func checkAddr(s string, listen bool) error {
+	if strings.TrimSpace(s) == "" {
+		return fmt.Errorf("empty address")
+	}
+	na, err := node.NormalizeAddr(s, "1")
+	if err != nil {
+		return err
+	}
+	host, port, err := net.SplitHostPort(na)
+	if err != nil {
+		return fmt.Errorf("bad address %q: %v", s, err)
+	}
+	if host == "" && !listen {
+		return fmt.Errorf("address %q has no host", s)
+	}
+	p, err := strconv.ParseUint(port, 10, 16)
+	if err != nil {
+		return fmt.Errorf("address %q: port %q is not a number from 0 to 65535", s, port)
+	}
+	if p == 0 && !listen {
+		return fmt.Errorf("address %q: port 0", s)
+	}
+	return nil
+}
+
+// filePath is a file or directory path, not empty. It may start with "~" and
+// use $VARIABLES, which expand expands.
+type filePath string
+
+func (p *filePath) UnmarshalFlag(s string) error {
+	if s == "" {
+		return fmt.Errorf("empty path")
+	}
+	*p = filePath(s)
+	return nil
+}
+
+func (p filePath) expand() filePath { return filePath(expandPath(string(p))) }
+
+// debugLevel is a --debuglevel value; see parseDebugLevels.
+type debugLevel string
+
+func (d *debugLevel) UnmarshalFlag(s string) error {
+	if _, err := parseDebugLevels(s); err != nil {
+		return err
+	}
+	*d = debugLevel(s)
+	return nil
+}
+
+// strs converts a slice of a string type to []string.
+func strs[S ~string](in []S) []string {
+	if len(in) == 0 {
+		return nil
+	}
+	out := make([]string, len(in))
+	for i, s := range in {
+		out[i] = string(s)
+	}
+	return out
+}
