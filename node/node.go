@@ -272,6 +272,9 @@ func (n *Node) persistent(addr string) {
 			ready = p.WasReady()
 		}
 		n.release(addr)
+		if n.ctx.Err() != nil {
+			return
+		}
 		if ready {
 			backoff = n.cfg.RetryMin
 		}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/btcsuite/btcd/wire/v2"
+	"github.com/btcsuite/btclog"
 
 	"github.com/peerd/peerd/internal/fsm"
 	"github.com/peerd/peerd/internal/wireio"
@@ -202,6 +203,9 @@ func (p *Peer) Run() Reason {
 		select {
 		case r := <-in:
 			ev = p.readEvent(r)
+			if ev.Kind == EvMsg && log.Level() <= btclog.LevelTrace {
+				log.Tracef("%v: recv %s", p, ev.Msg.Command())
+			}
 		case <-timer.C:
 			ev = Event{Kind: EvTick}
 		case ev = <-p.cmds:
@@ -311,6 +315,9 @@ func (p *Peer) act(a *Action) {
 			return
 		}
 		p.lastSend.Store(time.Now().UnixNano())
+		if log.Level() <= btclog.LevelTrace {
+			log.Tracef("%v: sent %s", p, a.Msg.Command())
+		}
 	case ActDisconnect:
 		log.Infof("%v disconnected: %s", p, a.Reason)
 		p.conn.Close()

@@ -322,6 +322,7 @@ func (m *Machine) gotPong(now time.Time, nonce uint64, out *[]Action) {
 	}
 	m.nextPing = m.pingSent.Add(orDefault(m.cfg.PingInterval, DefaultPingInterval))
 	m.pingSent = time.Time{}
+	note(out, "pong: round trip %v (min %v)", rtt, m.minRTT)
 	if m.pingQueued {
 		m.pingQueued = false
 		m.sendPing(now, out)
