@@ -51,9 +51,15 @@ func TestBtcdOutbound(t *testing.T) {
 		t.Fatalf("we see btcd as %+v", s)
 	}
 
-	// Our ping, sent at verack, is answered by btcd.
+	pingsBothWays(t, n, btcd)
+}
+
+// pingsBothWays checks that btcd answers our ping (sent at verack) and that
+// we answer btcd's (its ping RPC queues one to every peer), as btcd's
+// getpeerinfo ping time shows.
+func pingsBothWays(t *testing.T, n *testNode, btcd *btcdtest.Node) {
+	t.Helper()
 	waitFor(t, "btcd's pong to our ping", func() bool { return n.Peers()[0].LastPing > 0 })
-	// btcd's ping (its ping RPC queues one to every peer) is answered by us.
 	if _, err := btcd.Call("ping"); err != nil {
 		t.Fatal(err)
 	}
@@ -81,14 +87,7 @@ func TestBtcdInbound(t *testing.T) {
 	if us.Inbound || us.Version != 70016 {
 		t.Fatalf("btcd sees us as %+v", us)
 	}
-	waitFor(t, "btcd's pong to our ping", func() bool { return n.Peers()[0].LastPing > 0 })
-	if _, err := btcd.Call("ping"); err != nil {
-		t.Fatal(err)
-	}
-	btcd.WaitPeers(t, 10*time.Second, func(ps []btcdtest.PeerInfo) bool {
-		us, ok := findPeer(ps, isPeerd)
-		return ok && us.PingTime > 0
-	})
+	pingsBothWays(t, n, btcd)
 }
 
 // A btcd that drops us is reconnected by a persistent (--addpeer) peer.
