@@ -3,6 +3,7 @@ package peer
 import (
 	"fmt"
 
+	"github.com/btcsuite/btcd/chainhash/v2"
 	"github.com/btcsuite/btcd/wire/v2"
 )
 
@@ -20,10 +21,16 @@ const (
 	ActReady
 	// ActNote: Note is worth a line in the debug log.
 	ActNote
+	// ActReport: tell the node about a transaction (Report), for the
+	// propagation records. Never blocks the peer.
+	ActReport
+	// ActExec: run Job on the executor; its result comes back as EvDone.
+	ActExec
 )
 
 var actionNames = [...]string{
 	ActSend: "send", ActDisconnect: "disconnect", ActReady: "ready", ActNote: "note",
+	ActReport: "report", ActExec: "exec",
 }
 
 func (k ActionKind) String() string {
@@ -37,8 +44,45 @@ func (k ActionKind) String() string {
 type Action struct {
 	Kind   ActionKind
 	Msg    wire.Message
+	Enc    wire.MessageEncoding // ActSend: 0 means witness encoding
 	Reason Reason
 	Note   string
+	Report Report
+	Job    func() JobResult // ActExec
+}
+
+// ReportKind says what a Report tells the node.
+type ReportKind uint8
+
+// Report kinds.
+const (
+	// ReportInv: we announced the transaction to this peer.
+	ReportInv ReportKind = iota + 1
+	// ReportFetch: the peer fetched it from us with getdata.
+	ReportFetch
+	// ReportSeenInv: the peer announced Hash to us (a txid, or a wtxid
+	// when WTx); the node decides whether it is one of ours.
+	ReportSeenInv
+	// ReportSeenTx: the peer sent us a transaction that passed the
+	// context-free checks.
+	ReportSeenTx
+)
+
+var reportNames = [...]string{ReportInv: "inv", ReportFetch: "fetch", ReportSeenInv: "seen inv", ReportSeenTx: "seen tx"}
+
+func (k ReportKind) String() string {
+	if int(k) < len(reportNames) && reportNames[k] != "" {
+		return reportNames[k]
+	}
+	return fmt.Sprintf("ReportKind(%d)", k)
+}
+
+// Report is what a peer tells the node about one transaction.
+type Report struct {
+	Kind  ReportKind
+	TxID  chainhash.Hash // ReportInv, ReportFetch, ReportSeenTx; ReportSeenInv when !WTx
+	WTxID chainhash.Hash // ReportSeenTx; ReportSeenInv when WTx
+	WTx   bool
 }
 
 func (a Action) String() string {
@@ -49,6 +93,12 @@ func (a Action) String() string {
 		return "disconnect: " + string(a.Reason)
 	case ActNote:
 		return "note: " + a.Note
+	case ActReport:
+		h := a.Report.TxID
+		if a.Report.WTx {
+			h = a.Report.WTxID
+		}
+		return fmt.Sprintf("report %s %s", a.Report.Kind, h.String()[:8])
 	}
 	return a.Kind.String()
 }
@@ -72,4 +122,5 @@ const (
 	ReasonBadMagic              Reason = "wrong network magic"
 	ReasonOversized             Reason = "message larger than allowed"
 	ReasonInternal              Reason = "internal error"
+	ReasonMempoolRequest        Reason = "mempool request without NODE_BLOOM"
 )

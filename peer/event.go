@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/btcsuite/btcd/chainhash/v2"
 	"github.com/btcsuite/btcd/wire/v2"
 )
 
@@ -26,11 +27,15 @@ const (
 	// EvClosed: the connection is gone (Reason says why); the driver
 	// sends it once, last.
 	EvClosed
+	// EvRelay: transactions to announce to the peer (Txs).
+	EvRelay
+	// EvDone: the executor finished a job this peer asked for (Done).
+	EvDone
 )
 
 var eventNames = [...]string{
 	EvStart: "start", EvMsg: "msg", EvBadMsg: "bad msg", EvTick: "tick",
-	EvCmd: "cmd", EvClosed: "closed",
+	EvCmd: "cmd", EvClosed: "closed", EvRelay: "relay", EvDone: "done",
 }
 
 func (k EventKind) String() string {
@@ -71,6 +76,22 @@ type Event struct {
 	Err    error        // EvBadMsg
 	Cmd    Command      // EvCmd
 	Reason Reason       // EvCmd with CmdDisconnect, EvClosed
+	Txs    []*Tx        // EvRelay
+	Done   JobResult    // EvDone
+}
+
+// Tx is a transaction the node relays: immutable, shared by every peer.
+type Tx struct {
+	TxID, WTxID chainhash.Hash
+	Msg         *wire.MsgTx
+}
+
+// JobResult is the one-shot answer of an executor job. For the tx checks
+// that peers ask for (see validating.go) it says which transaction it was
+// and whether it passed the context-free checks.
+type JobResult struct {
+	TxID, WTxID chainhash.Hash
+	Err         error
 }
 
 // Label is the event's short name, for logs and transition labels:

@@ -57,9 +57,9 @@ var Spec = fsm.MustIndex(&fsm.Spec{
 		{From: Standby, To: Disconnected, On: onViolation},
 		{From: Standby, To: Disconnected, On: onDisconnect},
 	},
-	Inner: map[fsm.State]*fsm.Spec{Handshake: handshake.Spec},
+	Inner: map[fsm.State]*fsm.Spec{Handshake: handshake.Spec, Standby: ValidatingSpec},
 	Notes: map[fsm.State]string{
-		Standby: "answers ping with pong, pings every PingInterval, notfound for getdata",
+		Standby: "answers ping with pong, pings every PingInterval, announces relayed txs (trickle), serves getdata; a tx from the peer enters validating",
 	},
 })
 
@@ -75,6 +75,12 @@ type Config struct {
 	// IdleTimeout: disconnect when nothing arrives this long; 0 means
 	// DefaultIdleTimeout.
 	IdleTimeout time.Duration
+	// Trickle is the mean delay before announcing transactions to an
+	// inbound peer; outbound peers wait 2/5 of it. 0 announces at once.
+	Trickle time.Duration
+	// CheckTx runs the context-free checks on a transaction a peer sent;
+	// it runs on the executor, never on the peer's loop. Nil accepts all.
+	CheckTx func(*wire.MsgTx) error
 }
 
 func orDefault(d, def time.Duration) time.Duration {
@@ -102,6 +108,9 @@ type Machine struct {
 	hs      *handshake.Machine // running while in Handshake
 	hsLevel hsLevel
 	hsOut   []handshake.Action
+	val     *validating // running inside Standby while checks are out
+
+	relayState relayState
 
 	info        handshake.Info
 	reason      Reason
@@ -140,8 +149,11 @@ func (m *Machine) Step(ev Event, out *[]Action) {
 
 // Path returns the current state path, e.g. "handshake/awaitVerack".
 func (m *Machine) Path() string {
-	if m.hs != nil {
+	switch {
+	case m.hs != nil:
 		return m.hs.Path()
+	case m.val != nil:
+		return m.val.Path()
 	}
 	return m.Core.Path()
 }
@@ -172,11 +184,16 @@ func (m *Machine) Deadline() time.Time {
 	case Handshake:
 		return m.hs.Deadline()
 	case Standby:
-		idle := later(m.lastRecv.Add(orDefault(m.cfg.IdleTimeout, DefaultIdleTimeout)), m.checksFrom)
+		d := later(m.lastRecv.Add(orDefault(m.cfg.IdleTimeout, DefaultIdleTimeout)), m.checksFrom)
 		if m.pingSent.IsZero() {
-			return earlier(m.nextPing, idle)
+			d = earlier(m.nextPing, d)
+		} else {
+			d = earlier(later(m.pingSent.Add(orDefault(m.cfg.PingTimeout, DefaultPingTimeout)), m.checksFrom), d)
 		}
-		return earlier(later(m.pingSent.Add(orDefault(m.cfg.PingTimeout, DefaultPingTimeout)), m.checksFrom), idle)
+		if t := m.relayState.nextTrickle; !t.IsZero() {
+			d = earlier(t, d)
+		}
+		return d
 	}
 	return time.Time{}
 }
@@ -188,13 +205,23 @@ type level struct{ m *Machine }
 func (l *level) Step(ev Event, out *[]Action) fsm.Result { return l.m.step(ev, out) }
 
 func (l *level) Inner() fsm.Stepper[Event, Action] {
-	if l.m.hs == nil {
-		return nil
+	switch {
+	case l.m.hs != nil:
+		return &l.m.hsLevel
+	case l.m.val != nil:
+		return l.m.val
 	}
-	return &l.m.hsLevel
+	return nil
 }
 
-func (l *level) InnerEnded(ev Event, out *[]Action) fsm.Result { return l.m.innerEnded(ev, out) }
+func (l *level) InnerEnded(ev Event, out *[]Action) fsm.Result {
+	if l.m.val != nil {
+		// Every check has answered and been reported: back to Standby.
+		l.m.val = nil
+		return fsm.Handled
+	}
+	return l.m.innerEnded(ev, out)
+}
 
 // innerEnded: the handshake ended on ev. On success the peer enters
 // Standby and pings at once; otherwise it is disconnected with the
@@ -260,6 +287,10 @@ func (m *Machine) standby(ev Event, out *[]Action) {
 	case EvMsg:
 		m.lastRecv = ev.Now
 		m.message(ev.Now, ev.Msg, out)
+	case EvRelay:
+		m.relay(ev.Now, ev.Txs, out)
+	case EvDone:
+		note(out, "executor answer with no check outstanding")
 	}
 }
 
@@ -277,6 +308,7 @@ func (m *Machine) tick(now time.Time, out *[]Action) {
 	if m.pingSent.IsZero() && !now.Before(m.nextPing) {
 		m.sendPing(now, out)
 	}
+	m.trickle(now, out)
 }
 
 func (m *Machine) message(now time.Time, msg wire.Message, out *[]Action) {
@@ -295,13 +327,25 @@ func (m *Machine) message(now time.Time, msg wire.Message, out *[]Action) {
 	case *wire.MsgVerAck:
 		note(out, "ignored duplicate verack")
 	case *wire.MsgGetData:
-		m.notFound(msg, out)
+		m.getData(msg, out)
+	case *wire.MsgInv:
+		m.inv(msg, out)
+	case *wire.MsgTx:
+		m.startValidating(now, msg, out)
+	case *wire.MsgMemPool:
+		// BIP 35: Core answers only peers it offers NODE_BLOOM to (or
+		// that have the permission) and disconnects the others.
+		if m.cfg.Handshake.Services&wire.SFNodeBloom == 0 {
+			m.disconnect(now, ReasonMempoolRequest, onViolation, out)
+		} else {
+			note(out, "ignored mempool request: not supported")
+		}
 	case *wireio.Unknown:
 		note(out, "ignored %s (%d bytes)", msg.Cmd, msg.Size)
 	}
-	// Everything else (inv, addr, addrv2, getaddr, feefilter,
-	// sendheaders, notfound, tx, mempool) needs nothing from a peer with
-	// no chain and, until the relay work lands, no mempool.
+	// Everything else (addr, addrv2, getaddr, feefilter, sendheaders,
+	// notfound) needs nothing from a node with no chain and no address
+	// book. feefilter is not honoured: without a UTXO set we know no fees.
 }
 
 // gotPong matches a pong to the outstanding ping. A pong with another nonce
@@ -339,28 +383,8 @@ func (m *Machine) sendPing(now time.Time, out *[]Action) {
 	*out = append(*out, Action{Kind: ActSend, Msg: &m.ping})
 }
 
-// notFound answers a getdata: with no mempool yet, every transaction asked
-// for is not found. Block requests get no answer, as from a pruned Core.
-func (m *Machine) notFound(req *wire.MsgGetData, out *[]Action) {
-	var nf *wire.MsgNotFound
-	for _, iv := range req.InvList {
-		switch iv.Type {
-		case wire.InvTypeTx, wire.InvTypeWitnessTx, InvTypeWTx:
-			if nf == nil {
-				nf = wire.NewMsgNotFound()
-			}
-			_ = nf.AddInvVect(iv)
-		}
-	}
-	if nf != nil {
-		*out = append(*out, Action{Kind: ActSend, Msg: nf})
-	}
-}
-
 func (m *Machine) disconnect(now time.Time, r Reason, on string, out *[]Action) {
-	if m.hs != nil {
-		m.hs = nil
-	}
+	m.hs, m.val = nil, nil
 	m.reason = r
 	m.Become(now, Disconnected, on)
 	*out = append(*out, Action{Kind: ActDisconnect, Reason: r})

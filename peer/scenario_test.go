@@ -3,6 +3,7 @@ package peer
 import (
 	"flag"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -32,10 +33,14 @@ var update = flag.Bool("update", false, "rewrite the expected output of scenario
 //	start outbound|inbound [key=value...]   new machine; keys: nonce, ownnonce,
 //	                                        pinginterval, pingtimeout, idle, hstimeout,
 //	                                        required (services: witness, network, none)
-//	recv COMMAND [key=value...]             a message from the peer (see message())
+//	recv COMMAND [key=value...]             a message from the peer (see message());
+//	                                        recv pong nonce=last answers our last ping
 //	bad TEXT                                a message the reader dropped
 //	advance DURATION                        move the clock and tick the machine
 //	cmd disconnect|ping                     an operator command
+//	relay NAME...                           transactions to announce (named, built on demand;
+//	                                        a name starting with "bad" fails CheckTx)
+//	done                                    the oldest outstanding executor job answers
 //	closed                                  the connection broke
 //	state                                   print the state path, deadline and RTTs
 func TestScenarios(t *testing.T) {
@@ -54,6 +59,11 @@ func TestScenarios(t *testing.T) {
 	for _, e := range Spec.Edges {
 		if !taken[fmt.Sprintf("%s -> %s on %s", e.From, e.To, e.On)] {
 			t.Errorf("no scenario takes %s -> %s on %q", e.From, e.To, e.On)
+		}
+	}
+	for _, e := range ValidatingSpec.Edges {
+		if !taken[fmt.Sprintf("%s/%s -> %s/%s on %s", Standby, e.From, Standby, e.To, e.On)] {
+			t.Errorf("no scenario takes validating %s -> %s on %q", e.From, e.To, e.On)
 		}
 	}
 	for _, e := range handshake.Spec.Edges {
@@ -99,8 +109,36 @@ type scenario struct {
 	start time.Time
 	m     *Machine
 	out   []string
-	seq   uint64
 	taken map[string]bool
+	txs   map[string]*Tx
+	names map[chainhash.Hash]string
+	jobs  []func() JobResult
+	rng   *rand.Rand
+	ping  uint64 // nonce of the last ping we sent
+}
+
+// tx returns the named transaction, building it on first use. It has a
+// witness, so its txid and wtxid differ.
+func (s *scenario) tx(name string) *Tx {
+	if tx, ok := s.txs[name]; ok {
+		return tx
+	}
+	msg := wire.NewMsgTx(2)
+	in := wire.NewTxIn(&wire.OutPoint{Hash: chainhash.HashH([]byte(name)), Index: 0}, nil, wire.TxWitness{[]byte(name)})
+	msg.AddTxIn(in)
+	msg.AddTxOut(wire.NewTxOut(1000, []byte{0x51}))
+	tx := &Tx{TxID: msg.TxHash(), WTxID: msg.WitnessHash(), Msg: msg}
+	s.txs[name] = tx
+	s.names[tx.TxID] = name
+	s.names[tx.WTxID] = name + "/w"
+	return tx
+}
+
+func (s *scenario) name(h chainhash.Hash) string {
+	if n, ok := s.names[h]; ok {
+		return n
+	}
+	return h.String()[:8]
 }
 
 func runScenario(t *testing.T, file string, taken map[string]bool) {
@@ -109,7 +147,9 @@ func runScenario(t *testing.T, file string, taken map[string]bool) {
 		t.Fatal(err)
 	}
 	blocks := parseScript(t, string(text))
-	s := &scenario{t: t, start: time.Unix(1_700_000_000, 0), taken: taken}
+	s := &scenario{t: t, start: time.Unix(1_700_000_000, 0), taken: taken,
+		txs: map[string]*Tx{}, names: map[chainhash.Hash]string{},
+		rng: rand.New(rand.NewPCG(1, 2))}
 	s.now = s.start
 	var parts []string
 	for _, b := range blocks {
@@ -177,6 +217,19 @@ func (s *scenario) run(line string) {
 		}
 	case "closed":
 		s.step(Event{Kind: EvClosed, Reason: ReasonEOF})
+	case "relay":
+		var txs []*Tx
+		for _, n := range f[1:] {
+			txs = append(txs, s.tx(n))
+		}
+		s.step(Event{Kind: EvRelay, Txs: txs})
+	case "done":
+		if len(s.jobs) == 0 {
+			s.fail("done: no executor job outstanding")
+		}
+		job := s.jobs[0]
+		s.jobs = s.jobs[1:]
+		s.step(Event{Kind: EvDone, Done: job()})
 	case "state":
 		minRTT, last := s.m.RTT()
 		dl := "none"
@@ -264,8 +317,15 @@ func (s *scenario) startMachine(f []string) {
 			Timeout:          s.dur(args, "hstimeout"),
 		},
 		PingInterval: s.dur(args, "pinginterval"),
-		PingTimeout:  s.dur(args, "pingtimeout"),
-		IdleTimeout:  s.dur(args, "idle"),
+		Trickle:      s.dur(args, "trickle"),
+		CheckTx: func(tx *wire.MsgTx) error {
+			if strings.HasPrefix(string(tx.TxIn[0].Witness[0]), "bad") {
+				return fmt.Errorf("bad-txns-test")
+			}
+			return nil
+		},
+		PingTimeout: s.dur(args, "pingtimeout"),
+		IdleTimeout: s.dur(args, "idle"),
 	}
 	own := s.num(args, "ownnonce", 0)
 	p := Params{
@@ -274,8 +334,9 @@ func (s *scenario) startMachine(f []string) {
 			Nonce:      s.num(args, "nonce", 1),
 			IsOwnNonce: func(n uint64) bool { return own != 0 && n == own },
 		},
-		Rand: func() uint64 { s.seq++; return 1000 + s.seq },
+		Rand: s.rng.Uint64,
 	}
+	s.rng = rand.New(rand.NewPCG(1, 2)) // the same numbers for every machine
 	s.m = NewMachine(cfg, p, fsm.ObserverFunc(func(tr fsm.Transition) {
 		line := fmt.Sprintf("%s -> %s on %s", tr.From, tr.To, tr.On)
 		s.taken[line] = true
@@ -307,13 +368,36 @@ func (s *scenario) message(cmd string, args map[string]string) wire.Message {
 	case "ping":
 		return wire.NewMsgPing(s.num(args, "nonce", 7))
 	case "pong":
+		if args["nonce"] == "last" {
+			return wire.NewMsgPong(s.ping)
+		}
 		return wire.NewMsgPong(s.num(args, "nonce", 0))
 	case "getdata", "inv":
+		// tx=N wtx=N witnesstx=N block=N: N entries with made-up hashes;
+		// txid=a,b (MSG_TX), wtxid=a,b (MSG_WTX), witnesstxid=a,b
+		// (MSG_WITNESS_TX): the named transactions.
 		var list []*wire.InvVect
 		for _, k := range []string{"tx", "wtx", "witnesstx", "block"} {
 			typ := map[string]wire.InvType{"tx": wire.InvTypeTx, "wtx": InvTypeWTx, "witnesstx": wire.InvTypeWitnessTx, "block": wire.InvTypeBlock}[k]
 			for i := range s.num(args, k, 0) {
 				list = append(list, wire.NewInvVect(typ, &chainhash.Hash{byte(i + 1)}))
+			}
+		}
+		for _, k := range []string{"txid", "wtxid", "witnesstxid"} {
+			v, ok := args[k]
+			if !ok {
+				continue
+			}
+			for _, n := range strings.Split(v, ",") {
+				tx := s.tx(n)
+				switch k {
+				case "txid":
+					list = append(list, wire.NewInvVect(wire.InvTypeTx, &tx.TxID))
+				case "wtxid":
+					list = append(list, wire.NewInvVect(InvTypeWTx, &tx.WTxID))
+				case "witnesstxid":
+					list = append(list, wire.NewInvVect(wire.InvTypeWitnessTx, &tx.TxID))
+				}
 			}
 		}
 		if cmd == "inv" {
@@ -339,6 +423,9 @@ func (s *scenario) message(cmd string, args map[string]string) wire.Message {
 	case "mempool":
 		return wire.NewMsgMemPool()
 	case "tx":
+		if n, ok := args["name"]; ok {
+			return s.tx(n).Msg
+		}
 		return wire.NewMsgTx(2)
 	default:
 		// Commands the reader does not decode arrive as Unknown:
@@ -352,32 +439,56 @@ func (s *scenario) step(ev Event) {
 	var out []Action
 	s.m.Step(ev, &out)
 	for _, a := range out {
-		s.out = append(s.out, describe(a))
+		if a.Kind == ActExec {
+			s.jobs = append(s.jobs, a.Job)
+		}
+		s.out = append(s.out, s.describe(a))
 	}
 }
 
+func (s *scenario) invList(list []*wire.InvVect) string {
+	var parts []string
+	for _, iv := range list {
+		typ := iv.Type.String()
+		if iv.Type == InvTypeWTx {
+			typ = "MSG_WTX"
+		}
+		parts = append(parts, typ+":"+s.name(iv.Hash))
+	}
+	return strings.Join(parts, ",")
+}
+
 // describe prints an action with the fields that matter to a reader.
-func describe(a Action) string {
+func (s *scenario) describe(a Action) string {
 	switch a.Kind {
+	case ActExec:
+		return "exec check"
+	case ActReport:
+		h := a.Report.TxID
+		if a.Report.WTx {
+			h = a.Report.WTxID
+		}
+		return fmt.Sprintf("report %s %s", a.Report.Kind, s.name(h))
 	case ActSend:
 		switch m := a.Msg.(type) {
+		case *wire.MsgInv:
+			return "send inv " + s.invList(m.InvList)
+		case *wire.MsgTx:
+			enc := "witness"
+			if a.Enc == wire.BaseEncoding {
+				enc = "base"
+			}
+			return fmt.Sprintf("send tx %s (%s)", s.name(m.TxHash()), enc)
 		case *wire.MsgVersion:
 			return fmt.Sprintf("send version pver=%d services=%v nonce=%d ua=%s relay=%v",
 				m.ProtocolVersion, m.Services, m.Nonce, m.UserAgent, !m.DisableRelayTx)
 		case *wire.MsgPing:
+			s.ping = m.Nonce
 			return fmt.Sprintf("send ping nonce=%d", m.Nonce)
 		case *wire.MsgPong:
 			return fmt.Sprintf("send pong nonce=%d", m.Nonce)
 		case *wire.MsgNotFound:
-			var types []string
-			for _, iv := range m.InvList {
-				if iv.Type == InvTypeWTx {
-					types = append(types, "MSG_WTX")
-					continue
-				}
-				types = append(types, iv.Type.String())
-			}
-			return "send notfound " + strings.Join(types, ",")
+			return "send notfound " + s.invList(m.InvList)
 		}
 	}
 	return a.String()

@@ -216,6 +216,17 @@ func (c *Core) Become(at time.Time, to State, on string) {
 	}
 }
 
+// Enter tells the observer that this machine has just started, in its
+// initial state, inside its enclosing composed state: the transition reads
+// from the enclosing path into this machine's path, e.g.
+// "standby -> standby/validating". Call it when an outer machine enters a
+// composed state, right after creating the inner machine.
+func (c *Core) Enter(at time.Time, on string) {
+	if c.obs != nil {
+		c.obs.Transitioned(Transition{At: at, From: c.prefix, To: c.Path(), On: on})
+	}
+}
+
 func join(prefix, s string) string {
 	if prefix == "" {
 		return s

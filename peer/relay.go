@@ -1,0 +1,232 @@
+package peer
+
+import (
+	"math"
+	"time"
+
+	"github.com/btcsuite/btcd/chainhash/v2"
+	"github.com/btcsuite/btcd/wire/v2"
+)
+
+// Relay limits, as in Bitcoin Core (net_processing.cpp).
+const (
+	// MaxInvPerTrickle bounds one announcement round
+	// (INVENTORY_BROADCAST_MAX); the rest waits for the next round.
+	MaxInvPerTrickle = 1000
+	// KnownInventory bounds the per-peer set of hashes the peer is known
+	// to have (Core: a 50,000-entry rolling filter).
+	KnownInventory = 50000
+	// maxReportsPerInv bounds how many hashes of one incoming inv are
+	// reported to the node for the propagation records.
+	maxReportsPerInv = 1000
+	// outboundTrickleShare: outbound peers wait 2/5 of the inbound mean
+	// (Core: 2 s against 5 s).
+	outboundTrickleNum, outboundTrickleDen = 2, 5
+)
+
+// known is a bounded set of hashes the peer has, because we announced them
+// (then the value is the transaction, which we may serve) or because it
+// announced them to us (nil). The oldest entries are evicted first.
+type known struct {
+	m    map[chainhash.Hash]*Tx
+	ring []chainhash.Hash
+	next int
+}
+
+func (k *known) has(h chainhash.Hash) bool {
+	_, ok := k.m[h]
+	return ok
+}
+
+func (k *known) get(h chainhash.Hash) *Tx { return k.m[h] }
+
+func (k *known) add(h chainhash.Hash, tx *Tx) {
+	if k.m == nil {
+		k.m = make(map[chainhash.Hash]*Tx)
+	}
+	if old, ok := k.m[h]; ok {
+		if old == nil && tx != nil {
+			k.m[h] = tx
+		}
+		return
+	}
+	if len(k.ring) < KnownInventory {
+		k.ring = append(k.ring, h)
+	} else {
+		delete(k.m, k.ring[k.next])
+		k.ring[k.next] = h
+		k.next = (k.next + 1) % KnownInventory
+	}
+	k.m[h] = tx
+}
+
+// relayState is the standby machine's transaction relay to one peer.
+type relayState struct {
+	known       known
+	pending     []*Tx
+	queued      map[chainhash.Hash]bool // txids in pending
+	nextTrickle time.Time               // zero when nothing is pending
+}
+
+// announceKey is the hash a transaction is announced by to this peer.
+func (m *Machine) announceKey(tx *Tx) chainhash.Hash {
+	if m.info.WTxIDRelay {
+		return tx.WTxID
+	}
+	return tx.TxID
+}
+
+// relay queues transactions for announcement. Nothing is announced to a peer
+// that asked for no transactions (relay = false in its version).
+func (m *Machine) relay(now time.Time, txs []*Tx, out *[]Action) {
+	if !m.info.Relay {
+		return
+	}
+	r := &m.relayState
+	for _, tx := range txs {
+		if r.known.has(m.announceKey(tx)) || r.queued[tx.TxID] {
+			continue
+		}
+		if r.queued == nil {
+			r.queued = make(map[chainhash.Hash]bool)
+		}
+		r.queued[tx.TxID] = true
+		r.pending = append(r.pending, tx)
+	}
+	if len(r.pending) == 0 {
+		return
+	}
+	mean := m.trickleMean()
+	if mean <= 0 {
+		m.flushInv(now, out)
+		return
+	}
+	if r.nextTrickle.IsZero() {
+		r.nextTrickle = now.Add(m.poisson(mean))
+	}
+}
+
+// trickleMean is the mean delay before an announcement round.
+func (m *Machine) trickleMean() time.Duration {
+	if m.params.Inbound {
+		return m.cfg.Trickle
+	}
+	return m.cfg.Trickle * outboundTrickleNum / outboundTrickleDen
+}
+
+// poisson draws an exponentially distributed delay with the given mean, so
+// that announcement rounds form a Poisson process (Core's
+// rand_exp_duration): an observer cannot tell from timing alone which peer
+// heard a transaction first.
+func (m *Machine) poisson(mean time.Duration) time.Duration {
+	u := float64(m.params.Rand()>>11) / (1 << 53) // uniform in [0, 1)
+	return time.Duration(-math.Log1p(-u) * float64(mean))
+}
+
+// trickle runs an announcement round if one is due.
+func (m *Machine) trickle(now time.Time, out *[]Action) {
+	r := &m.relayState
+	if r.nextTrickle.IsZero() || now.Before(r.nextTrickle) {
+		return
+	}
+	m.flushInv(now, out)
+}
+
+// flushInv announces up to MaxInvPerTrickle pending transactions in one inv.
+func (m *Machine) flushInv(now time.Time, out *[]Action) {
+	r := &m.relayState
+	n := min(len(r.pending), MaxInvPerTrickle)
+	inv := wire.NewMsgInvSizeHint(uint(n))
+	typ := wire.InvTypeTx
+	if m.info.WTxIDRelay {
+		typ = InvTypeWTx
+	}
+	for _, tx := range r.pending[:n] {
+		delete(r.queued, tx.TxID)
+		key := m.announceKey(tx)
+		if r.known.has(key) && r.known.get(key) == nil {
+			continue // the peer announced it to us meanwhile
+		}
+		// Both hashes serve getdata: MSG_TX and MSG_WITNESS_TX ask by
+		// txid, MSG_WTX by wtxid.
+		r.known.add(tx.TxID, tx)
+		r.known.add(tx.WTxID, tx)
+		h := key
+		_ = inv.AddInvVect(wire.NewInvVect(typ, &h))
+		*out = append(*out, Action{Kind: ActReport, Report: Report{Kind: ReportInv, TxID: tx.TxID}})
+	}
+	r.pending = append(r.pending[:0], r.pending[n:]...)
+	if len(inv.InvList) > 0 {
+		*out = append(*out, Action{Kind: ActSend, Msg: inv})
+	}
+	r.nextTrickle = time.Time{}
+	if len(r.pending) > 0 {
+		mean := m.trickleMean()
+		r.nextTrickle = now.Add(m.poisson(mean))
+	}
+}
+
+// getData serves transactions we announced to this peer; anything else that
+// is a transaction gets notfound. Block requests get no answer, as from a
+// pruned Core.
+func (m *Machine) getData(req *wire.MsgGetData, out *[]Action) {
+	var nf *wire.MsgNotFound
+	for _, iv := range req.InvList {
+		var tx *Tx
+		enc := wire.WitnessEncoding
+		switch iv.Type {
+		case wire.InvTypeTx:
+			tx, enc = m.relayState.known.get(iv.Hash), wire.BaseEncoding
+		case wire.InvTypeWitnessTx:
+			tx = m.relayState.known.get(iv.Hash)
+		case InvTypeWTx:
+			tx = m.relayState.known.get(iv.Hash)
+			if tx != nil && tx.WTxID != iv.Hash {
+				tx = nil // a txid asked as a wtxid
+			}
+		default:
+			continue
+		}
+		if tx == nil {
+			if nf == nil {
+				nf = wire.NewMsgNotFound()
+			}
+			_ = nf.AddInvVect(iv)
+			continue
+		}
+		*out = append(*out,
+			Action{Kind: ActSend, Msg: tx.Msg, Enc: enc},
+			Action{Kind: ActReport, Report: Report{Kind: ReportFetch, TxID: tx.TxID}})
+	}
+	if nf != nil {
+		*out = append(*out, Action{Kind: ActSend, Msg: nf})
+	}
+}
+
+// inv records what the peer announces: it has those transactions, so we will
+// not announce them to it, and the node learns who has which of its own.
+// Entries whose type does not fit the negotiated mode (MSG_TX from a
+// wtxidrelay peer, MSG_WTX from another) are ignored, as Core does.
+func (m *Machine) inv(inv *wire.MsgInv, out *[]Action) {
+	want := wire.InvTypeTx
+	if m.info.WTxIDRelay {
+		want = InvTypeWTx
+	}
+	reported := 0
+	for _, iv := range inv.InvList {
+		if iv.Type != want {
+			continue
+		}
+		m.relayState.known.add(iv.Hash, nil)
+		if reported < maxReportsPerInv {
+			reported++
+			r := Report{Kind: ReportSeenInv, WTx: m.info.WTxIDRelay}
+			if r.WTx {
+				r.WTxID = iv.Hash
+			} else {
+				r.TxID = iv.Hash
+			}
+			*out = append(*out, Action{Kind: ActReport, Report: r})
+		}
+	}
+}
