@@ -26,7 +26,15 @@ const (
 	HistorySize = 32
 	// cmdQueue is the depth of a peer's operator command queue.
 	cmdQueue = 8
+	// RelayQueue is the depth of a peer's relay queue, in batches.
+	RelayQueue = 16
 )
+
+// Executor runs jobs off the peers' loops. Submit must not block: it
+// returns false when it has no room, and the job is then not run.
+type Executor interface {
+	Submit(job func()) bool
+}
 
 // DriverConfig is the part of the configuration that concerns I/O.
 type DriverConfig struct {
@@ -38,6 +46,12 @@ type DriverConfig struct {
 	// OnReady, if set, is called from the peer's goroutine when the
 	// handshake completes. It must not block.
 	OnReady func(*Peer)
+	// OnReport, if set, receives the peer's transaction reports, from the
+	// peer's goroutine. It must not block.
+	OnReport func(*Peer, Report)
+	// Exec runs the peer's executor jobs (transaction checks). Nil: every
+	// job answers ErrExecutorBusy.
+	Exec Executor
 }
 
 // Peer is one connection and the goroutines that serve it: the owner loop
@@ -62,7 +76,9 @@ type Peer struct {
 	broken bool // the machine panicked; the peer is closing
 
 	// Shared.
-	cmds      chan Event // operator commands, never blocks a sender
+	cmds      chan Event     // operator commands, never blocks a sender
+	relays    chan []*Tx     // relay batches, never blocks a sender
+	results   chan JobResult // executor answers; room for every outstanding job
 	ctx       context.Context
 	cancel    context.CancelCauseFunc
 	done      chan struct{}
@@ -98,6 +114,8 @@ func New(parent context.Context, id uint64, conn net.Conn, cfg *DriverConfig, p 
 		cfg:     cfg,
 		started: time.Now(),
 		cmds:    make(chan Event, cmdQueue),
+		relays:  make(chan []*Tx, RelayQueue),
+		results: make(chan JobResult, MaxChecks),
 		ctx:     ctx,
 		cancel:  cancel,
 		done:    make(chan struct{}),
@@ -145,6 +163,20 @@ func (p *Peer) Disconnect(reason Reason) { p.cancel(disconnectCause{reason}) }
 func (p *Peer) Ping() bool {
 	select {
 	case p.cmds <- Event{Kind: EvCmd, Cmd: CmdPing}:
+		return true
+	default:
+		return false
+	}
+}
+
+// Relay queues transactions for announcement. It never blocks: when the
+// peer's queue is full (its loop is stuck on a slow write) the batch is
+// dropped for this peer and Relay returns false; the node's periodic
+// re-announcement of unfetched transactions makes up for it, and the known
+// inventory keeps that from announcing anything twice.
+func (p *Peer) Relay(txs []*Tx) bool {
+	select {
+	case p.relays <- txs:
 		return true
 	default:
 		return false
@@ -209,6 +241,10 @@ func (p *Peer) Run() Reason {
 		case <-timer.C:
 			ev = Event{Kind: EvTick}
 		case ev = <-p.cmds:
+		case txs := <-p.relays:
+			ev = Event{Kind: EvRelay, Txs: txs}
+		case r := <-p.results:
+			ev = Event{Kind: EvDone, Done: r}
 		case <-p.ctx.Done():
 			ev = Event{Kind: EvCmd, Cmd: CmdDisconnect, Reason: causeReason(p.ctx)}
 		}
@@ -306,7 +342,11 @@ func (p *Peer) act(a *Action) {
 			return // the write failed earlier in this step
 		}
 		p.conn.SetWriteDeadline(time.Now().Add(orDefault(p.cfg.WriteTimeout, DefaultWriteTimeout)))
-		if err := p.w.Write(a.Msg); err != nil {
+		enc := a.Enc
+		if enc == 0 {
+			enc = wire.WitnessEncoding
+		}
+		if err := p.w.WriteEncoding(a.Msg, enc); err != nil {
 			if p.m.State() != Disconnected {
 				log.Debugf("%v: write %s: %v", p, a.Msg.Command(), err)
 				var ignored []Action
@@ -332,6 +372,18 @@ func (p *Peer) act(a *Action) {
 		}
 	case ActNote:
 		log.Debugf("%v: %s", p, a.Note)
+	case ActReport:
+		if p.cfg.OnReport != nil {
+			p.cfg.OnReport(p, a.Report)
+		}
+	case ActExec:
+		job := a.Job
+		// results has room for every outstanding check (MaxChecks), so
+		// neither the worker nor this fallback ever blocks, even after
+		// the peer has gone.
+		if p.cfg.Exec == nil || !p.cfg.Exec.Submit(func() { p.results <- job() }) {
+			p.results <- JobResult{Err: ErrExecutorBusy}
+		}
 	}
 }
 

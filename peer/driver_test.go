@@ -239,3 +239,80 @@ func TestDriverDropsBadChecksumAndContinues(t *testing.T) {
 type byteSink struct{ b []byte }
 
 func (s *byteSink) Write(p []byte) (int, error) { s.b = append(s.b, p...); return len(p), nil }
+
+// heldExecutor keeps submitted jobs until the test runs them.
+type heldExecutor struct{ jobs chan func() }
+
+func (e *heldExecutor) Submit(job func()) bool {
+	select {
+	case e.jobs <- job:
+		return true
+	default:
+		return false
+	}
+}
+
+// TestDriverPingsWhileValidating: while a transaction's check waits on the
+// executor (state standby/validating), the peer still answers pings; the
+// answer arrives as an event and ends the inner machine.
+func TestDriverPingsWhileValidating(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg := testDriverConfig()
+		exec := &heldExecutor{jobs: make(chan func(), 4)}
+		cfg.Exec = exec
+		var reports []Report
+		cfg.OnReport = func(_ *Peer, r Report) { reports = append(reports, r) }
+		r, p, done := startPeer(t, context.Background(), cfg, false)
+		r.handshakeOutbound()
+
+		tx := wire.NewMsgTx(2)
+		tx.AddTxIn(wire.NewTxIn(&wire.OutPoint{Index: 3}, nil, wire.TxWitness{{1, 2}}))
+		tx.AddTxOut(wire.NewTxOut(5000, []byte{0x51}))
+		r.send(tx)
+		synctest.Wait()
+		if s := p.Snapshot().State; s != "standby/validating" {
+			t.Fatalf("state %q after a tx, want standby/validating", s)
+		}
+		for nonce := uint64(10); nonce < 13; nonce++ {
+			r.send(wire.NewMsgPing(nonce))
+			if pong := r.expect(wire.CmdPong).(*wire.MsgPong); pong.Nonce != nonce {
+				t.Fatalf("pong %d, want %d", pong.Nonce, nonce)
+			}
+		}
+		synctest.Wait()
+		if s := p.Snapshot().State; s != "standby/validating" {
+			t.Fatalf("state %q while the check is held, want standby/validating", s)
+		}
+		(<-exec.jobs)() // the executor answers
+		synctest.Wait()
+		if s := p.Snapshot().State; s != "standby" {
+			t.Fatalf("state %q after the answer, want standby", s)
+		}
+		if len(reports) != 1 || reports[0].Kind != ReportSeenTx || reports[0].TxID != tx.TxHash() || reports[0].WTxID != tx.WitnessHash() {
+			t.Fatalf("reports %+v, want one seen-tx report for %v", reports, tx.TxHash())
+		}
+		p.Disconnect(ReasonOperator)
+		<-done
+	})
+}
+
+// TestDriverRelayQueueNeverBlocks: a peer whose loop is stuck (its remote
+// does not read) refuses relay batches once its queue is full instead of
+// blocking the caller.
+func TestDriverRelayQueueNeverBlocks(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		_, p, done := startPeer(t, context.Background(), testDriverConfig(), false)
+		// The version write is stuck: the remote never reads.
+		accepted := 0
+		for range RelayQueue + 5 {
+			if p.Relay(nil) {
+				accepted++
+			}
+		}
+		if accepted != RelayQueue {
+			t.Fatalf("accepted %d batches, want the queue depth %d", accepted, RelayQueue)
+		}
+		p.Disconnect(ReasonOperator)
+		<-done
+	})
+}

@@ -25,10 +25,16 @@ func NewWriter(w io.Writer, net wire.BitcoinNet) *Writer {
 // SetProtocolVersion sets the version used to encode payloads.
 func (w *Writer) SetProtocolVersion(pver uint32) { w.pver = pver }
 
-// Write encodes msg and writes it.
+// Write encodes msg with witness data (wire.WitnessEncoding) and writes it.
 func (w *Writer) Write(msg wire.Message) error {
+	return w.WriteEncoding(msg, wire.WitnessEncoding)
+}
+
+// WriteEncoding encodes msg with enc and writes it: wire.BaseEncoding
+// strips witnesses from a transaction, for a peer that asked for MSG_TX.
+func (w *Writer) WriteEncoding(msg wire.Message, enc wire.MessageEncoding) error {
 	w.buf.Reset()
-	if _, err := wire.WriteMessageWithEncodingN(&w.buf, msg, w.pver, w.net, wire.WitnessEncoding); err != nil {
+	if _, err := wire.WriteMessageWithEncodingN(&w.buf, msg, w.pver, w.net, enc); err != nil {
 		return err
 	}
 	_, err := w.w.Write(w.buf.Bytes())
