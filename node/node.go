@@ -19,14 +19,17 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/netip"
+	"runtime"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/btcsuite/btcd/chaincfg/v2"
 	"github.com/btcsuite/btcd/wire/v2"
 
 	"github.com/peerd/peerd/handshake"
+	"github.com/peerd/peerd/mempool"
 	"github.com/peerd/peerd/peer"
 )
 
@@ -66,6 +69,16 @@ type Config struct {
 	RetryMin, RetryMax time.Duration
 	// DialTimeout bounds one outbound dial.
 	DialTimeout time.Duration
+	// Mempool holds the operator's transactions to relay; nil relays
+	// nothing.
+	Mempool *mempool.Pool
+	// Reannounce is the base interval for re-announcing unfetched
+	// transactions (each round waits 1 to 1.5 times it); 0 means
+	// DefaultReannounce.
+	Reannounce time.Duration
+	// ExecWorkers and ExecQueue size the executor; 0 means GOMAXPROCS
+	// workers and 1024 queued jobs.
+	ExecWorkers, ExecQueue int
 
 	// Dial and LookupHost replace the network for tests; nil means the
 	// standard ones.
@@ -88,6 +101,11 @@ type Node struct {
 	nonces   map[uint64]bool // our outbound nonces, for self-connection checks
 	outbound map[string]bool // remote addresses with an outbound peer or dial under way
 	freed    chan struct{}   // signalled when an outbound seed peer ends
+
+	reports        chan report
+	relayDropped   atomic.Uint64 // relay batches a full peer queue refused
+	reportsDropped atomic.Uint64 // reports the full recorder queue refused
+	started        time.Time
 }
 
 // New checks cfg and binds the listeners, so that a port in use is reported
@@ -111,6 +129,15 @@ func New(cfg Config) (*Node, error) {
 	if cfg.DialTimeout <= 0 {
 		cfg.DialTimeout = DefaultDialTimeout
 	}
+	if cfg.Reannounce <= 0 {
+		cfg.Reannounce = DefaultReannounce
+	}
+	if cfg.ExecWorkers <= 0 {
+		cfg.ExecWorkers = runtime.GOMAXPROCS(0)
+	}
+	if cfg.ExecQueue <= 0 {
+		cfg.ExecQueue = 1024
+	}
 	cfg.Peer.Net = cfg.Params.Net
 	if cfg.Dial == nil {
 		cfg.Dial = (&net.Dialer{}).DialContext
@@ -133,6 +160,13 @@ func New(cfg Config) (*Node, error) {
 		nonces:   make(map[uint64]bool),
 		outbound: make(map[string]bool),
 		freed:    make(chan struct{}, 1),
+		reports:  make(chan report, reportQueue),
+		started:  time.Now(),
+	}
+	n.cfg.Peer.OnReady = n.peerReady
+	if cfg.Mempool != nil {
+		n.cfg.Peer.OnReport = n.peerReport
+		n.cfg.Peer.Machine.CheckTx = mempool.CheckSanity
 	}
 	if !cfg.NoListen {
 		addrs := cfg.Listen
@@ -193,6 +227,14 @@ func (n *Node) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	n.ctx = ctx
+	exec := NewExecutor(ctx, n.cfg.ExecWorkers, n.cfg.ExecQueue)
+	defer exec.Wait()
+	n.cfg.Peer.Exec = exec
+	if n.cfg.Mempool != nil {
+		n.wg.Add(2)
+		go n.relayLoop()
+		go n.recordLoop()
+	}
 	for _, l := range n.listeners {
 		log.Infof("Listening on %s", l.Addr())
 		n.wg.Add(1)

@@ -80,13 +80,23 @@ func (p *testPeer) expect(cmd string) wire.Message {
 // handshake runs the inbound side's view of a client: version, wtxidrelay,
 // sendaddrv2, verack out; the node's version, wtxidrelay, sendaddrv2,
 // verack back in exactly that order, then its first ping, answered.
-func (p *testPeer) handshake() {
+func (p *testPeer) handshake() { p.t.Helper(); p.handshakeWith(true) }
+
+// handshakeWith is handshake, sending wtxidrelay only when wtxid is set.
+func (p *testPeer) handshakeWith(wtxid bool) { p.t.Helper(); p.handshakeFull(wtxid, true) }
+
+// handshakeFull is handshake with wtxidrelay and the version's relay flag
+// chosen.
+func (p *testPeer) handshakeFull(wtxid, relay bool) {
 	p.t.Helper()
 	v := wire.NewMsgVersion(&wire.NetAddress{}, &wire.NetAddress{}, 0x5eed, 0)
+	v.DisableRelayTx = !relay
 	v.Services = wire.SFNodeWitness | wire.SFNodeNetwork
 	v.UserAgent = "/testpeer:1.0/"
 	p.send(v)
-	p.send(wire.NewMsgWTxIdRelay())
+	if wtxid {
+		p.send(wire.NewMsgWTxIdRelay())
+	}
 	p.send(wire.NewMsgSendAddrV2())
 	p.send(wire.NewMsgVerAck())
 	var got []string

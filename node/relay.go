@@ -1,0 +1,211 @@
+package node
+
+import (
+	"math/rand/v2"
+	"time"
+
+	"github.com/btcsuite/btcd/chainhash/v2"
+
+	"github.com/peerd/peerd/mempool"
+	"github.com/peerd/peerd/peer"
+)
+
+// Relay defaults.
+const (
+	// DefaultReannounce is the base interval for re-announcing
+	// transactions no peer has fetched yet; each round waits a random
+	// 10 to 15 minutes, as Core's unbroadcast rebroadcast does.
+	DefaultReannounce = 10 * time.Minute
+	// reportQueue bounds the reports waiting for the recorder. Reports
+	// are evidence for the operator, not transactions: when the queue is
+	// full they are dropped and counted, never waited for.
+	reportQueue = 4096
+)
+
+type report struct {
+	peer mempool.PeerRef
+	at   time.Time
+	r    peer.Report
+	done chan struct{} // a marker: closed when the recorder reaches it
+}
+
+// flushReports waits until the recorder has handled every report queued
+// before the call (used by tests and by RPCs that must see the latest
+// records).
+func (n *Node) flushReports() {
+	done := make(chan struct{})
+	select {
+	case n.reports <- report{done: done}:
+	case <-n.ctx.Done():
+		return
+	}
+	select {
+	case <-done:
+	case <-n.ctx.Done():
+	}
+}
+
+// peerTxs converts mempool entries to the peers' shared, immutable form.
+func peerTxs(es []*mempool.Entry) []*peer.Tx {
+	txs := make([]*peer.Tx, len(es))
+	for i, e := range es {
+		txs[i] = &peer.Tx{TxID: e.TxID, WTxID: e.WTxID, Msg: e.Tx}
+	}
+	return txs
+}
+
+// readyPeers returns the peers that have completed their handshake.
+func (n *Node) readyPeers() []*peer.Peer {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	ps := make([]*peer.Peer, 0, len(n.peers))
+	for _, p := range n.peers {
+		if p.WasReady() {
+			ps = append(ps, p)
+		}
+	}
+	return ps
+}
+
+// broadcast hands txs to every ready peer, without ever blocking.
+func (n *Node) broadcast(txs []*peer.Tx) {
+	if len(txs) == 0 {
+		return
+	}
+	for _, p := range n.readyPeers() {
+		if !p.Relay(txs) {
+			n.relayDropped.Add(1)
+			log.Debugf("%v: relay queue full, %d transactions wait for re-announcement", p, len(txs))
+		}
+	}
+}
+
+// relayLoop fans new mempool entries out to the peers as they are accepted,
+// and periodically re-announces the ones no peer has fetched.
+func (n *Node) relayLoop() {
+	defer n.wg.Done()
+	pool := n.cfg.Mempool
+	var seq uint64
+	reannounce := time.NewTimer(n.reannounceDelay())
+	defer reannounce.Stop()
+	for {
+		select {
+		case <-pool.Notify():
+			es := pool.Since(seq)
+			if len(es) == 0 {
+				continue
+			}
+			seq = es[len(es)-1].Seq
+			n.broadcast(peerTxs(es))
+		case <-reannounce.C:
+			if es := pool.Unbroadcast(); len(es) > 0 {
+				log.Infof("Re-announcing %d transactions no peer has fetched yet", len(es))
+				n.broadcast(peerTxs(es))
+			}
+			if exp, err := pool.Expire(); err != nil {
+				log.Errorf("Mempool expiry: %v", err)
+			} else if len(exp) > 0 {
+				log.Infof("Expired %d transactions from the mempool", len(exp))
+			}
+			reannounce.Reset(n.reannounceDelay())
+		case <-n.ctx.Done():
+			return
+		}
+	}
+}
+
+func (n *Node) reannounceDelay() time.Duration {
+	base := n.cfg.Reannounce
+	return base + time.Duration(rand.Int64N(int64(base/2)+1))
+}
+
+// peerReady is called from a peer's goroutine when its handshake completes:
+// the peer is offered every transaction in the mempool (it never blocks: the
+// peer's own queue takes the batch or refuses it).
+func (n *Node) peerReady(p *peer.Peer) {
+	if n.cfg.Mempool == nil {
+		return
+	}
+	if es := n.cfg.Mempool.Entries(); len(es) > 0 && !p.Relay(peerTxs(es)) {
+		n.relayDropped.Add(1)
+	}
+}
+
+// peerReport is called from a peer's goroutine; it queues the report for
+// the recorder and never blocks.
+func (n *Node) peerReport(p *peer.Peer, r peer.Report) {
+	select {
+	case n.reports <- report{peer: mempool.PeerRef{ID: p.ID(), Addr: p.Addr()}, at: time.Now(), r: r}:
+	default:
+		n.reportsDropped.Add(1)
+	}
+}
+
+// recordLoop writes peers' reports into the mempool's propagation records.
+func (n *Node) recordLoop() {
+	defer n.wg.Done()
+	for {
+		select {
+		case rep := <-n.reports:
+			if rep.done != nil {
+				close(rep.done)
+				continue
+			}
+			n.record(rep)
+		case <-n.ctx.Done():
+			return
+		}
+	}
+}
+
+func (n *Node) record(rep report) {
+	pool := n.cfg.Mempool
+	switch rep.r.Kind {
+	case peer.ReportInv:
+		pool.RecordInv(rep.r.TxID, rep.peer, rep.at)
+	case peer.ReportFetch:
+		if pool.RecordFetch(rep.r.TxID, rep.peer, rep.at) {
+			log.Infof("Transaction %v fetched by peer %d (%s)", rep.r.TxID, rep.peer.ID, rep.peer.Addr)
+		}
+	case peer.ReportSeenInv, peer.ReportSeenTx:
+		e, ok := n.ourTx(rep.r)
+		if !ok {
+			return
+		}
+		// An announcement back from a peer we sent an inv to proves
+		// nothing; from any other peer it shows the transaction spread.
+		if prop, ok := pool.Propagation(e.TxID); ok && sentTo(prop, rep.peer.ID) {
+			return
+		}
+		if pool.RecordSeen(e.TxID, rep.peer, rep.at) {
+			log.Infof("Transaction %v announced back by peer %d (%s)", e.TxID, rep.peer.ID, rep.peer.Addr)
+		}
+	}
+}
+
+// ourTx finds the mempool entry a seen-inv or seen-tx report is about.
+func (n *Node) ourTx(r peer.Report) (*mempool.Entry, bool) {
+	pool := n.cfg.Mempool
+	if r.Kind == peer.ReportSeenInv && !r.WTx {
+		return pool.Get(r.TxID)
+	}
+	var zero chainhash.Hash
+	if r.WTxID != zero {
+		if e, ok := pool.GetByWTxID(r.WTxID); ok {
+			return e, true
+		}
+	}
+	if r.Kind == peer.ReportSeenTx {
+		return pool.Get(r.TxID)
+	}
+	return nil, false
+}
+
+func sentTo(p mempool.Propagation, id uint64) bool {
+	for _, ev := range p.InvSent {
+		if ev.Peer.ID == id {
+			return true
+		}
+	}
+	return false
+}
