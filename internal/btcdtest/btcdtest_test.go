@@ -1,6 +1,7 @@
 package btcdtest_test
 
 import (
+	"encoding/json"
 	"errors"
 	"net"
 	"os"
@@ -201,5 +202,33 @@ func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool)
 			t.Fatalf("timed out after %v waiting for %s", timeout, what)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestSpendCoinbase: a signed spend of a mature coinbase is accepted by btcd.
+func TestSpendCoinbase(t *testing.T) {
+	n := btcdtest.Start(t, btcdtest.Binary(t), btcdtest.Options{Args: []string{"--miningaddr=" + btcdtest.MiningAddr()}})
+	if _, err := n.Generate(101); err != nil {
+		t.Fatal(err)
+	}
+	cb, err := n.Coinbase(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx, err := btcdtest.SpendCoinbase(cb, 10_000, 0xfffffffe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var txid string
+	raw, err := n.Call("sendrawtransaction", btcdtest.TxHex(tx))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(raw, &txid); err != nil || txid != tx.TxHash().String() {
+		t.Fatalf("sendrawtransaction = %s, %v; want %v", raw, err, tx.TxHash())
+	}
+	ids, err := n.GetRawMempool()
+	if err != nil || len(ids) != 1 || ids[0] != txid {
+		t.Fatalf("mempool %v, %v", ids, err)
 	}
 }
