@@ -1,0 +1,687 @@
+package mempool
+
+import (
+	"bytes"
+	"cmp"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/btcsuite/btcd/chainhash/v2"
+	"github.com/btcsuite/btcd/wire/v2"
+)
+
+// Defaults of Config.
+const (
+	DefaultMaxCount       = 50_000
+	DefaultMaxBytes int64 = 300_000_000
+	DefaultExpiry         = 14 * 24 * time.Hour // Core's -mempoolexpiry
+)
+
+// Config configures a Pool. Zero (or negative) fields take their defaults;
+// Dir is required.
+type Config struct {
+	// Dir holds the log; it is created (0700) if missing. One Pool at a
+	// time may use it (an exclusive lock on Dir/LOCK, on Unix).
+	Dir string
+	// MaxCount bounds the number of entries (default 50,000).
+	MaxCount int
+	// MaxBytes bounds the sum of the entries' serialized sizes, witness
+	// included (default 300 MB).
+	MaxBytes int64
+	// Expiry is how long an entry stays (default 14 days): see Expire.
+	Expiry time.Duration
+	// Now is the clock (default time.Now). It is called with the pool's
+	// lock held and must not call back into the pool.
+	Now func() time.Time
+}
+
+// Entry is a transaction in the pool. Its fields never change after Add
+// returns it; callers must not modify them, nor Tx or Raw. Its propagation
+// records are kept by the Pool (RecordInv, Propagation, ...).
+type Entry struct {
+	Tx     *wire.MsgTx // the pool's own copy
+	Raw    []byte      // serialization with witness, as sent in a tx message
+	TxID   chainhash.Hash
+	WTxID  chainhash.Hash // equals TxID when the transaction has no witness
+	Size   int            // len(Raw)
+	VSize  int            // ceil(Weight / 4)
+	Weight int            // 3 × size without witness + Size
+	Added  time.Time      // Config.Now when accepted (wall clock, no monotonic reading)
+	Seq    uint64         // acceptance order: increasing, kept across restarts, never 0
+
+	prop propagation
+}
+
+// Info is a summary of the pool.
+type Info struct {
+	Count    int
+	Bytes    int64 // sum of Entry.Size
+	MaxCount int
+	MaxBytes int64
+}
+
+// LoadStats says what Open found in the log. Damage is never an error:
+// Open keeps every intact record and reports the rest here.
+type LoadStats struct {
+	Loaded    int // entries in the pool after Open
+	Expired   int // dropped: older than Config.Expiry
+	OverLimit int // dropped: beyond MaxCount or MaxBytes (the newest go first)
+	Skipped   int // intact records refused: undecodable, failing the checks, or duplicates
+
+	TornTail   bool  // the log ended in an incomplete or corrupt record, now cut off
+	TornBytes  int64 // its length
+	BadRegions int   // corrupt stretches skipped in the middle of the log
+	BadBytes   int64 // their total length
+	BadHeader  bool  // the file header was unreadable, so nothing in the file could be trusted
+	SavedAs    string
+	// SavedAs is set when BadRegions, Skipped or BadHeader is: the path of
+	// a copy of the damaged file, kept for inspection (replacing any older
+	// copy), before the log was rewritten.
+
+	Compacted bool // the log was rewritten at open
+}
+
+// Damaged reports whether anything was lost to damage.
+func (s LoadStats) Damaged() bool {
+	return s.TornTail || s.BadRegions > 0 || s.BadHeader || s.Skipped > 0
+}
+
+func (s LoadStats) String() string {
+	out := fmt.Sprintf("loaded %d, expired %d, over limit %d, skipped %d",
+		s.Loaded, s.Expired, s.OverLimit, s.Skipped)
+	if s.TornTail {
+		out += fmt.Sprintf(", torn tail of %d bytes cut off", s.TornBytes)
+	}
+	if s.BadRegions > 0 {
+		out += fmt.Sprintf(", %d corrupt regions (%d bytes) skipped", s.BadRegions, s.BadBytes)
+	}
+	if s.BadHeader {
+		out += ", unreadable file header: log discarded"
+	}
+	if s.SavedAs != "" {
+		out += ", damaged file saved as " + s.SavedAs
+	}
+	if s.Compacted {
+		out += ", compacted"
+	}
+	return out
+}
+
+// batch is a group of records that share one write and one fsync.
+type batch struct {
+	adds    []*Entry
+	removes []*Entry
+	done    chan struct{} // closed once written (or failed)
+	err     error         // set before done is closed
+}
+
+func newBatch() *batch { return &batch{done: make(chan struct{})} }
+
+// Pool is the operator-fed mempool. All its methods are safe for
+// concurrent use.
+type Pool struct {
+	cfg    Config
+	notify chan struct{}
+	stats  LoadStats // set by Open, read-only after
+
+	// sem (capacity 1) is held by whoever writes the log: the flush of a
+	// batch, a compaction, Close. A channel, not a mutex, so that a waiter
+	// can also wait for its batch to be flushed by someone else.
+	sem chan struct{}
+
+	// Owned by the holder of sem.
+	f    *os.File // nil once closed
+	size int64    // where the next record goes
+	salt uint64
+	lock io.Closer
+	wbuf []byte
+	syncs int // fsyncs of appended batches (for the benchmarks)
+
+	mu sync.RWMutex
+	// Guarded by mu.
+	closed    bool
+	failed    error // sticky: a write failed, the log can no longer be trusted
+	byTxID    map[chainhash.Hash]*Entry
+	byWTxID   map[chainhash.Hash]*Entry
+	order     []*Entry // live entries by Seq
+	bytes     int64
+	pendTx    map[chainhash.Hash]*batch // accepted, not yet durable, by txid
+	pendW     map[chainhash.Hash]*batch // the same, by wtxid
+	pendBytes int64
+	batch     *batch // open batch: receives records until a flush takes it
+	nextSeq   uint64 // last Seq given out
+	dead      int    // records in the log that describe no live entry
+}
+
+// Open opens (or creates) the pool in cfg.Dir and loads it: intact records
+// are replayed, expired entries dropped, damage cut off and reported in
+// LoadStats (never an error). An error means the directory or the file
+// could not be used at all. Loaded entries count as new: Since(0) returns
+// them, and Notify holds a wake-up if there are any.
+func Open(cfg Config) (*Pool, error) {
+	if cfg.Dir == "" {
+		return nil, errors.New("mempool: no directory")
+	}
+	if cfg.MaxCount <= 0 {
+		cfg.MaxCount = DefaultMaxCount
+	}
+	if cfg.MaxBytes <= 0 {
+		cfg.MaxBytes = DefaultMaxBytes
+	}
+	if cfg.Expiry <= 0 {
+		cfg.Expiry = DefaultExpiry
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
+		return nil, fmt.Errorf("mempool: %w", err)
+	}
+	lock, err := lockDir(cfg.Dir)
+	if err != nil {
+		return nil, err
+	}
+	p := &Pool{
+		cfg:     cfg,
+		notify:  make(chan struct{}, 1),
+		sem:     make(chan struct{}, 1),
+		lock:    lock,
+		byTxID:  make(map[chainhash.Hash]*Entry),
+		byWTxID: make(map[chainhash.Hash]*Entry),
+		pendTx:  make(map[chainhash.Hash]*batch),
+		pendW:   make(map[chainhash.Hash]*batch),
+		batch:   newBatch(),
+	}
+	if err := p.load(); err != nil {
+		if p.f != nil {
+			p.f.Close()
+		}
+		lock.Close()
+		return nil, err
+	}
+	if len(p.order) > 0 {
+		p.notify <- struct{}{}
+	}
+	return p, nil
+}
+
+// load reads the log and leaves it ready for appending. Called by Open only.
+func (p *Pool) load() error {
+	dir := p.cfg.Dir
+	_ = os.Remove(filepath.Join(dir, tmpName)) // a compaction cut short
+	path := filepath.Join(dir, logName)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("mempool: %w", err)
+	}
+	p.f = f
+	fi, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("mempool: %w", err)
+	}
+	st, err := readLog(f, fi.Size())
+	if err != nil {
+		return err
+	}
+	p.stats = st.stats
+	p.nextSeq = st.maxSeq
+
+	// Keep what is neither expired nor over the limits, oldest first.
+	cutoff := p.cfg.Now().Add(-p.cfg.Expiry)
+	var drop []*Entry
+	for _, e := range st.live {
+		p.nextSeq = max(p.nextSeq, e.Seq)
+		switch {
+		case e.Added.Before(cutoff):
+			p.stats.Expired++
+		case len(p.order) >= p.cfg.MaxCount || p.bytes+int64(e.Size) > p.cfg.MaxBytes:
+			p.stats.OverLimit++
+		default:
+			p.insertLocked(e)
+			continue
+		}
+		drop = append(drop, e)
+	}
+	p.stats.Loaded = len(p.order)
+
+	// Anything but a torn tail leaves a copy of the file for inspection and
+	// a rewritten log, so that it is reported once.
+	damaged := st.stats.BadHeader || st.stats.BadRegions > 0 || st.stats.Skipped > 0
+	if damaged {
+		if p.stats.SavedAs, err = saveCopy(f, fi.Size(), dir); err != nil {
+			return err
+		}
+	}
+	dead := st.records + len(drop) - len(p.order)
+	if st.fresh || damaged || (dead > len(p.order) && dead >= compactMinDead) {
+		p.stats.Compacted = !st.fresh
+		return p.rewriteLocked()
+	}
+	p.salt, p.size, p.dead = st.salt, st.end, st.records-len(p.order)
+	if st.stats.TornTail {
+		if err := f.Truncate(st.end); err != nil {
+			return fmt.Errorf("mempool: cut torn tail: %w", err)
+		}
+		if err := f.Sync(); err != nil {
+			return fmt.Errorf("mempool: cut torn tail: %w", err)
+		}
+	}
+	if len(drop) > 0 {
+		b := &batch{removes: drop}
+		if err := p.writeLocked(b); err != nil {
+			return err
+		}
+		p.dead += 2 * len(drop)
+	}
+	return nil
+}
+
+// Close flushes records still queued, closes the log and releases the
+// directory. Later calls do nothing; other methods then return ErrClosed
+// (lookups keep working on the last state). Close waits for a write in
+// progress.
+func (p *Pool) Close() error {
+	p.sem <- struct{}{}
+	defer func() { <-p.sem }()
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil
+	}
+	p.closed = true
+	p.mu.Unlock()
+	p.flushLocked()
+	err := p.f.Close()
+	p.f = nil
+	if lerr := p.lock.Close(); err == nil {
+		err = lerr
+	}
+	return err
+}
+
+// LoadStats returns what Open found in the log. Safe at any time.
+func (p *Pool) LoadStats() LoadStats { return p.stats }
+
+// Add checks tx and, if it is accepted, stores a copy of it durably (the
+// record is written and fsynced) before returning its entry. Concurrent
+// Adds share writes and fsyncs (group commit). The caller keeps tx.
+//
+// Errors: a *RejectError for a refusal (see the Reason constants);
+// ErrAlreadyHave, together with the existing entry, when the same wtxid is
+// in the pool; ErrClosed; or an I/O error, after which the pool refuses all
+// writes (it must be reopened; what was acknowledged stays on disk).
+func (p *Pool) Add(tx *wire.MsgTx) (*Entry, error) {
+	if tx == nil {
+		return nil, errors.New("mempool: nil transaction")
+	}
+	sz, err := checkTx(tx)
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	buf.Grow(sz.size)
+	if err := tx.Serialize(&buf); err != nil {
+		return nil, fmt.Errorf("mempool: serialize: %w", err)
+	}
+	e := newEntry(tx.Copy(), buf.Bytes(), sz)
+	for {
+		p.mu.Lock()
+		if err := p.usableLocked(); err != nil {
+			p.mu.Unlock()
+			return nil, err
+		}
+		if old := p.byWTxID[e.WTxID]; old != nil {
+			p.mu.Unlock()
+			return old, ErrAlreadyHave
+		}
+		if b := p.pendW[e.WTxID]; b != nil {
+			// The same transaction is being written: wait, then look again.
+			p.mu.Unlock()
+			if err := p.commit(b); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if p.byTxID[e.TxID] != nil || p.pendTx[e.TxID] != nil {
+			p.mu.Unlock()
+			return nil, reject(ReasonSameNonWitness, "txid %v", e.TxID)
+		}
+		if n := len(p.order) + len(p.pendTx); n >= p.cfg.MaxCount {
+			p.mu.Unlock()
+			return nil, reject(ReasonMempoolFull, "%d transactions, limit %d", n, p.cfg.MaxCount)
+		}
+		if n := p.bytes + p.pendBytes; n+int64(e.Size) > p.cfg.MaxBytes {
+			p.mu.Unlock()
+			return nil, reject(ReasonMempoolFull, "%d + %d bytes, limit %d", n, e.Size, p.cfg.MaxBytes)
+		}
+		p.nextSeq++
+		e.Seq = p.nextSeq
+		e.Added = time.Unix(0, p.cfg.Now().UnixNano())
+		b := p.batch
+		b.adds = append(b.adds, e)
+		p.pendTx[e.TxID] = b
+		p.pendW[e.WTxID] = b
+		p.pendBytes += int64(e.Size)
+		p.mu.Unlock()
+		if err := p.commit(b); err != nil {
+			return nil, err
+		}
+		return e, nil
+	}
+}
+
+func (p *Pool) usableLocked() error {
+	if p.closed {
+		return ErrClosed
+	}
+	return p.failed
+}
+
+// Remove removes the entry with txid and returns once the removal is
+// durable. It reports whether there was such an entry. An entry whose Add
+// has not returned yet is not in the pool.
+func (p *Pool) Remove(txid chainhash.Hash) (bool, error) {
+	p.mu.Lock()
+	if err := p.usableLocked(); err != nil {
+		p.mu.Unlock()
+		return false, err
+	}
+	e := p.byTxID[txid]
+	if e == nil {
+		p.mu.Unlock()
+		return false, nil
+	}
+	i, _ := slices.BinarySearchFunc(p.order, e.Seq, func(x *Entry, seq uint64) int {
+		return cmp.Compare(x.Seq, seq)
+	})
+	p.order = slices.Delete(p.order, i, i+1)
+	p.forgetLocked(e)
+	b := p.batch
+	b.removes = append(b.removes, e)
+	p.mu.Unlock()
+	return true, p.commit(b)
+}
+
+// Expire removes the entries added before Config.Now() - Config.Expiry and
+// returns them, in Seq order, once their removal is durable. The pool has
+// no timer: the caller runs Expire periodically.
+func (p *Pool) Expire() ([]*Entry, error) {
+	p.mu.Lock()
+	if err := p.usableLocked(); err != nil {
+		p.mu.Unlock()
+		return nil, err
+	}
+	cutoff := p.cfg.Now().Add(-p.cfg.Expiry)
+	var gone []*Entry
+	kept := p.order[:0]
+	for _, e := range p.order {
+		if e.Added.Before(cutoff) {
+			gone = append(gone, e)
+			p.forgetLocked(e)
+		} else {
+			kept = append(kept, e)
+		}
+	}
+	clear(p.order[len(kept):])
+	p.order = kept
+	if len(gone) == 0 {
+		p.mu.Unlock()
+		return nil, nil
+	}
+	b := p.batch
+	b.removes = append(b.removes, gone...)
+	p.mu.Unlock()
+	return gone, p.commit(b)
+}
+
+// insertLocked makes e live; e.Seq is above every live Seq.
+func (p *Pool) insertLocked(e *Entry) {
+	p.byTxID[e.TxID] = e
+	p.byWTxID[e.WTxID] = e
+	p.order = append(p.order, e)
+	p.bytes += int64(e.Size)
+}
+
+// forgetLocked drops e from the maps and the byte count (not from order).
+func (p *Pool) forgetLocked(e *Entry) {
+	delete(p.byTxID, e.TxID)
+	delete(p.byWTxID, e.WTxID)
+	p.bytes -= int64(e.Size)
+}
+
+// commit returns once b is written: either someone else flushes it, or the
+// caller takes sem and flushes it (with whatever else has queued).
+func (p *Pool) commit(b *batch) error {
+	select {
+	case <-b.done:
+		return b.err
+	case p.sem <- struct{}{}:
+	}
+	select {
+	case <-b.done: // flushed by the previous holder of sem
+	default:
+		// b is still open (batches are taken and flushed under sem, in
+		// order), so b == p.batch: flush it.
+		p.flushLocked()
+	}
+	<-p.sem
+	return b.err
+}
+
+// flushLocked takes the open batch, writes it, publishes its entries and
+// wakes its waiters; then compacts if the log has become mostly dead.
+// Publishing under mu, batch after batch, makes entries visible in Seq
+// order. The caller holds sem.
+func (p *Pool) flushLocked() {
+	p.mu.Lock()
+	b := p.batch
+	p.batch = newBatch()
+	err := p.failed
+	p.mu.Unlock()
+	if len(b.adds)+len(b.removes) == 0 {
+		close(b.done)
+		return
+	}
+	if err == nil && p.f == nil {
+		err = ErrClosed
+	}
+	if err == nil {
+		err = p.writeLocked(b)
+	}
+	p.mu.Lock()
+	for _, e := range b.adds {
+		delete(p.pendTx, e.TxID)
+		delete(p.pendW, e.WTxID)
+		p.pendBytes -= int64(e.Size)
+		if err == nil {
+			p.insertLocked(e)
+		}
+	}
+	if err == nil {
+		p.dead += 2 * len(b.removes) // the removal and the add it undoes
+	} else if p.failed == nil {
+		p.failed = err
+	}
+	compact := err == nil && p.dead > len(p.order) && p.dead >= compactMinDead
+	p.mu.Unlock()
+	b.err = err
+	close(b.done)
+	if err == nil && len(b.adds) > 0 {
+		select {
+		case p.notify <- struct{}{}:
+		default:
+		}
+	}
+	if compact {
+		p.compactLocked()
+	}
+}
+
+// writeLocked appends b's records to the log and fsyncs it. The caller
+// holds sem.
+func (p *Pool) writeLocked(b *batch) error {
+	buf := p.wbuf[:0]
+	for _, e := range b.adds {
+		buf = appendAdd(buf, p.salt, p.size+int64(len(buf)), e)
+	}
+	for _, e := range b.removes {
+		buf = appendRemove(buf, p.salt, p.size+int64(len(buf)), e)
+	}
+	if cap(buf) <= readWindow {
+		p.wbuf = buf
+	} else {
+		p.wbuf = nil
+	}
+	if _, err := p.f.WriteAt(buf, p.size); err != nil {
+		_ = p.f.Truncate(p.size) // best effort; Open copes with a torn tail anyway
+		return fmt.Errorf("mempool: write log: %w", err)
+	}
+	if err := p.f.Sync(); err != nil {
+		return fmt.Errorf("mempool: sync log: %w", err)
+	}
+	p.syncs++
+	p.size += int64(len(buf))
+	return nil
+}
+
+// compactLocked rewrites the log with the live entries only. Entries
+// removed meanwhile have their removal records queued in the open batch,
+// which goes to the new file. The caller holds sem.
+func (p *Pool) compactLocked() {
+	if err := p.rewriteLocked(); err != nil {
+		p.mu.Lock()
+		if p.failed == nil {
+			p.failed = err
+		}
+		p.mu.Unlock()
+	}
+}
+
+// rewriteLocked replaces the log with one holding the live entries. The
+// caller holds sem (or is Open).
+func (p *Pool) rewriteLocked() error {
+	p.mu.RLock()
+	live := slices.Clone(p.order)
+	p.mu.RUnlock()
+	f, size, salt, err := writeNewLog(p.cfg.Dir, live)
+	if f != nil {
+		if p.f != nil {
+			p.f.Close()
+		}
+		p.f, p.size, p.salt = f, size, salt
+		p.mu.Lock()
+		p.dead = 0
+		p.mu.Unlock()
+	}
+	return err
+}
+
+// Get returns the entry with txid.
+func (p *Pool) Get(txid chainhash.Hash) (*Entry, bool) {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	e, ok := p.byTxID[txid]
+	return e, ok
+}
+
+// GetByWTxID returns the entry with wtxid.
+func (p *Pool) GetByWTxID(wtxid chainhash.Hash) (*Entry, bool) {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	e, ok := p.byWTxID[wtxid]
+	return e, ok
+}
+
+// Entries returns the entries, by Seq, in a new slice.
+func (p *Pool) Entries() []*Entry {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return slices.Clone(p.order)
+}
+
+// Since returns the entries with Seq > seq, by Seq, in a new slice.
+// Entries become visible only once durable, and always in Seq order, so a
+// consumer that calls Since(last seen Seq) after each wake-up from Notify
+// sees every entry exactly once (except those removed before it looked).
+func (p *Pool) Since(seq uint64) []*Entry {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	i := sort.Search(len(p.order), func(i int) bool { return p.order[i].Seq > seq })
+	if i == len(p.order) {
+		return nil
+	}
+	return slices.Clone(p.order[i:])
+}
+
+// Notify returns the channel (capacity 1) that receives a value after new
+// entries become visible. Sends never block: a wake-up already pending
+// covers later entries. It is meant for a single consumer, which calls
+// Since after each receive. It is never closed.
+func (p *Pool) Notify() <-chan struct{} { return p.notify }
+
+// Info returns the pool's size and limits. Entries being written are not
+// counted (they count against the limits).
+func (p *Pool) Info() Info {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return Info{Count: len(p.order), Bytes: p.bytes, MaxCount: p.cfg.MaxCount, MaxBytes: p.cfg.MaxBytes}
+}
+
+// RecordInv notes that we announced txid to peer at at (the first time per
+// peer is kept). It reports whether the peer is new to the list; false as
+// well for an unknown txid or a full list (MaxPeerEvents).
+func (p *Pool) RecordInv(txid chainhash.Hash, peer PeerRef, at time.Time) bool {
+	return p.record(txid, kindInv, peer, at)
+}
+
+// RecordFetch notes that peer asked for txid with getdata; see RecordInv.
+func (p *Pool) RecordFetch(txid chainhash.Hash, peer PeerRef, at time.Time) bool {
+	return p.record(txid, kindFetch, peer, at)
+}
+
+// RecordSeen notes that peer announced txid to us (by txid or wtxid: look
+// the entry up with GetByWTxID first). A peer we announced it to, or that
+// fetched it from us, is not recorded. See RecordInv.
+func (p *Pool) RecordSeen(txid chainhash.Hash, peer PeerRef, at time.Time) bool {
+	return p.record(txid, kindSeen, peer, at)
+}
+
+func (p *Pool) record(txid chainhash.Hash, kind int, peer PeerRef, at time.Time) bool {
+	e, ok := p.Get(txid)
+	return ok && e.prop.record(kind, peer, at)
+}
+
+// Propagation returns a copy of txid's propagation records. They are kept
+// in memory only and start empty after Open.
+func (p *Pool) Propagation(txid chainhash.Hash) (Propagation, bool) {
+	e, ok := p.Get(txid)
+	if !ok {
+		return Propagation{}, false
+	}
+	return e.prop.snapshot(), true
+}
+
+// Unbroadcast returns the entries no peer has fetched yet, by Seq: the ones
+// to announce again (Core re-announces them every 10-15 minutes).
+func (p *Pool) Unbroadcast() []*Entry {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	var out []*Entry
+	for _, e := range p.order {
+		if !e.prop.fetched.Load() {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func sortBySeq(es []*Entry) {
+	slices.SortFunc(es, func(a, b *Entry) int { return cmp.Compare(a.Seq, b.Seq) })
+}

@@ -1,0 +1,385 @@
+package mempool
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/btcsuite/btcd/chainhash/v2"
+)
+
+func TestPersistence(t *testing.T) {
+	dir := t.TempDir()
+	clk := newClock()
+	p := open(t, dir, clk, Config{})
+	for i := range uint64(20) {
+		tx := testTx(i)
+		if i%3 == 0 {
+			tx = witnessTx(i, []byte{byte(i)}, make([]byte, 33))
+		}
+		mustAdd(t, p, tx)
+		clk.Advance(time.Second)
+	}
+	for _, i := range []uint64{0, 4, 19} {
+		e := p.Entries()[0]
+		for _, x := range p.Entries() {
+			if x.Tx.TxIn[0].PreviousOutPoint == outpoint(i) {
+				e = x
+			}
+		}
+		if ok, err := p.Remove(e.TxID); !ok || err != nil {
+			t.Fatalf("Remove: %v %v", ok, err)
+		}
+	}
+	want := p.Entries()
+	lastSeq := want[len(want)-1].Seq
+	mustClose(t, p)
+
+	p = open(t, dir, clk, Config{})
+	defer mustClose(t, p)
+	sameEntries(t, p.Entries(), want)
+	st := p.LoadStats()
+	if st.Loaded != 17 || st.Damaged() || st.Expired != 0 || st.Compacted {
+		t.Fatalf("LoadStats %+v", st)
+	}
+	for _, e := range want {
+		if got, ok := p.Get(e.TxID); !ok || got.Seq != e.Seq {
+			t.Fatalf("Get %v after reopen", e.TxID)
+		}
+		if got, ok := p.GetByWTxID(e.WTxID); !ok || got.Seq != e.Seq {
+			t.Fatalf("GetByWTxID %v after reopen", e.WTxID)
+		}
+	}
+	// Loaded entries count as new, and new ones come after them.
+	sameEntries(t, p.Since(0), want)
+	select {
+	case <-p.Notify():
+	default:
+		t.Fatal("no wake-up for the loaded entries")
+	}
+	// The last Seq given out (to the removed testTx(19)) is not reused.
+	if e := mustAdd(t, p, testTx(100)); e.Seq != lastSeq+2 {
+		t.Fatalf("new Seq %d, last live before restart %d", e.Seq, lastSeq)
+	}
+}
+
+func TestExpire(t *testing.T) {
+	dir := t.TempDir()
+	clk := newClock()
+	p := open(t, dir, clk, Config{Expiry: time.Hour})
+	old1 := mustAdd(t, p, testTx(1))
+	old2 := mustAdd(t, p, testTx(2))
+	clk.Advance(30 * time.Minute)
+	young := mustAdd(t, p, testTx(3))
+
+	clk.Advance(30 * time.Minute) // old ones exactly one hour old: not yet
+	if gone, err := p.Expire(); len(gone) != 0 || err != nil {
+		t.Fatalf("Expire at exactly Expiry: %d, %v", len(gone), err)
+	}
+	clk.Advance(time.Nanosecond)
+	gone, err := p.Expire()
+	if err != nil || len(gone) != 2 || gone[0] != old1 || gone[1] != old2 {
+		t.Fatalf("Expire: %v %v", gone, err)
+	}
+	if _, ok := p.Get(old1.TxID); ok {
+		t.Fatal("expired entry still there")
+	}
+	sameEntries(t, p.Entries(), []*Entry{young})
+	mustClose(t, p)
+
+	// The removal was persisted.
+	p = open(t, dir, clk, Config{Expiry: time.Hour})
+	sameEntries(t, p.Entries(), []*Entry{young})
+	if st := p.LoadStats(); st.Expired != 0 {
+		t.Fatalf("LoadStats %+v", st)
+	}
+	mustClose(t, p)
+
+	// Expiry while closed: dropped at Open, and that is persisted too.
+	clk.Advance(time.Hour)
+	p = open(t, dir, clk, Config{Expiry: time.Hour})
+	if st := p.LoadStats(); st.Expired != 1 || st.Loaded != 0 {
+		t.Fatalf("LoadStats %+v", st)
+	}
+	mustClose(t, p)
+	p = open(t, dir, clk, Config{Expiry: 100 * time.Hour})
+	defer mustClose(t, p)
+	if st := p.LoadStats(); st.Expired != 0 || st.Loaded != 0 {
+		t.Fatalf("expired entry came back: %+v", st)
+	}
+}
+
+func TestOpenLowerLimits(t *testing.T) {
+	dir := t.TempDir()
+	clk := newClock()
+	p := open(t, dir, clk, Config{})
+	var want []*Entry
+	for i := range uint64(5) {
+		want = append(want, mustAdd(t, p, testTx(i)))
+	}
+	mustClose(t, p)
+	p = open(t, dir, clk, Config{MaxCount: 3})
+	if st := p.LoadStats(); st.OverLimit != 2 || st.Loaded != 3 {
+		t.Fatalf("LoadStats %+v", st)
+	}
+	sameEntries(t, p.Entries(), want[:3]) // the oldest stay
+	mustClose(t, p)
+	p = open(t, dir, clk, Config{})
+	defer mustClose(t, p)
+	sameEntries(t, p.Entries(), want[:3])
+}
+
+func TestCompaction(t *testing.T) {
+	dir := t.TempDir()
+	clk := newClock()
+	p := open(t, dir, clk, Config{})
+	var live []*Entry
+	for i := range uint64(100) {
+		e := mustAdd(t, p, testTx(i))
+		if i%4 == 0 {
+			live = append(live, e)
+		}
+	}
+	before := len(readLogFile(t, dir))
+	for _, e := range p.Entries() {
+		if !slices.Contains(live, e) {
+			if _, err := p.Remove(e.TxID); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	// 75 removals: 150 dead records against 25 live entries.
+	data := readLogFile(t, dir)
+	if b := recordBounds(t, data); len(b)-1 >= 100 || len(data) >= before {
+		t.Fatalf("log not compacted: %d records, %d bytes (was %d)", len(b)-1, len(data), before)
+	}
+	sameEntries(t, p.Entries(), live)
+	if _, err := os.Stat(filepath.Join(dir, tmpName)); !os.IsNotExist(err) {
+		t.Fatalf("temporary file left: %v", err)
+	}
+	more := mustAdd(t, p, testTx(1000))
+	mustClose(t, p)
+	p = open(t, dir, clk, Config{})
+	defer mustClose(t, p)
+	sameEntries(t, p.Entries(), append(live, more))
+	if st := p.LoadStats(); st.Damaged() || st.Compacted {
+		t.Fatalf("LoadStats %+v", st)
+	}
+}
+
+func TestClose(t *testing.T) {
+	dir := t.TempDir()
+	clk := newClock()
+	p := open(t, dir, clk, Config{})
+	e := mustAdd(t, p, testTx(1))
+	if _, err := Open(Config{Dir: dir}); err == nil {
+		t.Fatal("a second Open of the same directory succeeded")
+	}
+	mustClose(t, p)
+	mustClose(t, p) // twice is fine
+	if _, err := p.Add(testTx(2)); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Add after Close: %v", err)
+	}
+	if _, err := p.Remove(e.TxID); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Remove after Close: %v", err)
+	}
+	if _, err := p.Expire(); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Expire after Close: %v", err)
+	}
+	if _, ok := p.Get(e.TxID); !ok {
+		t.Fatal("lookups stop after Close")
+	}
+}
+
+// TestSinceNotifyLossless runs many concurrent Adds against one slow
+// consumer: it must see every entry exactly once, in Seq order, and no Add
+// may wait for it.
+func TestSinceNotifyLossless(t *testing.T) {
+	p := open(t, t.TempDir(), newClock(), Config{})
+	defer mustClose(t, p)
+	const writers, each = 8, 40
+	const total = writers * each
+
+	seen := make(map[chainhash.Hash]int)
+	done := make(chan struct{})
+	stop := make(chan struct{})
+	go func() {
+		defer close(done)
+		var last uint64
+		for {
+			select {
+			case <-p.Notify():
+			case <-stop:
+			}
+			for _, e := range p.Since(last) {
+				if e.Seq <= last {
+					t.Errorf("Seq %d after %d", e.Seq, last)
+				}
+				last = e.Seq
+				seen[e.TxID]++
+				for range 1000 { // slow consumer
+					_ = e.Raw[0]
+				}
+			}
+			select {
+			case <-stop:
+				return
+			default:
+			}
+		}
+	}()
+
+	var wg sync.WaitGroup
+	added := make(chan *Entry, total)
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				e, err := p.Add(testTx(uint64(w*each + i)))
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				added <- e
+			}
+		}()
+	}
+	wg.Wait()
+	close(stop)
+	<-done
+	close(added)
+	for e := range added {
+		if seen[e.TxID] != 1 {
+			t.Fatalf("entry %d seen %d times", e.Seq, seen[e.TxID])
+		}
+	}
+	if len(seen) != total {
+		t.Fatalf("consumer saw %d entries, want %d", len(seen), total)
+	}
+	// Since itself: in order, and strictly after its argument.
+	all := p.Since(0)
+	if !slices.IsSortedFunc(all, func(a, b *Entry) int { return int(a.Seq) - int(b.Seq) }) {
+		t.Fatal("Since(0) not sorted")
+	}
+	mid := all[total/2].Seq
+	if got := p.Since(mid); len(got) != total-total/2-1 || got[0].Seq <= mid {
+		t.Fatalf("Since(%d): %d entries", mid, len(got))
+	}
+	if got := p.Since(all[total-1].Seq); got != nil {
+		t.Fatalf("Since(last): %d entries", len(got))
+	}
+}
+
+func TestPropagation(t *testing.T) {
+	p := open(t, t.TempDir(), newClock(), Config{})
+	defer mustClose(t, p)
+	e1 := mustAdd(t, p, testTx(1))
+	e2 := mustAdd(t, p, testTx(2))
+	t0 := time.Unix(1_700_000_000, 0)
+	a := PeerRef{ID: 1, Addr: "10.0.0.1:8333"}
+	b := PeerRef{ID: 2, Addr: "10.0.0.2:8333"}
+	c := PeerRef{ID: 3, Addr: "10.0.0.3:8333"}
+
+	steps := []struct {
+		name string
+		do   func() bool
+		want bool
+	}{
+		{"inv to b", func() bool { return p.RecordInv(e1.TxID, b, t0.Add(2*time.Second)) }, true},
+		{"inv to a, earlier", func() bool { return p.RecordInv(e1.TxID, a, t0.Add(time.Second)) }, true},
+		{"inv to b again", func() bool { return p.RecordInv(e1.TxID, b, t0.Add(5*time.Second)) }, false},
+		{"a fetches", func() bool { return p.RecordFetch(e1.TxID, a, t0.Add(3*time.Second)) }, true},
+		{"a fetches again", func() bool { return p.RecordFetch(e1.TxID, a, t0.Add(4*time.Second)) }, false},
+		{"b announces it back: it had it from us", func() bool { return p.RecordSeen(e1.TxID, b, t0) }, false},
+		{"c announces it", func() bool { return p.RecordSeen(e1.TxID, c, t0.Add(6*time.Second)) }, true},
+		{"unknown txid", func() bool { return p.RecordInv(chainhash.Hash{1}, a, t0) }, false},
+	}
+	for _, s := range steps {
+		if got := s.do(); got != s.want {
+			t.Fatalf("%s: %v, want %v", s.name, got, s.want)
+		}
+	}
+	pr, ok := p.Propagation(e1.TxID)
+	if !ok {
+		t.Fatal("no propagation for e1")
+	}
+	want := Propagation{
+		InvSent:  []PeerEvent{{a, t0.Add(time.Second)}, {b, t0.Add(2 * time.Second)}},
+		Fetched:  []PeerEvent{{a, t0.Add(3 * time.Second)}},
+		SeenFrom: []PeerEvent{{c, t0.Add(6 * time.Second)}},
+	}
+	if !equalEvents(pr.InvSent, want.InvSent) || !equalEvents(pr.Fetched, want.Fetched) || !equalEvents(pr.SeenFrom, want.SeenFrom) {
+		t.Fatalf("Propagation %+v, want %+v", pr, want)
+	}
+	// A record with an earlier time for a known peer keeps the earlier one.
+	p.RecordInv(e1.TxID, b, t0)
+	if pr, _ := p.Propagation(e1.TxID); pr.InvSent[0].Peer != b || !pr.InvSent[0].At.Equal(t0) {
+		t.Fatalf("earlier time not kept: %+v", pr.InvSent)
+	}
+	// The copy is a copy.
+	pr.InvSent[0].Peer.ID = 99
+	if pr2, _ := p.Propagation(e1.TxID); pr2.InvSent[0].Peer.ID == 99 {
+		t.Fatal("Propagation returned shared slices")
+	}
+	if _, ok := p.Propagation(chainhash.Hash{1}); ok {
+		t.Fatal("Propagation of an unknown txid")
+	}
+
+	// Unbroadcast: e1 was fetched, e2 not.
+	if got := p.Unbroadcast(); len(got) != 1 || got[0] != e2 {
+		t.Fatalf("Unbroadcast: %v", got)
+	}
+	p.RecordInv(e2.TxID, a, t0)
+	if got := p.Unbroadcast(); len(got) != 1 {
+		t.Fatal("an inv alone made e2 broadcast")
+	}
+	p.RecordFetch(e2.TxID, c, t0)
+	if got := p.Unbroadcast(); len(got) != 0 {
+		t.Fatalf("Unbroadcast after fetches: %d", len(got))
+	}
+
+	// Lists are bounded.
+	for i := range uint64(MaxPeerEvents + 10) {
+		p.RecordSeen(e2.TxID, PeerRef{ID: 1000 + i}, t0)
+	}
+	if pr, _ := p.Propagation(e2.TxID); len(pr.SeenFrom) != MaxPeerEvents {
+		t.Fatalf("SeenFrom holds %d peers, bound %d", len(pr.SeenFrom), MaxPeerEvents)
+	}
+}
+
+func TestPropagationConcurrent(t *testing.T) {
+	p := open(t, t.TempDir(), newClock(), Config{})
+	defer mustClose(t, p)
+	e := mustAdd(t, p, testTx(1))
+	var wg sync.WaitGroup
+	for g := range uint64(8) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range uint64(50) {
+				peer := PeerRef{ID: g*50 + i}
+				p.RecordInv(e.TxID, peer, time.Unix(int64(i), 0))
+				p.RecordFetch(e.TxID, peer, time.Unix(int64(i), 0))
+				p.Propagation(e.TxID)
+				p.Unbroadcast()
+			}
+		}()
+	}
+	wg.Wait()
+	pr, _ := p.Propagation(e.TxID)
+	if len(pr.InvSent) != 400 || len(pr.Fetched) != 400 {
+		t.Fatalf("%d invs, %d fetches, want 400", len(pr.InvSent), len(pr.Fetched))
+	}
+	if !slices.IsSortedFunc(pr.InvSent, func(a, b PeerEvent) int { return a.At.Compare(b.At) }) {
+		t.Fatal("InvSent not sorted by time")
+	}
+}
+
+func equalEvents(a, b []PeerEvent) bool {
+	return slices.EqualFunc(a, b, func(x, y PeerEvent) bool { return x.Peer == y.Peer && x.At.Equal(y.At) })
+}

@@ -1,0 +1,95 @@
+package mempool
+
+import (
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// MaxPeerEvents bounds each propagation list of an entry: once a list holds
+// this many peers, further peers are not recorded in it. With Core's 125
+// connections this is only reached by an entry that lives through many
+// reconnections. Worst case memory is MaxPeerEvents × 3 lists × ~50 bytes
+// (plus the address strings, shared with the caller) per entry.
+const MaxPeerEvents = 1000
+
+// PeerRef names a peer connection. ID identifies it (one per connection,
+// never reused by the node); Addr is informational.
+type PeerRef struct {
+	ID   uint64
+	Addr string
+}
+
+// PeerEvent is the first time something happened with a peer.
+type PeerEvent struct {
+	Peer PeerRef
+	At   time.Time
+}
+
+// Propagation is a copy of an entry's propagation records, each list sorted
+// by time and holding each peer at most once.
+type Propagation struct {
+	InvSent  []PeerEvent // peers we announced the transaction to
+	Fetched  []PeerEvent // peers that asked for it with getdata
+	SeenFrom []PeerEvent // peers that announced it to us without having it from us
+}
+
+const (
+	kindInv = iota
+	kindFetch
+	kindSeen
+)
+
+// propagation is an entry's records: in memory only, never persisted.
+type propagation struct {
+	mu      sync.Mutex
+	lists   [3][]PeerEvent // guarded by mu, by kind
+	fetched atomic.Bool    // len(lists[kindFetch]) > 0, readable without mu
+}
+
+func indexOfPeer(l []PeerEvent, id uint64) int {
+	return slices.IndexFunc(l, func(ev PeerEvent) bool { return ev.Peer.ID == id })
+}
+
+// record notes that kind happened with peer at at. It reports whether the
+// peer is new to that list. A repeat keeps the earlier of the two times.
+// "Seen" from a peer we announced to or that fetched from us is ignored: it
+// learnt the transaction from us.
+func (pr *propagation) record(kind int, peer PeerRef, at time.Time) bool {
+	pr.mu.Lock()
+	defer pr.mu.Unlock()
+	if kind == kindSeen && (indexOfPeer(pr.lists[kindInv], peer.ID) >= 0 ||
+		indexOfPeer(pr.lists[kindFetch], peer.ID) >= 0) {
+		return false
+	}
+	l := pr.lists[kind]
+	if i := indexOfPeer(l, peer.ID); i >= 0 {
+		if at.Before(l[i].At) {
+			l[i].At = at
+		}
+		return false
+	}
+	if len(l) >= MaxPeerEvents {
+		return false
+	}
+	pr.lists[kind] = append(l, PeerEvent{Peer: peer, At: at})
+	if kind == kindFetch {
+		pr.fetched.Store(true)
+	}
+	return true
+}
+
+func (pr *propagation) snapshot() Propagation {
+	pr.mu.Lock()
+	out := Propagation{
+		InvSent:  slices.Clone(pr.lists[kindInv]),
+		Fetched:  slices.Clone(pr.lists[kindFetch]),
+		SeenFrom: slices.Clone(pr.lists[kindSeen]),
+	}
+	pr.mu.Unlock()
+	for _, l := range [][]PeerEvent{out.InvSent, out.Fetched, out.SeenFrom} {
+		slices.SortStableFunc(l, func(a, b PeerEvent) int { return a.At.Compare(b.At) })
+	}
+	return out
+}
