@@ -1,0 +1,44 @@
+// Command peerctl is the operator's client for peerd: it sends one
+// JSON-RPC request to peerd's RPC server and prints the reply, as
+// bitcoin-cli does for bitcoind.
+//
+//	peerctl [OPTIONS] METHOD [PARAMS...]
+//
+// Options come before the method; everything after it is a parameter.
+// A parameter that parses as a JSON number, boolean, object, array or null
+// is sent as that value, anything else as a string; the parameters that
+// peerd's methods take as strings (a transaction's hex, a txid, a node's
+// address, ...) are always sent as strings. With --named, name=value
+// parameters are sent by name. With --stdin, more parameters are read from
+// standard input, one a line: for transactions too long for a command line.
+//
+// Output: a string result is printed as it is, null prints nothing, other
+// results are printed as indented JSON. Exit status:
+//
+//	0: the call succeeded (and --help, --version)
+//	1: peerd answered with an error (printed as bitcoin-cli prints it), or
+//	   could not be reached, or refused the credentials
+//	2: bad command line
+package main
+
+import (
+	"io"
+	"os"
+
+	"github.com/btcsuite/btcd/btcutil/v2"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run runs peerctl with the command line args and returns the exit code.
+func run(args []string, stdout, stderr io.Writer) int {
+	c := cli{
+		stdin:  os.Stdin,
+		stdout: stdout,
+		stderr: stderr,
+		appDir: btcutil.AppDataDir("peerd", false),
+	}
+	return c.run(args)
+}

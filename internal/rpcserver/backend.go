@@ -1,0 +1,323 @@
+package rpcserver
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"strconv"
+	"time"
+)
+
+// Backend is the node as the server sees it. The server calls these
+// methods on the HTTP request's goroutine, so they must not block for
+// long; errors with a Core error code are *[Error] values.
+type Backend interface {
+	// SendRawTransaction decodes hex, adds to the mempool (durably) and queues relay.
+	// Returns the txid. Errors: *Error values (below) carry the Core code.
+	SendRawTransaction(hexTx string) (txid string, err error)
+	MempoolTxIDs() []string
+	MempoolEntry(txid string) (MempoolEntry, error) // *Error{Code: -5 RPC_INVALID_ADDRESS_OR_KEY, "Transaction not in mempool"} when absent
+	MempoolEntries() map[string]MempoolEntry
+	MempoolInfo() MempoolInfo
+	Peers() []PeerInfo
+	ConnectionCount() int
+	NetworkInfo() NetworkInfo
+	AddNode(addr, command string) error                    // command: add|remove|onetry; errors *Error -23/-24
+	DisconnectNode(addr string, id int64, byID bool) error // *Error -29 when not connected
+	Ping()                                                 // ask every peer to ping now
+	DisconnectAll() int                                    // "kill all peers": returns how many
+	Uptime() time.Duration
+	Stop() // begin shutdown (returns at once)
+}
+
+// Amount is an amount of bitcoin in satoshis, or a fee rate in satoshis per
+// 1000 virtual bytes. In JSON it is what Core prints for amounts and fee
+// rates: a number of BTC (or BTC/kvB) with eight decimals, e.g. 0.00001000.
+type Amount int64
+
+// MarshalJSON writes a as a JSON number of BTC with eight decimals.
+func (a Amount) MarshalJSON() ([]byte, error) {
+	sign := ""
+	u := uint64(a)
+	if a < 0 {
+		sign = "-"
+		u = uint64(-a) // math.MinInt64 stays right: uint64 wraps to 2^63
+	}
+	return fmt.Appendf(nil, "%s%d.%08d", sign, u/1e8, u%1e8), nil
+}
+
+// UnmarshalJSON reads a JSON number (or numeric string) of BTC.
+func (a *Amount) UnmarshalJSON(b []byte) error {
+	s := string(b)
+	if len(s) >= 2 && s[0] == '"' {
+		s = s[1 : len(s)-1]
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || math.Abs(f) > 21e6 {
+		return fmt.Errorf("invalid amount %s", b)
+	}
+	*a = Amount(math.Round(f * 1e8))
+	return nil
+}
+
+// MempoolEntry is one transaction in the mempool, in the shape of Core's
+// getmempoolentry result (and of an entry of getrawmempool true), plus
+// peerd's own "propagation".
+//
+// Fees: peerd keeps no UTXO set, so it cannot know what a transaction's
+// inputs are worth, and so neither its fee nor its fee rate. Fees are
+// reported as 0 (and BIP125Replaceable as false); they are in the shape so
+// that tools written for Core can read the entry.
+type MempoolEntry struct {
+	VSize             int64       `json:"vsize"`           // virtual size (BIP 141)
+	Weight            int64       `json:"weight"`          // weight (BIP 141)
+	Time              int64       `json:"time"`            // entry time, seconds since the epoch
+	Height            int64       `json:"height"`          // block height at entry: peerd keeps no chain, 0
+	DescendantCount   int64       `json:"descendantcount"` // in-mempool descendants, this one included
+	DescendantSize    int64       `json:"descendantsize"`  // their virtual size, this one included
+	AncestorCount     int64       `json:"ancestorcount"`   // in-mempool ancestors, this one included
+	AncestorSize      int64       `json:"ancestorsize"`    // their virtual size, this one included
+	WTxID             string      `json:"wtxid"`           // hash of the serialized transaction, witness included
+	Fees              MempoolFees `json:"fees"`            // all 0: see the type's doc
+	Depends           []string    `json:"depends"`         // txids of in-mempool parents
+	SpentBy           []string    `json:"spentby"`         // txids of in-mempool children
+	BIP125Replaceable bool        `json:"bip125-replaceable"`
+	Unbroadcast       bool        `json:"unbroadcast"` // no peer has asked for it yet
+	Propagation       Propagation `json:"propagation"` // peerd's own
+}
+
+// MempoolFees is Core's "fees" object. peerd reports zeros: without the
+// UTXO set it cannot know fees (see [MempoolEntry]).
+type MempoolFees struct {
+	Base       Amount `json:"base"`
+	Modified   Amount `json:"modified"`
+	Ancestor   Amount `json:"ancestor"`
+	Descendant Amount `json:"descendant"`
+}
+
+// Propagation is peerd's record of a transaction's relay: which peers it
+// announced the transaction to (an inv), which peers fetched it (a
+// getdata), and which peers announced it to peerd.
+type Propagation struct {
+	InvSent  []PropagationEvent `json:"invsent"`
+	Fetched  []PropagationEvent `json:"fetched"`
+	SeenFrom []PropagationEvent `json:"seenfrom"`
+}
+
+// PropagationEvent is one peer's part in a transaction's relay.
+type PropagationEvent struct {
+	ID   int64   `json:"id"`   // the peer's id, as in getpeerinfo
+	Addr string  `json:"addr"` // the peer's address
+	Time float64 `json:"time"` // when, seconds since the epoch, with fractions (see [UnixSeconds])
+}
+
+// Transition is one state change of a peer's state machine.
+type Transition struct {
+	Time float64 `json:"time"` // seconds since the epoch, with fractions (see [UnixSeconds])
+	From string  `json:"from"` // state path before, e.g. "handshake/awaitverack"
+	To   string  `json:"to"`   // state path after
+	On   string  `json:"on"`   // the event that caused it, e.g. "verack"
+}
+
+// UnixSeconds is t as seconds since the epoch with millisecond fractions,
+// the form of peerd's own time fields; the zero time is 0.
+func UnixSeconds(t time.Time) float64 {
+	if t.IsZero() {
+		return 0
+	}
+	return float64(t.UnixMilli()) / 1000
+}
+
+// MarshalJSON writes e with Core's empty arrays where the slices are nil.
+func (e MempoolEntry) MarshalJSON() ([]byte, error) {
+	type plain MempoolEntry
+	p := plain(e)
+	p.Depends = nonNil(p.Depends)
+	p.SpentBy = nonNil(p.SpentBy)
+	return json.Marshal(p)
+}
+
+// MarshalJSON writes p with empty arrays where the slices are nil.
+func (p Propagation) MarshalJSON() ([]byte, error) {
+	type plain Propagation
+	q := plain(p)
+	q.InvSent = nonNil(q.InvSent)
+	q.Fetched = nonNil(q.Fetched)
+	q.SeenFrom = nonNil(q.SeenFrom)
+	return json.Marshal(q)
+}
+
+// MempoolInfo is Core's getmempoolinfo result.
+type MempoolInfo struct {
+	Loaded              bool   `json:"loaded"`              // the mempool is fully loaded (from disk)
+	Size                int64  `json:"size"`                // transaction count
+	Bytes               int64  `json:"bytes"`               // sum of virtual sizes
+	Usage               int64  `json:"usage"`               // memory used, bytes
+	TotalFee            Amount `json:"total_fee"`           // unknown to peerd: 0
+	MaxMempool          int64  `json:"maxmempool"`          // memory limit, bytes
+	MempoolMinFee       Amount `json:"mempoolminfee"`       // BTC/kvB
+	MinRelayTxFee       Amount `json:"minrelaytxfee"`       // BTC/kvB
+	IncrementalRelayFee Amount `json:"incrementalrelayfee"` // BTC/kvB
+	UnbroadcastCount    int64  `json:"unbroadcastcount"`    // transactions no peer has fetched yet
+	FullRBF             bool   `json:"fullrbf"`
+}
+
+// Connection types, Core's getpeerinfo "connection_type" values that peerd
+// has.
+const (
+	ConnOutboundFullRelay = "outbound-full-relay"
+	ConnInbound           = "inbound"
+	ConnManual            = "manual"
+)
+
+// PeerInfo is one peer, in the shape of an element of Core's getpeerinfo
+// result, plus peerd's own "wtxidrelay", "state" and "transitions". Times
+// are seconds since the epoch (0 for never); ping times are seconds with
+// fractions, and 0 omits them, as Core omits what it has not measured.
+type PeerInfo struct {
+	ID                    int64             `json:"id"`
+	Addr                  string            `json:"addr"`                // host:port
+	AddrBind              string            `json:"addrbind,omitempty"`  // local end of the connection
+	AddrLocal             string            `json:"addrlocal,omitempty"` // our address as the peer sees it
+	Network               string            `json:"network"`             // ipv4, ipv6, onion, i2p, cjdns, not_publicly_routable
+	Services              string            `json:"services"`            // hex, 16 digits: see ServiceFlags
+	ServicesNames         []string          `json:"servicesnames"`       // see ServiceFlags
+	RelayTxes             bool              `json:"relaytxes"`
+	LastSend              int64             `json:"lastsend"`
+	LastRecv              int64             `json:"lastrecv"`
+	LastTransaction       int64             `json:"last_transaction"`
+	LastBlock             int64             `json:"last_block"`
+	BytesSent             uint64            `json:"bytessent"`
+	BytesRecv             uint64            `json:"bytesrecv"`
+	ConnTime              int64             `json:"conntime"`
+	TimeOffset            int64             `json:"timeoffset"` // seconds
+	PingTime              float64           `json:"pingtime,omitempty"`
+	MinPing               float64           `json:"minping,omitempty"`
+	PingWait              float64           `json:"pingwait,omitempty"` // age of the outstanding ping
+	Version               uint32            `json:"version"`
+	SubVer                string            `json:"subver"`
+	Inbound               bool              `json:"inbound"`
+	BIP152HBTo            bool              `json:"bip152_hb_to"`
+	BIP152HBFrom          bool              `json:"bip152_hb_from"`
+	StartingHeight        int32             `json:"startingheight"`
+	AddrRelayEnabled      bool              `json:"addr_relay_enabled"`
+	Permissions           []string          `json:"permissions"`
+	MinFeeFilter          Amount            `json:"minfeefilter"` // the peer's feefilter, BTC/kvB
+	BytesSentPerMsg       map[string]uint64 `json:"bytessent_per_msg"`
+	BytesRecvPerMsg       map[string]uint64 `json:"bytesrecv_per_msg"`
+	ConnectionType        string            `json:"connection_type"`         // ConnOutboundFullRelay, ConnInbound, ConnManual
+	TransportProtocolType string            `json:"transport_protocol_type"` // "v1" (the default when empty)
+	SessionID             string            `json:"session_id"`              // v2 transport only: ""
+
+	// peerd's own.
+	WTxIDRelay  bool         `json:"wtxidrelay"`  // the peer sent wtxidrelay (BIP 339)
+	State       string       `json:"state"`       // state path, e.g. "standby/validating"
+	Transitions []Transition `json:"transitions"` // recent transitions, oldest first
+}
+
+// MarshalJSON writes p with Core's empty arrays and objects where p has
+// nil, and "v1" as the transport when none is set.
+func (p PeerInfo) MarshalJSON() ([]byte, error) {
+	type plain PeerInfo
+	q := plain(p)
+	q.ServicesNames = nonNil(q.ServicesNames)
+	q.Permissions = nonNil(q.Permissions)
+	q.Transitions = nonNil(q.Transitions)
+	if q.BytesSentPerMsg == nil {
+		q.BytesSentPerMsg = map[string]uint64{}
+	}
+	if q.BytesRecvPerMsg == nil {
+		q.BytesRecvPerMsg = map[string]uint64{}
+	}
+	if q.TransportProtocolType == "" {
+		q.TransportProtocolType = "v1"
+	}
+	return json.Marshal(q)
+}
+
+// NetworkInfo is Core's getnetworkinfo result. Warnings is a string, as
+// before Core 28 (which made it an array), because btcd's rpcclient and
+// older tools read a string.
+type NetworkInfo struct {
+	Version            int            `json:"version"`         // peerd's version as Core writes its own: 0.1.0 is 100
+	SubVersion         string         `json:"subversion"`      // user agent, e.g. "/peerd:0.1.0/"
+	ProtocolVersion    int            `json:"protocolversion"` // P2P protocol version
+	LocalServices      string         `json:"localservices"`   // hex, 16 digits: see ServiceFlags
+	LocalServicesNames []string       `json:"localservicesnames"`
+	LocalRelay         bool           `json:"localrelay"` // we ask peers to relay transactions
+	TimeOffset         int64          `json:"timeoffset"`
+	Connections        int            `json:"connections"`
+	ConnectionsIn      int            `json:"connections_in"`
+	ConnectionsOut     int            `json:"connections_out"`
+	NetworkActive      bool           `json:"networkactive"`
+	Networks           []Network      `json:"networks"`
+	RelayFee           Amount         `json:"relayfee"`       // BTC/kvB
+	IncrementalFee     Amount         `json:"incrementalfee"` // BTC/kvB
+	LocalAddresses     []LocalAddress `json:"localaddresses"`
+	Warnings           string         `json:"warnings"`
+}
+
+// Network is an element of getnetworkinfo's "networks".
+type Network struct {
+	Name                      string `json:"name"` // ipv4, ipv6, onion, i2p, cjdns
+	Limited                   bool   `json:"limited"`
+	Reachable                 bool   `json:"reachable"`
+	Proxy                     string `json:"proxy"`
+	ProxyRandomizeCredentials bool   `json:"proxy_randomize_credentials"`
+}
+
+// LocalAddress is an element of getnetworkinfo's "localaddresses".
+type LocalAddress struct {
+	Address string `json:"address"`
+	Port    int    `json:"port"`
+	Score   int    `json:"score"`
+}
+
+// MarshalJSON writes n with empty arrays where n has nil.
+func (n NetworkInfo) MarshalJSON() ([]byte, error) {
+	type plain NetworkInfo
+	q := plain(n)
+	q.LocalServicesNames = nonNil(q.LocalServicesNames)
+	q.Networks = nonNil(q.Networks)
+	q.LocalAddresses = nonNil(q.LocalAddresses)
+	return json.Marshal(q)
+}
+
+// ServiceFlags returns a service bit field as Core writes it: the 16-digit
+// hex of "services"/"localservices" and the names of "servicesnames"
+// (NETWORK, BLOOM, WITNESS, COMPACT_FILTERS, NETWORK_LIMITED, P2P_V2, and
+// UNKNOWN[2^n] for any other bit), lowest bit first.
+func ServiceFlags(flags uint64) (hex string, names []string) {
+	names = []string{}
+	for bit := range 64 {
+		if flags&(1<<bit) == 0 {
+			continue
+		}
+		var name string
+		switch bit {
+		case 0:
+			name = "NETWORK"
+		case 2:
+			name = "BLOOM"
+		case 3:
+			name = "WITNESS"
+		case 6:
+			name = "COMPACT_FILTERS"
+		case 10:
+			name = "NETWORK_LIMITED"
+		case 11:
+			name = "P2P_V2"
+		default:
+			name = fmt.Sprintf("UNKNOWN[2^%d]", bit)
+		}
+		names = append(names, name)
+	}
+	return fmt.Sprintf("%016x", flags), names
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}

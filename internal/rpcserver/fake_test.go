@@ -1,0 +1,377 @@
+package rpcserver
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/btcsuite/btcd/wire/v2"
+)
+
+// fakeBackend is a Backend with a map for a mempool and a fixed peer list.
+type fakeBackend struct {
+	mu        sync.Mutex
+	entries   map[string]MempoolEntry
+	order     []string
+	peers     []PeerInfo
+	added     map[string]bool
+	sent      []string // hex of accepted transactions
+	pings     int
+	stops     int
+	disc      []string // disconnectnode calls, "addr" or "#id"
+	panicOn   string   // a method name whose call panics
+	block     chan struct{}
+	blockedIn chan struct{}
+}
+
+func newFakeBackend() *fakeBackend {
+	return &fakeBackend{
+		entries: map[string]MempoolEntry{},
+		added:   map[string]bool{"10.0.0.1:8333": true},
+		peers: []PeerInfo{{
+			ID: 7, Addr: "127.0.0.1:18444", AddrBind: "127.0.0.1:50000", Network: "not_publicly_routable",
+			Services: "0000000000000409", ServicesNames: []string{"NETWORK", "WITNESS", "NETWORK_LIMITED"},
+			RelayTxes: true, LastSend: 1700000001, LastRecv: 1700000002, BytesSent: 100, BytesRecv: 200,
+			ConnTime: 1700000000, PingTime: 0.0015, MinPing: 0.001, Version: 70016, SubVer: "/btcd:0.24.2/",
+			StartingHeight: 101, ConnectionType: ConnManual, WTxIDRelay: true, State: "standby/validating",
+			Transitions: []Transition{{Time: 1700000000.25, From: "handshake/awaitverack", To: "standby", On: "verack"}},
+		}},
+	}
+}
+
+// enter starts each Backend method: it panics if told to, and waits if
+// told to block.
+func (f *fakeBackend) enter(method string) {
+	f.mu.Lock()
+	panicOn, block, blockedIn := f.panicOn, f.block, f.blockedIn
+	f.mu.Unlock()
+	if panicOn == method {
+		panic("fake backend: " + method)
+	}
+	if block != nil {
+		blockedIn <- struct{}{}
+		<-block
+	}
+}
+
+// setPanic makes the Backend method named panic when called.
+func (f *fakeBackend) setPanic(method string) {
+	f.mu.Lock()
+	f.panicOn = method
+	f.mu.Unlock()
+}
+
+// setBlock makes every Backend method announce itself on a channel, which
+// it returns, and wait until release is closed.
+func (f *fakeBackend) setBlock(release chan struct{}) <-chan struct{} {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.block, f.blockedIn = release, make(chan struct{}, 16)
+	return f.blockedIn
+}
+
+func (f *fakeBackend) SendRawTransaction(hexTx string) (string, error) {
+	f.enter("SendRawTransaction")
+	b, err := hex.DecodeString(hexTx)
+	if err != nil {
+		return "", ErrTxDecodeFailed()
+	}
+	var tx wire.MsgTx
+	if err := tx.Deserialize(bytes.NewReader(b)); err != nil {
+		return "", ErrTxDecodeFailed()
+	}
+	txid := tx.TxHash().String()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.entries[txid]; !ok {
+		f.order = append(f.order, txid)
+		f.sent = append(f.sent, hexTx)
+		f.entries[txid] = MempoolEntry{
+			VSize: int64(tx.SerializeSize()), Weight: 4 * int64(tx.SerializeSize()), Time: 1700000100,
+			DescendantCount: 1, DescendantSize: int64(tx.SerializeSize()), AncestorCount: 1,
+			AncestorSize: int64(tx.SerializeSize()), WTxID: tx.WitnessHash().String(), Unbroadcast: true,
+		}
+	}
+	return txid, nil
+}
+
+func (f *fakeBackend) MempoolTxIDs() []string {
+	f.enter("MempoolTxIDs")
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.order...)
+}
+
+func (f *fakeBackend) MempoolEntry(txid string) (MempoolEntry, error) {
+	f.enter("MempoolEntry")
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	e, ok := f.entries[txid]
+	if !ok {
+		return MempoolEntry{}, ErrNotInMempool()
+	}
+	return e, nil
+}
+
+func (f *fakeBackend) MempoolEntries() map[string]MempoolEntry {
+	f.enter("MempoolEntries")
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	m := make(map[string]MempoolEntry, len(f.entries))
+	for k, v := range f.entries {
+		m[k] = v
+	}
+	return m
+}
+
+func (f *fakeBackend) MempoolInfo() MempoolInfo {
+	f.enter("MempoolInfo")
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return MempoolInfo{Loaded: true, Size: int64(len(f.entries)), MaxMempool: 300000000,
+		MempoolMinFee: 1000, MinRelayTxFee: 1000, IncrementalRelayFee: 1000}
+}
+
+func (f *fakeBackend) Peers() []PeerInfo {
+	f.enter("Peers")
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.peers
+}
+
+func (f *fakeBackend) ConnectionCount() int {
+	f.enter("ConnectionCount")
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.peers)
+}
+
+func (f *fakeBackend) NetworkInfo() NetworkInfo {
+	f.enter("NetworkInfo")
+	hexs, names := ServiceFlags(0)
+	return NetworkInfo{Version: 100, SubVersion: "/peerd:0.1.0/", ProtocolVersion: 70016,
+		LocalServices: hexs, LocalServicesNames: names, LocalRelay: true, Connections: 1,
+		ConnectionsOut: 1, NetworkActive: true, RelayFee: 1000, IncrementalFee: 1000}
+}
+
+func (f *fakeBackend) AddNode(addr, command string) error {
+	f.enter("AddNode")
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	switch command {
+	case "add":
+		if f.added[addr] {
+			return ErrNodeAlreadyAdded()
+		}
+		f.added[addr] = true
+	case "remove":
+		if !f.added[addr] {
+			return ErrNodeNotAdded()
+		}
+		delete(f.added, addr)
+	case "onetry":
+		if addr == "fail" {
+			return errors.New("plain failure")
+		}
+	}
+	return nil
+}
+
+func (f *fakeBackend) DisconnectNode(addr string, id int64, byID bool) error {
+	f.enter("DisconnectNode")
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if byID {
+		f.disc = append(f.disc, fmt.Sprintf("#%d", id))
+		if id == 7 {
+			return nil
+		}
+	} else {
+		f.disc = append(f.disc, addr)
+		if addr == "127.0.0.1:18444" {
+			return nil
+		}
+	}
+	return ErrNodeNotConnected()
+}
+
+func (f *fakeBackend) Ping() {
+	f.enter("Ping")
+	f.mu.Lock()
+	f.pings++
+	f.mu.Unlock()
+}
+
+func (f *fakeBackend) DisconnectAll() int {
+	f.enter("DisconnectAll")
+	return 3
+}
+
+func (f *fakeBackend) Uptime() time.Duration {
+	f.enter("Uptime")
+	return 90*time.Second + 500*time.Millisecond
+}
+
+func (f *fakeBackend) Stop() {
+	f.enter("Stop")
+	f.mu.Lock()
+	f.stops++
+	f.mu.Unlock()
+}
+
+func (f *fakeBackend) counts() (pings, stops int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.pings, f.stops
+}
+
+// Test credentials.
+const (
+	testUser = "alice"
+	testPass = "correct horse battery staple"
+)
+
+// testServer is a running Server on 127.0.0.1 with a fakeBackend.
+type testServer struct {
+	*Server
+	backend *fakeBackend
+	url     string
+	done    chan error // Serve's result
+	cancel  context.CancelFunc
+	stopped sync.Once
+}
+
+// startServer starts a server with cfg over the defaults for tests
+// (127.0.0.1:0, testUser/testPass, no auth delay).
+func startServer(t *testing.T, cfg Config) *testServer {
+	t.Helper()
+	if cfg.Listen == nil {
+		cfg.Listen = []string{"127.0.0.1:0"}
+	}
+	if cfg.User == "" && cfg.CookieDir == "" {
+		cfg.User, cfg.Pass = testUser, testPass
+	}
+	if cfg.AuthFailureDelay == 0 {
+		cfg.AuthFailureDelay = -1
+	}
+	b := newFakeBackend()
+	s, err := New(cfg, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ts := &testServer{Server: s, backend: b, url: "http://" + s.Addrs()[0].String() + "/", done: make(chan error, 1), cancel: cancel}
+	go func() { ts.done <- s.Serve(ctx) }()
+	t.Cleanup(func() { ts.stop(t) })
+	return ts
+}
+
+// stop ends Serve and checks that it returned cleanly.
+func (ts *testServer) stop(t *testing.T) {
+	t.Helper()
+	ts.stopped.Do(func() {
+		ts.cancel()
+		select {
+		case err := <-ts.done:
+			if err != nil {
+				t.Errorf("Serve: %v", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("Serve did not return")
+		}
+	})
+}
+
+// reply is an HTTP reply.
+type reply struct {
+	status int
+	header http.Header
+	body   string
+}
+
+// do sends an HTTP request; user "" sends no credentials.
+func do(t *testing.T, method, url, user, pass string, body io.Reader) reply {
+	t.Helper()
+	req, err := http.NewRequest(method, url, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if user != "" {
+		req.SetBasicAuth(user, pass)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return reply{resp.StatusCode, resp.Header, string(b)}
+}
+
+// post sends an authorized POST of body to the server.
+func (ts *testServer) post(t *testing.T, body string) reply {
+	t.Helper()
+	return do(t, http.MethodPost, ts.url, testUser, testPass, strings.NewReader(body))
+}
+
+// call sends one JSON-RPC 2.0 request and returns the reply's result and
+// error members.
+func (ts *testServer) call(t *testing.T, method string, params any) (json.RawMessage, *Error) {
+	t.Helper()
+	body, err := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": 1, "method": method, "params": params})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := ts.post(t, string(body))
+	if r.status != http.StatusOK {
+		t.Fatalf("%s: HTTP %d: %s", method, r.status, r.body)
+	}
+	var out struct {
+		Result json.RawMessage `json:"result"`
+		Error  *Error          `json:"error"`
+	}
+	if err := json.Unmarshal([]byte(r.body), &out); err != nil {
+		t.Fatalf("%s: %v in %s", method, err, r.body)
+	}
+	return out.Result, out.Error
+}
+
+// mustCall is call for a request that must succeed.
+func (ts *testServer) mustCall(t *testing.T, method string, params any) json.RawMessage {
+	t.Helper()
+	res, rerr := ts.call(t, method, params)
+	if rerr != nil {
+		t.Fatalf("%s %v: error %d: %s", method, params, rerr.Code, rerr.Message)
+	}
+	return res
+}
+
+// testTx returns a valid serialized transaction, its hex and txid; extra
+// is the size of a filler output script.
+func testTx(t *testing.T, seq uint32, extra int) (string, string) {
+	t.Helper()
+	tx := wire.NewMsgTx(2)
+	tx.AddTxIn(wire.NewTxIn(&wire.OutPoint{Index: seq}, []byte{0x51}, nil))
+	tx.AddTxOut(wire.NewTxOut(1000, []byte{0x6a}))
+	if extra > 0 {
+		tx.AddTxOut(wire.NewTxOut(0, make([]byte, extra)))
+	}
+	var b bytes.Buffer
+	if err := tx.Serialize(&b); err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(b.Bytes()), tx.TxHash().String()
+}
