@@ -98,9 +98,10 @@ type Node struct {
 	nextID   uint64
 	mu       sync.Mutex // guards the fields below
 	peers    map[uint64]*peer.Peer
-	nonces   map[uint64]bool // our outbound nonces, for self-connection checks
-	outbound map[string]bool // remote addresses with an outbound peer or dial under way
-	freed    chan struct{}   // signalled when an outbound seed peer ends
+	nonces   map[uint64]bool               // our outbound nonces, for self-connection checks
+	outbound map[string]bool               // remote addresses with an outbound peer or dial under way
+	added    map[string]context.CancelFunc // persistent addresses and how to stop keeping them
+	freed    chan struct{}                 // signalled when an outbound seed peer ends
 
 	reports        chan report
 	relayDropped   atomic.Uint64 // relay batches a full peer queue refused
@@ -159,6 +160,7 @@ func New(cfg Config) (*Node, error) {
 		peers:    make(map[uint64]*peer.Peer),
 		nonces:   make(map[uint64]bool),
 		outbound: make(map[string]bool),
+		added:    make(map[string]context.CancelFunc),
 		freed:    make(chan struct{}, 1),
 		reports:  make(chan report, reportQueue),
 		started:  time.Now(),
@@ -259,8 +261,73 @@ func (n *Node) Run(ctx context.Context) error {
 }
 
 func (n *Node) keep(addr string) {
+	ctx, cancel := context.WithCancel(n.ctx)
+	n.mu.Lock()
+	n.added[addr] = cancel
+	n.mu.Unlock()
 	n.wg.Add(1)
-	go n.persistent(addr)
+	go n.persistent(ctx, addr)
+}
+
+// ErrAlreadyAdded and ErrNotAdded are AddPeer's and RemovePeer's refusals.
+var (
+	ErrAlreadyAdded = errors.New("node already added")
+	ErrNotAdded     = errors.New("node has not been added")
+)
+
+// AddPeer keeps a connection to addr from now on, as --addpeer does (the
+// addnode RPC's "add"). Safe for concurrent use while the node runs.
+func (n *Node) AddPeer(addr string) error {
+	addr, err := NormalizeAddr(addr, n.cfg.Params.DefaultPort)
+	if err != nil {
+		return err
+	}
+	n.mu.Lock()
+	_, dup := n.added[addr]
+	n.mu.Unlock()
+	if dup {
+		return ErrAlreadyAdded
+	}
+	n.keep(addr)
+	return nil
+}
+
+// RemovePeer stops keeping a connection to addr (addnode "remove"); a
+// connected peer stays until it drops.
+func (n *Node) RemovePeer(addr string) error {
+	addr, err := NormalizeAddr(addr, n.cfg.Params.DefaultPort)
+	if err != nil {
+		return err
+	}
+	n.mu.Lock()
+	cancel, ok := n.added[addr]
+	delete(n.added, addr)
+	n.mu.Unlock()
+	if !ok {
+		return ErrNotAdded
+	}
+	cancel()
+	return nil
+}
+
+// ConnectOnce dials addr once, without reconnecting (addnode "onetry").
+func (n *Node) ConnectOnce(addr string) error {
+	addr, err := NormalizeAddr(addr, n.cfg.Params.DefaultPort)
+	if err != nil {
+		return err
+	}
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		p, err := n.dial(addr)
+		if err != nil {
+			log.Infof("One-try connection to %s: %v", addr, err)
+		} else {
+			n.runPeer(p)
+		}
+		n.release(addr)
+	}()
+	return nil
 }
 
 // acceptLoop accepts inbound connections until the listener closes.
@@ -302,10 +369,10 @@ func (n *Node) acceptLoop(l net.Listener) {
 // persistent keeps one outbound connection to addr: dial, run the peer,
 // and after it ends wait a back-off that starts at RetryMin, doubles on
 // each failure and resets once a peer reached standby.
-func (n *Node) persistent(addr string) {
+func (n *Node) persistent(ctx context.Context, addr string) {
 	defer n.wg.Done()
 	backoff := n.cfg.RetryMin
-	for n.ctx.Err() == nil {
+	for ctx.Err() == nil {
 		ready := false
 		if p, err := n.dial(addr); err != nil {
 			log.Debugf("Dial %s: %v", addr, err)
@@ -314,7 +381,7 @@ func (n *Node) persistent(addr string) {
 			ready = p.WasReady()
 		}
 		n.release(addr)
-		if n.ctx.Err() != nil {
+		if ctx.Err() != nil {
 			return
 		}
 		if ready {
@@ -323,7 +390,7 @@ func (n *Node) persistent(addr string) {
 		log.Debugf("Reconnecting to %s in %v", addr, backoff)
 		select {
 		case <-time.After(backoff):
-		case <-n.ctx.Done():
+		case <-ctx.Done():
 			return
 		}
 		if !ready {
@@ -422,6 +489,36 @@ func (n *Node) Peers() []peer.Snapshot {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out
+}
+
+// Uptime is how long ago the node was created.
+func (n *Node) Uptime() time.Duration { return time.Since(n.started) }
+
+// Config returns the node's configuration, with defaults filled in.
+func (n *Node) Config() *Config { return &n.cfg }
+
+// PingAll asks every peer to ping now (the ping RPC).
+func (n *Node) PingAll() {
+	for _, p := range n.readyPeers() {
+		p.Ping()
+	}
+}
+
+// DisconnectAddr closes the peers connected to addr; it reports whether
+// there was one.
+func (n *Node) DisconnectAddr(addr string) bool {
+	n.mu.Lock()
+	var ps []*peer.Peer
+	for _, p := range n.peers {
+		if p.Addr() == addr {
+			ps = append(ps, p)
+		}
+	}
+	n.mu.Unlock()
+	for _, p := range ps {
+		p.Disconnect(peer.ReasonOperator)
+	}
+	return len(ps) > 0
 }
 
 // Disconnect closes the peer with the given id; it reports whether one was

@@ -35,6 +35,8 @@ type config struct {
 	Conn     connOptions     `group:"Connection Options"`
 	Protocol protocolOptions `group:"Protocol Options"`
 	Timeouts timeoutOptions  `group:"Timeout Options"`
+	Relay    relayOptions    `group:"Relay Options"`
+	RPC      rpcOptions      `group:"RPC Options"`
 	Log      logOptions      `group:"Logging Options"`
 
 	// Set while loading.
@@ -78,8 +80,23 @@ type timeoutOptions struct {
 	WriteTimeout positiveDuration `long:"writetimeout" default:"2m" description:"Disconnect a peer that takes longer than this to accept one message"`
 }
 
+type relayOptions struct {
+	TrickleInterval nonNegativeDuration `long:"trickleinterval" default:"5s" description:"Mean delay before announcing transactions to an inbound peer (Poisson); outbound peers wait 2/5 of it, as in Bitcoin Core; 0 announces at once"`
+	MaxMempool      positiveInt         `long:"maxmempool" default:"300" description:"Maximum size of the mempool in megabytes of serialized transactions"`
+	MaxMempoolTxs   positiveInt         `long:"maxmempooltxs" default:"50000" description:"Maximum number of transactions in the mempool"`
+	MempoolExpiry   positiveDuration    `long:"mempoolexpiry" default:"336h" description:"Drop transactions that have been in the mempool this long (336h = 14 days)"`
+	Reannounce      positiveDuration    `long:"reannounce" default:"10m" description:"Re-announce transactions no peer has fetched yet every 1 to 1.5 times this"`
+}
+
+type rpcOptions struct {
+	RPCListen []listenAddr `long:"rpclisten" description:"Interface/port for the JSON-RPC admin server (repeatable; default 127.0.0.1 on the network's RPC port: testnet4 48332, testnet 18332, signet 38332, regtest 18443, simnet 18556, mainnet 8332)"`
+	RPCUser   string       `long:"rpcuser" description:"Username for the RPC server; without --rpcuser and --rpcpass a random cookie is written to <datadir>/<network>/.cookie (mode 0600), as bitcoind does"`
+	RPCPass   string       `long:"rpcpass" default-mask:"-" description:"Password for the RPC server"`
+	NoRPC     bool         `long:"norpc" description:"Do not start the RPC server"`
+}
+
 type logOptions struct {
-	DebugLevel debugLevel `short:"d" long:"debuglevel" default:"info" description:"Logging level: one of trace, debug, info, warn, error, critical, off for all subsystems, or SUBSYSTEM=level pairs separated by commas (subsystems: NODE, PEER, PRDD); a bare level in the list sets every subsystem, e.g. warn,PEER=debug"`
+	DebugLevel debugLevel `short:"d" long:"debuglevel" default:"info" description:"Logging level: one of trace, debug, info, warn, error, critical, off for all subsystems, or SUBSYSTEM=level pairs separated by commas (subsystems: NODE, PEER, PRDD, RPCS); a bare level in the list sets every subsystem, e.g. warn,PEER=debug"`
 	NoLogFile  bool       `long:"nologfile" description:"Log to stdout only, not also to <datadir>/<network>/peerd.log"`
 }
 

@@ -103,9 +103,11 @@ func TestNodeConfig(t *testing.T) {
 				PingInterval: 2 * time.Second,
 				PingTimeout:  3 * time.Second,
 				IdleTimeout:  4 * time.Second,
+				Trickle:      5 * time.Second,
 			},
 			WriteTimeout: 5 * time.Second,
 		},
+		Reannounce: 10 * time.Minute,
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("nodeConfig =\n%+v\nwant\n%+v", got, want)
@@ -425,7 +427,7 @@ func TestLoadConfigFiles(t *testing.T) {
 
 func TestParseDebugLevels(t *testing.T) {
 	all := func(l btclog.Level) map[string]btclog.Level {
-		return map[string]btclog.Level{"PEER": l, "NODE": l, "PRDD": l}
+		return map[string]btclog.Level{"PEER": l, "NODE": l, "PRDD": l, "RPCS": l}
 	}
 	for _, tc := range []struct {
 		spec    string
@@ -436,9 +438,9 @@ func TestParseDebugLevels(t *testing.T) {
 		{spec: "trace", want: all(btclog.LevelTrace)},
 		{spec: "OFF", want: all(btclog.LevelOff)},
 		{spec: "critical", want: all(btclog.LevelCritical)},
-		{spec: "PEER=debug", want: map[string]btclog.Level{"PEER": btclog.LevelDebug, "NODE": btclog.LevelInfo, "PRDD": btclog.LevelInfo}},
-		{spec: "peer=Debug, NODE=error", want: map[string]btclog.Level{"PEER": btclog.LevelDebug, "NODE": btclog.LevelError, "PRDD": btclog.LevelInfo}},
-		{spec: "warn,PRDD=trace", want: map[string]btclog.Level{"PEER": btclog.LevelWarn, "NODE": btclog.LevelWarn, "PRDD": btclog.LevelTrace}},
+		{spec: "PEER=debug", want: map[string]btclog.Level{"PEER": btclog.LevelDebug, "NODE": btclog.LevelInfo, "PRDD": btclog.LevelInfo, "RPCS": btclog.LevelInfo}},
+		{spec: "peer=Debug, NODE=error", want: map[string]btclog.Level{"PEER": btclog.LevelDebug, "NODE": btclog.LevelError, "PRDD": btclog.LevelInfo, "RPCS": btclog.LevelInfo}},
+		{spec: "warn,PRDD=trace", want: map[string]btclog.Level{"PEER": btclog.LevelWarn, "NODE": btclog.LevelWarn, "PRDD": btclog.LevelTrace, "RPCS": btclog.LevelWarn}},
 		{spec: "PRDD=trace,warn", want: all(btclog.LevelWarn)},
 		{spec: "", wantErr: "empty item"},
 		{spec: "PEER=debug,", wantErr: "empty item"},
@@ -447,7 +449,7 @@ func TestParseDebugLevels(t *testing.T) {
 		{spec: "PEER=", wantErr: `unknown level "" in "PEER="`},
 		{spec: "PEER=debug=x", wantErr: `unknown level "debug=x"`},
 		{spec: "=debug", wantErr: `unknown subsystem ""`},
-		{spec: "BTCD=debug", wantErr: `unknown subsystem "BTCD" in "BTCD=debug" (subsystems: NODE, PEER, PRDD)`},
+		{spec: "BTCD=debug", wantErr: `unknown subsystem "BTCD" in "BTCD=debug" (subsystems: NODE, PEER, PRDD, RPCS)`},
 	} {
 		got, err := parseDebugLevels(tc.spec)
 		if tc.wantErr != "" {

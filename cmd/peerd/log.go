@@ -7,6 +7,7 @@ import (
 
 	"github.com/btcsuite/btclog"
 
+	"github.com/peerd/peerd/internal/rpcserver"
 	"github.com/peerd/peerd/node"
 	"github.com/peerd/peerd/peer"
 )
@@ -17,16 +18,18 @@ const (
 	subsysPeer = "PEER"
 	subsysNode = "NODE"
 	subsysMain = "PRDD"
+	subsysRPC  = "RPCS"
 )
 
 // subsystems lists every subsystem, sorted, for --debuglevel.
-var subsystems = []string{subsysNode, subsysPeer, subsysMain}
+var subsystems = []string{subsysNode, subsysPeer, subsysMain, subsysRPC}
 
 // useLoggers hands each package its logger; it runs before the node starts
 // and, with btclog.Disabled, after it has stopped.
-func useLoggers(peerLog, nodeLog btclog.Logger) {
+func useLoggers(peerLog, nodeLog, rpcLog btclog.Logger) {
 	peer.UseLogger(peerLog)
 	node.UseLogger(nodeLog)
+	rpcserver.UseLogger(rpcLog)
 }
 
 // levelNames are the accepted level names, most verbose first.

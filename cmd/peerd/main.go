@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -28,6 +29,8 @@ import (
 	"github.com/btcsuite/btclog"
 
 	"github.com/peerd/peerd/handshake"
+	"github.com/peerd/peerd/internal/rpcserver"
+	"github.com/peerd/peerd/mempool"
 	"github.com/peerd/peerd/node"
 	"github.com/peerd/peerd/peer"
 )
@@ -108,10 +111,10 @@ func (d daemon) run(ctx context.Context, args []string) int {
 		return exitConfig
 	}
 	log := lg.logger(subsysMain)
-	useLoggers(lg.logger(subsysPeer), lg.logger(subsysNode))
+	useLoggers(lg.logger(subsysPeer), lg.logger(subsysNode), lg.logger(subsysRPC))
 	// Run returns only after every goroutine of the node has ended, so no
 	// one uses these loggers any more.
-	defer useLoggers(btclog.Disabled, btclog.Disabled)
+	defer useLoggers(btclog.Disabled, btclog.Disabled, btclog.Disabled)
 
 	log.Infof("peerd version %s starting on %s", version, cfg.params.Name)
 	conf := cfg.ConfigFile
@@ -123,7 +126,24 @@ func (d daemon) run(ctx context.Context, args []string) int {
 		log.Warn(w)
 	}
 
-	n, err := node.New(nodeConfig(cfg))
+	pool, err := mempool.Open(mempool.Config{
+		Dir:      filepath.Join(netDir, "mempool"),
+		MaxCount: int(cfg.Relay.MaxMempoolTxs),
+		MaxBytes: int64(cfg.Relay.MaxMempool) << 20,
+		Expiry:   time.Duration(cfg.Relay.MempoolExpiry),
+	})
+	if err != nil {
+		log.Criticalf("Cannot open the mempool: %v", err)
+		d.fail(err)
+		return exitFailure
+	}
+	defer pool.Close()
+	st := pool.LoadStats()
+	log.Infof("Mempool: %d transactions loaded (%d expired, %d skipped)", st.Loaded, st.Expired, st.Skipped)
+
+	ncfg := nodeConfig(cfg)
+	ncfg.Mempool = pool
+	n, err := node.New(ncfg)
 	if err != nil {
 		log.Criticalf("Cannot start: %v", err)
 		d.fail(err)
@@ -142,13 +162,31 @@ func (d daemon) run(ctx context.Context, args []string) int {
 	}
 	log.Info(outboundSummary(cfg))
 
-	if d.started != nil {
-		d.started(n)
-	}
 	// The node has its own context, so that the reason for the shutdown
 	// is logged before the node's own shutdown messages.
 	nodeCtx, stopNode := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopNode()
+	if !cfg.RPC.NoRPC {
+		rpcCtx, stopRPC := context.WithCancelCause(ctx)
+		srv, err := rpcserver.New(rpcserver.Config{
+			Listen:    rpcListen(cfg),
+			User:      cfg.RPC.RPCUser,
+			Pass:      cfg.RPC.RPCPass,
+			CookieDir: netDir,
+		}, node.NewAdmin(n, versionNumber(), func() { stopRPC(errors.New("stop requested over RPC")) }))
+		if err != nil {
+			log.Criticalf("Cannot start the RPC server: %v", err)
+			d.fail(err)
+			return exitFailure
+		}
+		defer srv.Close()
+		go srv.Serve(nodeCtx)
+		ctx = rpcCtx
+		log.Infof("RPC server on %s", strings.Join(addrStrings(srv.Addrs()), ", "))
+	}
+	if d.started != nil {
+		d.started(n)
+	}
 	done := make(chan error, 1)
 	go func() { done <- n.Run(nodeCtx) }()
 	select {
@@ -197,13 +235,14 @@ func outboundSummary(cfg *config) string {
 func nodeConfig(cfg *config) node.Config {
 	t := cfg.Timeouts
 	return node.Config{
-		Params:    cfg.params,
-		Listen:    strs(cfg.Conn.Listen),
-		NoListen:  cfg.Conn.NoListen,
-		Connect:   strs(cfg.Conn.Connect),
-		AddPeer:   strs(cfg.Conn.AddPeer),
-		MaxPeers:  int(cfg.Conn.MaxPeers),
-		NoDNSSeed: cfg.Conn.NoDNSSeed,
+		Params:     cfg.params,
+		Listen:     strs(cfg.Conn.Listen),
+		NoListen:   cfg.Conn.NoListen,
+		Connect:    strs(cfg.Conn.Connect),
+		AddPeer:    strs(cfg.Conn.AddPeer),
+		MaxPeers:   int(cfg.Conn.MaxPeers),
+		NoDNSSeed:  cfg.Conn.NoDNSSeed,
+		Reannounce: time.Duration(cfg.Relay.Reannounce),
 		Peer: peer.DriverConfig{
 			Machine: peer.Config{
 				Handshake: handshake.Config{
@@ -213,10 +252,45 @@ func nodeConfig(cfg *config) node.Config {
 					Timeout:          time.Duration(t.PeerTimeout),
 				},
 				PingInterval: time.Duration(t.PingInterval),
+				Trickle:      time.Duration(cfg.Relay.TrickleInterval),
 				PingTimeout:  time.Duration(t.PingTimeout),
 				IdleTimeout:  time.Duration(t.IdleTimeout),
 			},
 			WriteTimeout: time.Duration(t.WriteTimeout),
 		},
 	}
+}
+
+// rpcPorts are bitcoind's RPC ports per network, which peerctl uses too.
+var rpcPorts = map[string]string{
+	"mainnet": "8332", "testnet3": "18332", "testnet4": "48332", "signet": "38332",
+	"regtest": "18443", "simnet": "18556",
+}
+
+// rpcListen is --rpclisten, or 127.0.0.1 on the network's RPC port.
+func rpcListen(cfg *config) []string {
+	port := rpcPorts[cfg.params.Name]
+	if len(cfg.RPC.RPCListen) == 0 {
+		return []string{net.JoinHostPort("127.0.0.1", port)}
+	}
+	out := make([]string, len(cfg.RPC.RPCListen))
+	for i, a := range cfg.RPC.RPCListen {
+		out[i], _ = node.NormalizeAddr(string(a), port)
+	}
+	return out
+}
+
+// versionNumber is the version as Bitcoin Core writes its own: 0.1.0 is 100.
+func versionNumber() int {
+	var major, minor, patch int
+	fmt.Sscanf(version, "%d.%d.%d", &major, &minor, &patch)
+	return major*10_000 + minor*100 + patch
+}
+
+func addrStrings(as []net.Addr) []string {
+	out := make([]string, len(as))
+	for i, a := range as {
+		out[i] = a.String()
+	}
+	return out
 }

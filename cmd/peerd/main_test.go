@@ -79,7 +79,7 @@ func checkOneLine(t *testing.T, stderr string, want ...string) {
 func TestProcessConfigErrors(t *testing.T) {
 	dir := t.TempDir()
 	broken := writeFile(t, dir, "broken.conf", "[Application Options]\nregtest=1\nmaxpeers=lots\n")
-	unknown := writeFile(t, dir, "unknown.conf", "regtest=1\nrpcuser=me\n")
+	unknown := writeFile(t, dir, "unknown.conf", "regtest=1\nrpcfoo=me\n")
 	// Cases that get past the command line name a file, so that none in
 	// the user's application data directory is read.
 	empty := writeFile(t, dir, "empty.conf", "")
@@ -92,7 +92,7 @@ func TestProcessConfigErrors(t *testing.T) {
 		{"bad value", []string{"--regtest", "--pingtimeout=-1m"}, []string{"--pingtimeout", "not positive"}},
 		{"two networks", []string{"-C", empty, "--mainnet", "--testnet"}, []string{"--testnet and --mainnet"}},
 		{"broken config file", []string{"-C", broken}, []string{broken + ":3:", "maxpeers"}},
-		{"unknown option in config file", []string{"--configfile=" + unknown}, []string{unknown + ":2:", "rpcuser"}},
+		{"unknown option in config file", []string{"--configfile=" + unknown}, []string{unknown + ":2:", "rpcfoo"}},
 		{"missing config file", []string{"-C", filepath.Join(dir, "missing.conf")}, []string{"missing.conf"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -33,6 +33,23 @@ func (d *positiveDuration) UnmarshalFlag(s string) error {
 
 func (d positiveDuration) MarshalFlag() (string, error) { return time.Duration(d).String(), nil }
 
+// nonNegativeDuration is a Go duration of 0 or more.
+type nonNegativeDuration time.Duration
+
+func (d *nonNegativeDuration) UnmarshalFlag(s string) error {
+	v, err := time.ParseDuration(strings.TrimSpace(s))
+	if err != nil {
+		return fmt.Errorf("%q is not a duration (write a number and a unit, e.g. 0s, 5s or 100ms)", s)
+	}
+	if v < 0 {
+		return fmt.Errorf("%q is negative", s)
+	}
+	*d = nonNegativeDuration(v)
+	return nil
+}
+
+func (d nonNegativeDuration) MarshalFlag() (string, error) { return time.Duration(d).String(), nil }
+
 // positiveInt is a decimal integer of at least 1.
 type positiveInt int
 

@@ -172,8 +172,8 @@ func TestSampleConfigDefaultsAreReal(t *testing.T) {
 
 	// The list lines, uncommented as they are, are rejected rather than
 	// silently adding an empty entry.
-	if len(emptyLists) != 4 {
-		t.Errorf("empty list lines %q, want listen, connect, addpeer and uacomment", emptyLists)
+	if len(emptyLists) != 5 {
+		t.Errorf("empty list lines %q, want listen, connect, addpeer, uacomment and rpclisten", emptyLists)
 	}
 	for _, l := range emptyLists {
 		f := writeFile(t, dir, "list.conf", l+"\n")
