@@ -77,6 +77,9 @@ func TestAddRefusesEachReason(t *testing.T) {
 			if n := p.Info().Count; n != 0 {
 				t.Fatalf("pool holds %d entries after a refusal", n)
 			}
+			if got := rejectReason(CheckSanity(tt.tx)); got != tt.reason {
+				t.Fatalf("CheckSanity: reason %q, want %q", got, tt.reason)
+			}
 		})
 	}
 }

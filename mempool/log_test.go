@@ -264,3 +264,34 @@ func TestScanTxBoundsCounts(t *testing.T) {
 		})
 	}
 }
+
+// TestEmbeddedRecordIsNotResynced: when resyncing after damage, a copy of
+// a genuine record carried inside a transaction (here in an output script)
+// is not taken for a record, because a header is valid only at its own
+// offset.
+func TestEmbeddedRecordIsNotResynced(t *testing.T) {
+	dir := t.TempDir()
+	clk := newClock()
+	p := open(t, dir, clk, Config{})
+	a := mustAdd(t, p, testTx(1))
+	mustClose(t, p)
+	recA := bytes.Clone(readLogFile(t, dir)[fileHeaderSize:])
+
+	p = open(t, dir, clk, Config{})
+	carrier := testTx(2)
+	carrier.TxOut[0].PkScript = recA
+	mustAdd(t, p, carrier)
+	c := mustAdd(t, p, testTx(3))
+	mustClose(t, p)
+
+	data := readLogFile(t, dir)
+	bounds := recordBounds(t, data)
+	data[bounds[1]] ^= 1 // the carrier's record is damaged: resync from inside it
+	p = open(t, writeLogDir(t, data), clk, Config{})
+	defer mustClose(t, p)
+	st := p.LoadStats()
+	if st.BadRegions != 1 || st.BadBytes != int64(bounds[2]-bounds[1]) || st.Skipped != 0 {
+		t.Fatalf("LoadStats %v", st)
+	}
+	sameEntries(t, p.Entries(), []*Entry{a, c})
+}

@@ -114,18 +114,38 @@ func (s LoadStats) String() string {
 	return out
 }
 
-// batch is a group of records that share one write and one fsync.
+// batch is a group of records that share one write and one fsync. The
+// records keep the order in which they were queued: a removal followed by
+// an Add of the same transaction must replay in that order.
 type batch struct {
-	adds    []*Entry
-	removes []*Entry
-	done    chan struct{} // closed once written (or failed)
-	err     error         // set before done is closed
+	recs []batchRec
+	adds int
+	done chan struct{} // closed once written (or failed)
+	err  error         // set before done is closed
+}
+
+type batchRec struct {
+	e      *Entry
+	remove bool
+}
+
+func (b *batch) add(e *Entry) {
+	b.recs = append(b.recs, batchRec{e: e})
+	b.adds++
+}
+
+func (b *batch) remove(es ...*Entry) {
+	for _, e := range es {
+		b.recs = append(b.recs, batchRec{e: e, remove: true})
+	}
 }
 
 func newBatch() *batch { return &batch{done: make(chan struct{})} }
 
 // Pool is the operator-fed mempool. All its methods are safe for
-// concurrent use.
+// concurrent use. Its lock is never held across disk I/O or a callback
+// (other than Config.Now), so lookups and propagation records never wait
+// for a write or an fsync; only Add, Remove, Expire and Close do.
 type Pool struct {
 	cfg    Config
 	notify chan struct{}
@@ -137,11 +157,11 @@ type Pool struct {
 	sem chan struct{}
 
 	// Owned by the holder of sem.
-	f    *os.File // nil once closed
-	size int64    // where the next record goes
-	salt uint64
-	lock io.Closer
-	wbuf []byte
+	f     *os.File // nil once closed
+	size  int64    // where the next record goes
+	salt  uint64
+	lock  io.Closer
+	wbuf  []byte
 	syncs int // fsyncs of appended batches (for the benchmarks)
 
 	mu sync.RWMutex
@@ -274,11 +294,12 @@ func (p *Pool) load() error {
 		}
 	}
 	if len(drop) > 0 {
-		b := &batch{removes: drop}
+		b := newBatch()
+		b.remove(drop...)
 		if err := p.writeLocked(b); err != nil {
 			return err
 		}
-		p.dead += 2 * len(drop)
+		p.dead += len(drop) // their adds were counted already
 	}
 	return nil
 }
@@ -306,7 +327,8 @@ func (p *Pool) Close() error {
 	return err
 }
 
-// LoadStats returns what Open found in the log. Safe at any time.
+// LoadStats returns what Open found in the log. It never changes after
+// Open.
 func (p *Pool) LoadStats() LoadStats { return p.stats }
 
 // Add checks tx and, if it is accepted, stores a copy of it durably (the
@@ -365,7 +387,7 @@ func (p *Pool) Add(tx *wire.MsgTx) (*Entry, error) {
 		e.Seq = p.nextSeq
 		e.Added = time.Unix(0, p.cfg.Now().UnixNano())
 		b := p.batch
-		b.adds = append(b.adds, e)
+		b.add(e)
 		p.pendTx[e.TxID] = b
 		p.pendW[e.WTxID] = b
 		p.pendBytes += int64(e.Size)
@@ -384,8 +406,9 @@ func (p *Pool) usableLocked() error {
 	return p.failed
 }
 
-// Remove removes the entry with txid and returns once the removal is
-// durable. It reports whether there was such an entry. An entry whose Add
+// Remove removes the entry with txid at once (lookups stop finding it)
+// and returns once the removal is durable; it shares fsyncs with concurrent
+// writers. It reports whether there was such an entry. An entry whose Add
 // has not returned yet is not in the pool.
 func (p *Pool) Remove(txid chainhash.Hash) (bool, error) {
 	p.mu.Lock()
@@ -404,14 +427,14 @@ func (p *Pool) Remove(txid chainhash.Hash) (bool, error) {
 	p.order = slices.Delete(p.order, i, i+1)
 	p.forgetLocked(e)
 	b := p.batch
-	b.removes = append(b.removes, e)
+	b.remove(e)
 	p.mu.Unlock()
 	return true, p.commit(b)
 }
 
 // Expire removes the entries added before Config.Now() - Config.Expiry and
-// returns them, in Seq order, once their removal is durable. The pool has
-// no timer: the caller runs Expire periodically.
+// returns them, in Seq order, once their removal is durable (as Remove).
+// The pool has no timer: the caller runs Expire periodically.
 func (p *Pool) Expire() ([]*Entry, error) {
 	p.mu.Lock()
 	if err := p.usableLocked(); err != nil {
@@ -436,7 +459,7 @@ func (p *Pool) Expire() ([]*Entry, error) {
 		return nil, nil
 	}
 	b := p.batch
-	b.removes = append(b.removes, gone...)
+	b.remove(gone...)
 	p.mu.Unlock()
 	return gone, p.commit(b)
 }
@@ -485,7 +508,7 @@ func (p *Pool) flushLocked() {
 	p.batch = newBatch()
 	err := p.failed
 	p.mu.Unlock()
-	if len(b.adds)+len(b.removes) == 0 {
+	if len(b.recs) == 0 {
 		close(b.done)
 		return
 	}
@@ -496,24 +519,29 @@ func (p *Pool) flushLocked() {
 		err = p.writeLocked(b)
 	}
 	p.mu.Lock()
-	for _, e := range b.adds {
-		delete(p.pendTx, e.TxID)
-		delete(p.pendW, e.WTxID)
-		p.pendBytes -= int64(e.Size)
-		if err == nil {
-			p.insertLocked(e)
+	for _, r := range b.recs {
+		switch {
+		case r.remove:
+			if err == nil {
+				p.dead += 2 // the removal and the add it undoes
+			}
+		default:
+			delete(p.pendTx, r.e.TxID)
+			delete(p.pendW, r.e.WTxID)
+			p.pendBytes -= int64(r.e.Size)
+			if err == nil {
+				p.insertLocked(r.e)
+			}
 		}
 	}
-	if err == nil {
-		p.dead += 2 * len(b.removes) // the removal and the add it undoes
-	} else if p.failed == nil {
+	if err != nil && p.failed == nil {
 		p.failed = err
 	}
 	compact := err == nil && p.dead > len(p.order) && p.dead >= compactMinDead
 	p.mu.Unlock()
 	b.err = err
 	close(b.done)
-	if err == nil && len(b.adds) > 0 {
+	if err == nil && b.adds > 0 {
 		select {
 		case p.notify <- struct{}{}:
 		default:
@@ -528,11 +556,12 @@ func (p *Pool) flushLocked() {
 // holds sem.
 func (p *Pool) writeLocked(b *batch) error {
 	buf := p.wbuf[:0]
-	for _, e := range b.adds {
-		buf = appendAdd(buf, p.salt, p.size+int64(len(buf)), e)
-	}
-	for _, e := range b.removes {
-		buf = appendRemove(buf, p.salt, p.size+int64(len(buf)), e)
+	for _, r := range b.recs {
+		if r.remove {
+			buf = appendRemove(buf, p.salt, p.size+int64(len(buf)), r.e)
+		} else {
+			buf = appendAdd(buf, p.salt, p.size+int64(len(buf)), r.e)
+		}
 	}
 	if cap(buf) <= readWindow {
 		p.wbuf = buf
@@ -583,7 +612,7 @@ func (p *Pool) rewriteLocked() error {
 	return err
 }
 
-// Get returns the entry with txid.
+// Get returns the entry with txid. Never waits for disk I/O.
 func (p *Pool) Get(txid chainhash.Hash) (*Entry, bool) {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
@@ -591,7 +620,7 @@ func (p *Pool) Get(txid chainhash.Hash) (*Entry, bool) {
 	return e, ok
 }
 
-// GetByWTxID returns the entry with wtxid.
+// GetByWTxID returns the entry with wtxid. Never waits for disk I/O.
 func (p *Pool) GetByWTxID(wtxid chainhash.Hash) (*Entry, bool) {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
@@ -599,7 +628,8 @@ func (p *Pool) GetByWTxID(wtxid chainhash.Hash) (*Entry, bool) {
 	return e, ok
 }
 
-// Entries returns the entries, by Seq, in a new slice.
+// Entries returns the entries, by Seq, in a new slice. Never waits for
+// disk I/O.
 func (p *Pool) Entries() []*Entry {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
@@ -610,6 +640,7 @@ func (p *Pool) Entries() []*Entry {
 // Entries become visible only once durable, and always in Seq order, so a
 // consumer that calls Since(last seen Seq) after each wake-up from Notify
 // sees every entry exactly once (except those removed before it looked).
+// Never waits for disk I/O.
 func (p *Pool) Since(seq uint64) []*Entry {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
@@ -623,11 +654,12 @@ func (p *Pool) Since(seq uint64) []*Entry {
 // Notify returns the channel (capacity 1) that receives a value after new
 // entries become visible. Sends never block: a wake-up already pending
 // covers later entries. It is meant for a single consumer, which calls
-// Since after each receive. It is never closed.
+// Since after each receive (two consumers would steal each other's
+// wake-ups). It is never closed.
 func (p *Pool) Notify() <-chan struct{} { return p.notify }
 
 // Info returns the pool's size and limits. Entries being written are not
-// counted (they count against the limits).
+// counted (they count against the limits). Never waits for disk I/O.
 func (p *Pool) Info() Info {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
@@ -636,7 +668,9 @@ func (p *Pool) Info() Info {
 
 // RecordInv notes that we announced txid to peer at at (the first time per
 // peer is kept). It reports whether the peer is new to the list; false as
-// well for an unknown txid or a full list (MaxPeerEvents).
+// well for an unknown txid or a full list (MaxPeerEvents). txid must be the
+// txid (for a wtxid, look the entry up with GetByWTxID). Never waits for
+// disk I/O; concurrent records for one entry are serialized per entry.
 func (p *Pool) RecordInv(txid chainhash.Hash, peer PeerRef, at time.Time) bool {
 	return p.record(txid, kindInv, peer, at)
 }
@@ -659,7 +693,7 @@ func (p *Pool) record(txid chainhash.Hash, kind int, peer PeerRef, at time.Time)
 }
 
 // Propagation returns a copy of txid's propagation records. They are kept
-// in memory only and start empty after Open.
+// in memory only and start empty after Open. Never waits for disk I/O.
 func (p *Pool) Propagation(txid chainhash.Hash) (Propagation, bool) {
 	e, ok := p.Get(txid)
 	if !ok {
@@ -669,7 +703,8 @@ func (p *Pool) Propagation(txid chainhash.Hash) (Propagation, bool) {
 }
 
 // Unbroadcast returns the entries no peer has fetched yet, by Seq: the ones
-// to announce again (Core re-announces them every 10-15 minutes).
+// to announce again (Core re-announces them every 10-15 minutes). Never
+// waits for disk I/O.
 func (p *Pool) Unbroadcast() []*Entry {
 	p.mu.RLock()
 	defer p.mu.RUnlock()

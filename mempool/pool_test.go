@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sync"
 	"testing"
@@ -382,4 +383,57 @@ func TestPropagationConcurrent(t *testing.T) {
 
 func equalEvents(a, b []PeerEvent) bool {
 	return slices.EqualFunc(a, b, func(x, y PeerEvent) bool { return x.Peer == y.Peer && x.At.Equal(y.At) })
+}
+
+// TestRemoveThenAddInOneBatch: a removal and a new Add of the same
+// transaction that share a write replay in that order after a restart.
+func TestRemoveThenAddInOneBatch(t *testing.T) {
+	dir := t.TempDir()
+	clk := newClock()
+	p := open(t, dir, clk, Config{})
+	first := mustAdd(t, p, testTx(1))
+
+	queued := func(n int) { // wait until n records are queued
+		for {
+			p.mu.RLock()
+			got := len(p.batch.recs)
+			p.mu.RUnlock()
+			if got >= n {
+				return
+			}
+			runtime.Gosched()
+		}
+	}
+	p.sem <- struct{}{} // hold the writer's seat so that both queue
+	removed := make(chan error, 1)
+	go func() {
+		_, err := p.Remove(first.TxID)
+		removed <- err
+	}()
+	queued(1)
+	added := make(chan *Entry, 1)
+	go func() {
+		e, err := p.Add(testTx(1))
+		if err != nil {
+			t.Error(err)
+		}
+		added <- e
+	}()
+	queued(2)
+	<-p.sem
+	if err := <-removed; err != nil {
+		t.Fatal(err)
+	}
+	again := <-added
+	if again == nil || again.Seq <= first.Seq {
+		t.Fatalf("re-added entry %+v", again)
+	}
+	mustClose(t, p)
+
+	p = open(t, dir, clk, Config{})
+	defer mustClose(t, p)
+	if st := p.LoadStats(); st.Damaged() {
+		t.Fatalf("LoadStats %v", st)
+	}
+	sameEntries(t, p.Entries(), []*Entry{again})
 }
