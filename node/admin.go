@@ -58,6 +58,10 @@ func (a *Admin) SendRawTransaction(hexTx string) (string, error) {
 	switch {
 	case errors.Is(err, mempool.ErrAlreadyHave):
 		a.n.broadcast(peerTxs([]*mempool.Entry{e}))
+	case errors.As(err, &rej) && rej.Reason == mempool.ReasonSameNonWitness:
+		// Core answers with the txid when a transaction with the same
+		// txid (another witness) is already in its mempool.
+		return tx.TxHash().String(), nil
 	case errors.As(err, &rej):
 		return "", rpcserver.NewError(-26, "%s", rej.Error())
 	case err != nil:

@@ -172,11 +172,8 @@ func (n *Node) record(rep report) {
 		if !ok {
 			return
 		}
-		// An announcement back from a peer we sent an inv to proves
-		// nothing; from any other peer it shows the transaction spread.
-		if prop, ok := pool.Propagation(e.TxID); ok && sentTo(prop, rep.peer.ID) {
-			return
-		}
+		// RecordSeen ignores a peer we sent an inv to, or that fetched
+		// from us: its announcement proves nothing.
 		if pool.RecordSeen(e.TxID, rep.peer, rep.at) {
 			log.Infof("Transaction %v announced back by peer %d (%s)", e.TxID, rep.peer.ID, rep.peer.Addr)
 		}
@@ -199,13 +196,4 @@ func (n *Node) ourTx(r peer.Report) (*mempool.Entry, bool) {
 		return pool.Get(r.TxID)
 	}
 	return nil, false
-}
-
-func sentTo(p mempool.Propagation, id uint64) bool {
-	for _, ev := range p.InvSent {
-		if ev.Peer.ID == id {
-			return true
-		}
-	}
-	return false
 }

@@ -66,7 +66,7 @@ type connOptions struct {
 }
 
 type protocolOptions struct {
-	Services         serviceFlags `long:"services" default:"none" description:"Services to advertise: none, or a comma-separated list of network, witness, network_limited, bloom, cf, or a number. peerd keeps no chain and serves no blocks, so it advertises none. btcd keeps only OUTBOUND peers that advertise network: for a btcd to dial peerd, run peerd with --services=network,witness"`
+	Services         serviceFlags `long:"services" default:"witness" description:"Services to advertise: none, or a comma-separated list of network, witness, network_limited, bloom, cf, or a number. peerd serves transactions with witnesses (btcd asks for them only from witness peers) but keeps no chain, so it advertises witness and not network. btcd keeps only OUTBOUND peers that advertise network: for a btcd to dial peerd, run peerd with --services=network,witness"`
 	RequiredServices serviceFlags `long:"requiredservices" default:"witness" description:"Services an outbound peer must advertise, written as for --services (inbound peers are not checked)"`
 	UAComments       []uaComment  `long:"uacomment" description:"Comment for the user agent, which becomes /peerd:VERSION(c1; c2)/ (BIP 14; repeatable). Letters, digits, spaces and . , ; - _ ? @ only; the whole user agent may have at most 256 bytes"`
 }

@@ -51,7 +51,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 	check("NoListen", cfg.Conn.NoListen, false)
 	check("NoDNSSeed", cfg.Conn.NoDNSSeed, false)
 	check("MaxPeers", cfg.Conn.MaxPeers, positiveInt(125))
-	check("Services", cfg.Protocol.Services, serviceFlags(0))
+	check("Services", cfg.Protocol.Services, serviceFlags(wire.SFNodeWitness))
 	check("RequiredServices", cfg.Protocol.RequiredServices, serviceFlags(wire.SFNodeWitness))
 	check("UAComments", cfg.Protocol.UAComments, []uaComment(nil))
 	check("userAgent", cfg.userAgent, "/peerd:0.1.0/")

@@ -218,6 +218,36 @@ func TestOperatorTransactionReachesBtcd(t *testing.T) {
 	if len(e.Propagation.InvSent) != 3 || len(e.Propagation.Fetched) != 2 {
 		t.Fatalf("propagation: %s; want invs to 3 peers and fetches by the 2 btcds", out)
 	}
+
+	// getpeerinfo shows each peer's state path and recent transitions.
+	out, err = p.ctl("getpeerinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var peers []struct {
+		SubVer      string `json:"subver"`
+		State       string `json:"state"`
+		Transitions []struct{ From, To, On string }
+	}
+	if err := json.Unmarshal([]byte(out), &peers); err != nil {
+		t.Fatal(err)
+	}
+	btcds := 0
+	for _, pi := range peers {
+		if strings.Contains(pi.SubVer, "btcd") {
+			btcds++
+			if pi.State != "standby" || len(pi.Transitions) < 4 {
+				t.Errorf("btcd peer: state %q, %d transitions", pi.State, len(pi.Transitions))
+			}
+		}
+	}
+	if btcds != 2 {
+		t.Fatalf("getpeerinfo lists %d btcd peers, want 2:\n%s", btcds, out)
+	}
+	// The seed's "kill all peers".
+	if out, err := p.ctl("disconnectall"); err != nil || out != "3" {
+		t.Fatalf("disconnectall = %q, %v; want 3", out, err)
+	}
 }
 
 // TestSurvivesKill9: kill -9 right after sendrawtransaction returns; after
