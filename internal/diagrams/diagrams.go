@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/peerd/peerd/handshake"
+	"github.com/peerd/peerd/internal/debugproto"
 	"github.com/peerd/peerd/internal/fsm"
 	"github.com/peerd/peerd/peer"
 )
@@ -30,6 +31,13 @@ func All() []Diagram {
 				"ends the peer evaluates the event it ended on (`done` leads to `standby`, `failed` " +
 				"to `disconnected`).",
 			Spec: peer.Spec,
+		},
+		{
+			Title: "Debug session (telnet)",
+			About: "The seed's textual protocol (package internal/debugproto), the node's debug mode. " +
+				"`A` is a composed state: its inner machine starts in `innerA`; when it reaches " +
+				"`innerEnd`, the outer machine evaluates the line it ended on (`PING` replies `PONG`).",
+			Spec: debugproto.Spec,
 		},
 		{
 			Title: "Handshake",
