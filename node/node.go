@@ -91,9 +91,12 @@ type Node struct {
 	cfg       Config
 	listeners []net.Listener
 
-	// ctx is the node's lifetime; set by Run.
-	ctx context.Context
-	wg  sync.WaitGroup
+	// ctx is the node's lifetime, from New until Run's context ends, so
+	// that admin calls made before Run (the RPC server starts first) are
+	// safe.
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
 
 	nextID   uint64
 	mu       sync.Mutex // guards the fields below
@@ -165,6 +168,7 @@ func New(cfg Config) (*Node, error) {
 		reports:  make(chan report, reportQueue),
 		started:  time.Now(),
 	}
+	n.ctx, n.cancel = context.WithCancel(context.Background())
 	n.cfg.Peer.OnReady = n.peerReady
 	if cfg.Mempool != nil {
 		n.cfg.Peer.OnReport = n.peerReport
@@ -226,9 +230,10 @@ func (n *Node) ListenAddrs() []net.Addr {
 // Run serves until ctx ends, then disconnects every peer and returns once
 // every goroutine the node started has exited.
 func (n *Node) Run(ctx context.Context) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	n.ctx = ctx
+	defer n.cancel()
+	stop := context.AfterFunc(ctx, n.cancel)
+	defer stop()
+	ctx = n.ctx
 	exec := NewExecutor(ctx, n.cfg.ExecWorkers, n.cfg.ExecQueue)
 	defer exec.Wait()
 	n.cfg.Peer.Exec = exec

@@ -37,6 +37,7 @@ type config struct {
 	Timeouts timeoutOptions  `group:"Timeout Options"`
 	Relay    relayOptions    `group:"Relay Options"`
 	RPC      rpcOptions      `group:"RPC Options"`
+	Debug    debugOptions    `group:"Debug Options"`
 	Log      logOptions      `group:"Logging Options"`
 
 	// Set while loading.
@@ -95,8 +96,15 @@ type rpcOptions struct {
 	NoRPC     bool         `long:"norpc" description:"Do not start the RPC server"`
 }
 
+// debugOptions are the debug telnet mode's (package internal/telnet).
+type debugOptions struct {
+	Telnet     telnetAddr       `long:"telnet" description:"Listen for debug telnet sessions on this address, e.g. 127.0.0.1:8080 (a bare host gets port 8080, a bare port number host 127.0.0.1; default: off). The sessions have no password: keep it on loopback"`
+	NoWire     bool             `long:"nowire" description:"Run only the debug telnet listener: no wire node, no mempool, no RPC server (needs --telnet)"`
+	TelnetIdle positiveDuration `long:"telnetidle" default:"10m" description:"Close a debug telnet session that sends no line this long"`
+}
+
 type logOptions struct {
-	DebugLevel debugLevel `short:"d" long:"debuglevel" default:"info" description:"Logging level: one of trace, debug, info, warn, error, critical, off for all subsystems, or SUBSYSTEM=level pairs separated by commas (subsystems: NODE, PEER, PRDD, RPCS); a bare level in the list sets every subsystem, e.g. warn,PEER=debug"`
+	DebugLevel debugLevel `short:"d" long:"debuglevel" default:"info" description:"Logging level: one of trace, debug, info, warn, error, critical, off for all subsystems, or SUBSYSTEM=level pairs separated by commas (subsystems: NODE, PEER, PRDD, RPCS, TLNT); a bare level in the list sets every subsystem, e.g. warn,PEER=debug"`
 	NoLogFile  bool       `long:"nologfile" description:"Log to stdout only, not also to <datadir>/<network>/peerd.log"`
 }
 
@@ -340,6 +348,26 @@ func (c *config) finish() error {
 
 	if c.Conn.NoListen && len(c.Conn.Listen) > 0 {
 		c.warnings = append(c.warnings, "--nolisten is set: ignoring --listen "+strings.Join(strs(c.Conn.Listen), ", "))
+	}
+	if c.Debug.NoWire {
+		if c.Debug.Telnet == "" {
+			return errors.New("--nowire needs --telnet=ADDR: without the wire node, the debug telnet listener is all peerd runs")
+		}
+		var ignored []string
+		for _, o := range []struct {
+			name string
+			set  bool
+		}{
+			{"--listen", len(c.Conn.Listen) > 0}, {"--connect", len(c.Conn.Connect) > 0},
+			{"--addpeer", len(c.Conn.AddPeer) > 0}, {"--rpclisten", len(c.RPC.RPCListen) > 0},
+		} {
+			if o.set {
+				ignored = append(ignored, o.name)
+			}
+		}
+		if len(ignored) > 0 {
+			c.warnings = append(c.warnings, "--nowire is set: ignoring "+strings.Join(ignored, ", "))
+		}
 	}
 	return nil
 }

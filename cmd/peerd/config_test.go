@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -14,6 +15,7 @@ import (
 	"github.com/btcsuite/btclog"
 
 	"github.com/peerd/peerd/handshake"
+	"github.com/peerd/peerd/internal/telnet"
 	"github.com/peerd/peerd/node"
 	"github.com/peerd/peerd/peer"
 )
@@ -62,6 +64,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 		IdleTimeout:  positiveDuration(20 * time.Minute),
 		WriteTimeout: positiveDuration(2 * time.Minute),
 	})
+	check("Debug", cfg.Debug, debugOptions{TelnetIdle: positiveDuration(10 * time.Minute)})
 	check("Log", cfg.Log, logOptions{DebugLevel: "info"})
 	check("warnings", cfg.warnings, []string(nil))
 
@@ -72,6 +75,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 	check("pingtimeout vs peer", time.Duration(cfg.Timeouts.PingTimeout), peer.DefaultPingTimeout)
 	check("idletimeout vs peer", time.Duration(cfg.Timeouts.IdleTimeout), peer.DefaultIdleTimeout)
 	check("writetimeout vs peer", time.Duration(cfg.Timeouts.WriteTimeout), peer.DefaultWriteTimeout)
+	check("telnetidle vs telnet", time.Duration(cfg.Debug.TelnetIdle), telnet.DefaultIdle)
 }
 
 func TestNodeConfig(t *testing.T) {
@@ -193,6 +197,38 @@ func TestLoadConfig(t *testing.T) {
 			wantErr: []string{`unexpected argument "extra"`}},
 		{name: "missing value", args: []string{"--listen"},
 			wantErr: []string{"expected argument", "--listen"}},
+
+		// The debug telnet mode.
+		{name: "telnet host and port", args: []string{"--telnet=127.0.0.1:9000"},
+			check: telnetIs("127.0.0.1:9000", false, 10*time.Minute)},
+		{name: "telnet bare host gets port 8080", args: []string{"--telnet=localhost"},
+			check: telnetIs("localhost:8080", false, 10*time.Minute)},
+		{name: "telnet bare IPv6 host gets port 8080", args: []string{"--telnet=[::1]"},
+			check: telnetIs("[::1]:8080", false, 10*time.Minute)},
+		{name: "telnet bare port gets loopback", args: []string{"--telnet=9001"},
+			check: telnetIs("127.0.0.1:9001", false, 10*time.Minute)},
+		{name: "telnet every interface", args: []string{"--telnet=:9002"},
+			check: telnetIs(":9002", false, 10*time.Minute)},
+		{name: "telnet empty is off", file: "telnet=\n",
+			check: telnetIs("", false, 10*time.Minute)},
+		{name: "telnet from file, nowire, idle", file: "telnet=127.0.0.1\nnowire=1\ntelnetidle=30s\n",
+			check: telnetIs("127.0.0.1:8080", true, 30*time.Second)},
+		{name: "telnet bad port", args: []string{"--telnet=127.0.0.1:99999"},
+			wantErr: []string{"invalid value for --telnet", "port"}},
+		{name: "telnet bare port too large", args: []string{"--telnet=70000"},
+			wantErr: []string{"invalid value for --telnet", "port"}},
+		{name: "nowire without telnet", args: []string{"--nowire"},
+			wantErr: []string{"--nowire needs --telnet"}},
+		{name: "telnetidle zero", args: []string{"--telnetidle=0s"},
+			wantErr: []string{"invalid value for --telnetidle", "not positive"}},
+		{name: "nowire ignores wire and RPC options",
+			args: []string{"--nowire", "--telnet=127.0.0.1:0", "--connect=192.0.2.1", "--listen=127.0.0.1:0", "--rpclisten=127.0.0.1:0"},
+			check: func(c *config) string {
+				if want := []string{"--nowire is set: ignoring --listen, --connect, --rpclisten"}; !reflect.DeepEqual(c.warnings, want) {
+					return fmt.Sprintf("warnings %q, want %q", c.warnings, want)
+				}
+				return ""
+			}},
 
 		// --debuglevel.
 		{name: "unknown subsystem", args: []string{"--debuglevel=PEER=debug,FOO=trace"},
@@ -425,9 +461,20 @@ func TestLoadConfigFiles(t *testing.T) {
 	})
 }
 
+// telnetIs checks the debug telnet options.
+func telnetIs(addr string, nowire bool, idle time.Duration) func(*config) string {
+	return func(c *config) string {
+		want := debugOptions{Telnet: telnetAddr(addr), NoWire: nowire, TelnetIdle: positiveDuration(idle)}
+		if c.Debug != want {
+			return fmt.Sprintf("debug options %+v, want %+v", c.Debug, want)
+		}
+		return ""
+	}
+}
+
 func TestParseDebugLevels(t *testing.T) {
 	all := func(l btclog.Level) map[string]btclog.Level {
-		return map[string]btclog.Level{"PEER": l, "NODE": l, "PRDD": l, "RPCS": l}
+		return map[string]btclog.Level{"PEER": l, "NODE": l, "PRDD": l, "RPCS": l, "TLNT": l}
 	}
 	for _, tc := range []struct {
 		spec    string
@@ -438,9 +485,9 @@ func TestParseDebugLevels(t *testing.T) {
 		{spec: "trace", want: all(btclog.LevelTrace)},
 		{spec: "OFF", want: all(btclog.LevelOff)},
 		{spec: "critical", want: all(btclog.LevelCritical)},
-		{spec: "PEER=debug", want: map[string]btclog.Level{"PEER": btclog.LevelDebug, "NODE": btclog.LevelInfo, "PRDD": btclog.LevelInfo, "RPCS": btclog.LevelInfo}},
-		{spec: "peer=Debug, NODE=error", want: map[string]btclog.Level{"PEER": btclog.LevelDebug, "NODE": btclog.LevelError, "PRDD": btclog.LevelInfo, "RPCS": btclog.LevelInfo}},
-		{spec: "warn,PRDD=trace", want: map[string]btclog.Level{"PEER": btclog.LevelWarn, "NODE": btclog.LevelWarn, "PRDD": btclog.LevelTrace, "RPCS": btclog.LevelWarn}},
+		{spec: "PEER=debug", want: map[string]btclog.Level{"PEER": btclog.LevelDebug, "NODE": btclog.LevelInfo, "PRDD": btclog.LevelInfo, "RPCS": btclog.LevelInfo, "TLNT": btclog.LevelInfo}},
+		{spec: "peer=Debug, NODE=error", want: map[string]btclog.Level{"PEER": btclog.LevelDebug, "NODE": btclog.LevelError, "PRDD": btclog.LevelInfo, "RPCS": btclog.LevelInfo, "TLNT": btclog.LevelInfo}},
+		{spec: "warn,PRDD=trace", want: map[string]btclog.Level{"PEER": btclog.LevelWarn, "NODE": btclog.LevelWarn, "PRDD": btclog.LevelTrace, "RPCS": btclog.LevelWarn, "TLNT": btclog.LevelWarn}},
 		{spec: "PRDD=trace,warn", want: all(btclog.LevelWarn)},
 		{spec: "", wantErr: "empty item"},
 		{spec: "PEER=debug,", wantErr: "empty item"},
@@ -449,7 +496,7 @@ func TestParseDebugLevels(t *testing.T) {
 		{spec: "PEER=", wantErr: `unknown level "" in "PEER="`},
 		{spec: "PEER=debug=x", wantErr: `unknown level "debug=x"`},
 		{spec: "=debug", wantErr: `unknown subsystem ""`},
-		{spec: "BTCD=debug", wantErr: `unknown subsystem "BTCD" in "BTCD=debug" (subsystems: NODE, PEER, PRDD, RPCS)`},
+		{spec: "BTCD=debug", wantErr: `unknown subsystem "BTCD" in "BTCD=debug" (subsystems: NODE, PEER, PRDD, RPCS, TLNT)`},
 	} {
 		got, err := parseDebugLevels(tc.spec)
 		if tc.wantErr != "" {

@@ -8,6 +8,7 @@ import (
 	"github.com/btcsuite/btclog"
 
 	"github.com/peerd/peerd/internal/rpcserver"
+	"github.com/peerd/peerd/internal/telnet"
 	"github.com/peerd/peerd/node"
 	"github.com/peerd/peerd/peer"
 )
@@ -19,17 +20,19 @@ const (
 	subsysNode = "NODE"
 	subsysMain = "PRDD"
 	subsysRPC  = "RPCS"
+	subsysTlnt = "TLNT"
 )
 
 // subsystems lists every subsystem, sorted, for --debuglevel.
-var subsystems = []string{subsysNode, subsysPeer, subsysMain, subsysRPC}
+var subsystems = []string{subsysNode, subsysPeer, subsysMain, subsysRPC, subsysTlnt}
 
 // useLoggers hands each package its logger; it runs before the node starts
 // and, with btclog.Disabled, after it has stopped.
-func useLoggers(peerLog, nodeLog, rpcLog btclog.Logger) {
+func useLoggers(peerLog, nodeLog, rpcLog, telnetLog btclog.Logger) {
 	peer.UseLogger(peerLog)
 	node.UseLogger(nodeLog)
 	rpcserver.UseLogger(rpcLog)
+	telnet.UseLogger(telnetLog)
 }
 
 // levelNames are the accepted level names, most verbose first.

@@ -30,6 +30,7 @@ import (
 
 	"github.com/peerd/peerd/handshake"
 	"github.com/peerd/peerd/internal/rpcserver"
+	"github.com/peerd/peerd/internal/telnet"
 	"github.com/peerd/peerd/mempool"
 	"github.com/peerd/peerd/node"
 	"github.com/peerd/peerd/peer"
@@ -69,6 +70,9 @@ type daemon struct {
 	// started, if set, is called once the node is listening, before it
 	// serves.
 	started func(*node.Node)
+	// telnetStarted, if set, is called with the debug telnet listener's
+	// address once it is bound.
+	telnetStarted func(net.Addr)
 }
 
 // run runs peerd with the command line args until ctx ends and returns the
@@ -111,10 +115,10 @@ func (d daemon) run(ctx context.Context, args []string) int {
 		return exitConfig
 	}
 	log := lg.logger(subsysMain)
-	useLoggers(lg.logger(subsysPeer), lg.logger(subsysNode), lg.logger(subsysRPC))
-	// Run returns only after every goroutine of the node has ended, so no
-	// one uses these loggers any more.
-	defer useLoggers(btclog.Disabled, btclog.Disabled, btclog.Disabled)
+	useLoggers(lg.logger(subsysPeer), lg.logger(subsysNode), lg.logger(subsysRPC), lg.logger(subsysTlnt))
+	// Run and Serve return only after every goroutine they started has
+	// ended, so no one uses these loggers any more.
+	defer useLoggers(btclog.Disabled, btclog.Disabled, btclog.Disabled, btclog.Disabled)
 
 	log.Infof("peerd version %s starting on %s", version, cfg.params.Name)
 	conf := cfg.ConfigFile
@@ -124,6 +128,9 @@ func (d daemon) run(ctx context.Context, args []string) int {
 	log.Infof("Configuration file %s, data directory %s, log file %s", conf, netDir, logFile)
 	for _, w := range cfg.warnings {
 		log.Warn(w)
+	}
+	if cfg.Debug.NoWire {
+		return d.runNoWire(ctx, cfg, log)
 	}
 
 	pool, err := mempool.Open(mempool.Config{
@@ -166,14 +173,27 @@ func (d daemon) run(ctx context.Context, args []string) int {
 	// is logged before the node's own shutdown messages.
 	nodeCtx, stopNode := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopNode()
+	runCtx, stopRun := context.WithCancelCause(ctx)
+	defer stopRun(nil)
+	ctx = runCtx
+	admin := node.NewAdmin(n, versionNumber(), func() { stopRun(errors.New("stop requested over RPC")) })
+
+	// The debug listener binds now and serves beside the node, on the
+	// node's context.
+	var tsrv *telnet.Server
+	if cfg.Debug.Telnet != "" {
+		if tsrv, err = d.startTelnet(cfg, admin, log); err != nil {
+			return exitFailure
+		}
+		defer tsrv.Close() // in case it never serves
+	}
 	if !cfg.RPC.NoRPC {
-		rpcCtx, stopRPC := context.WithCancelCause(ctx)
 		srv, err := rpcserver.New(rpcserver.Config{
 			Listen:    rpcListen(cfg),
 			User:      cfg.RPC.RPCUser,
 			Pass:      cfg.RPC.RPCPass,
 			CookieDir: netDir,
-		}, node.NewAdmin(n, versionNumber(), func() { stopRPC(errors.New("stop requested over RPC")) }))
+		}, admin)
 		if err != nil {
 			log.Criticalf("Cannot start the RPC server: %v", err)
 			d.fail(err)
@@ -181,11 +201,15 @@ func (d daemon) run(ctx context.Context, args []string) int {
 		}
 		defer srv.Close()
 		go srv.Serve(nodeCtx)
-		ctx = rpcCtx
 		log.Infof("RPC server on %s", strings.Join(addrStrings(srv.Addrs()), ", "))
 	}
 	if d.started != nil {
 		d.started(n)
+	}
+	var telnetDone chan error
+	if tsrv != nil {
+		telnetDone = make(chan error, 1)
+		go func() { telnetDone <- tsrv.Serve(nodeCtx) }()
 	}
 	done := make(chan error, 1)
 	go func() { done <- n.Run(nodeCtx) }()
@@ -195,6 +219,12 @@ func (d daemon) run(ctx context.Context, args []string) int {
 		stopNode()
 		err = <-done
 	case err = <-done:
+		stopNode()
+	}
+	if telnetDone != nil {
+		if terr := <-telnetDone; terr != nil {
+			log.Errorf("Debug telnet listener: %v", terr)
+		}
 	}
 	if err != nil {
 		log.Criticalf("Node stopped: %v", err)
@@ -203,6 +233,70 @@ func (d daemon) run(ctx context.Context, args []string) int {
 	}
 	log.Info("Shutdown complete")
 	return exitOK
+}
+
+// The debug console runs on the operator interface, as the RPC server does.
+var _ telnet.Console = (*node.Admin)(nil)
+
+// runNoWire runs the debug telnet listener alone (--nowire): no wire
+// node, no mempool, no RPC server.
+func (d daemon) runNoWire(ctx context.Context, cfg *config, log btclog.Logger) int {
+	log.Info("No wire node (--nowire): no peers, no mempool, no RPC server; only the debug telnet listener")
+	srv, err := d.startTelnet(cfg, telnet.Offline("no wire node (--nowire)"), log)
+	if err != nil {
+		return exitFailure
+	}
+	serveCtx, stopServe := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopServe()
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(serveCtx) }()
+	select {
+	case <-ctx.Done():
+		log.Infof("Shutting down: %v", context.Cause(ctx))
+		stopServe()
+		err = <-done
+	case err = <-done:
+	}
+	if err != nil {
+		log.Criticalf("Debug telnet listener stopped: %v", err)
+		d.fail(err)
+		return exitFailure
+	}
+	log.Info("Shutdown complete")
+	return exitOK
+}
+
+// startTelnet binds the debug telnet listener; it reports its own errors.
+func (d daemon) startTelnet(cfg *config, console telnet.Console, log btclog.Logger) (*telnet.Server, error) {
+	srv, err := telnet.New(telnet.Config{
+		Listen:  string(cfg.Debug.Telnet),
+		Idle:    time.Duration(cfg.Debug.TelnetIdle),
+		Console: console,
+		Version: version,
+		Network: cfg.params.Name,
+	})
+	if err != nil {
+		log.Criticalf("Cannot start the debug telnet listener: %v", err)
+		d.fail(fmt.Errorf("debug telnet listener: %v", err))
+		return nil, err
+	}
+	log.Infof("Debug telnet listener on %s (telnet %s; sessions close after %v idle)",
+		srv.Addr(), strings.Replace(srv.Addr().String(), ":", " ", 1), time.Duration(cfg.Debug.TelnetIdle))
+	if !isLoopback(srv.Addr()) {
+		log.Warnf("SECURITY: the debug telnet listener on %s is NOT on a loopback address. "+
+			"Its sessions have no password: anyone who reaches this port can disconnect every peer and inject transactions. "+
+			"Use --telnet=127.0.0.1:PORT unless you mean it", srv.Addr())
+	}
+	if d.telnetStarted != nil {
+		d.telnetStarted(srv.Addr())
+	}
+	return srv, nil
+}
+
+// isLoopback reports whether a is a loopback address (not a wildcard).
+func isLoopback(a net.Addr) bool {
+	ta, ok := a.(*net.TCPAddr)
+	return ok && ta.IP.IsLoopback()
 }
 
 // fail reports err as one line on stderr.

@@ -181,6 +181,32 @@ func (a *listenAddr) UnmarshalFlag(s string) error {
 	return nil
 }
 
+// defaultTelnetPort is the debug telnet listener's port when --telnet
+// names only a host: the seed's "telnet localhost 8080".
+const defaultTelnetPort = "8080"
+
+// telnetAddr is --telnet's address: "host:port", "host" (port 8080), a
+// bare port number (host 127.0.0.1), ":port" (every interface), or empty
+// for no listener. It is stored normalized, as host:port.
+type telnetAddr string
+
+func (a *telnetAddr) UnmarshalFlag(s string) error {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		*a = ""
+		return nil
+	}
+	if strings.Trim(s, "0123456789") == "" {
+		s = net.JoinHostPort("127.0.0.1", s)
+	}
+	if err := checkAddr(s, true); err != nil {
+		return err
+	}
+	na, _ := node.NormalizeAddr(s, defaultTelnetPort)
+	*a = telnetAddr(na)
+	return nil
+}
+
 // peerAddr is a peer to connect to: "host:port", "host" or "[ipv6]:port";
 // a missing port means the network's default.
 type peerAddr string
