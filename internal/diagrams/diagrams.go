@@ -19,6 +19,9 @@ type Diagram struct {
 	Title string
 	About string
 	Spec  *fsm.Spec
+	// File is the base name of its Graphviz source and rendered SVG in
+	// docs/diagrams/.
+	File string
 }
 
 // All lists the machines drawn in docs/state-machines.md, outermost first.
@@ -31,6 +34,7 @@ func All() []Diagram {
 				"ends the peer evaluates the event it ended on (`done` leads to `standby`, `failed` " +
 				"to `disconnected`).",
 			Spec: peer.Spec,
+			File: "peer",
 		},
 		{
 			Title: "Debug session (telnet)",
@@ -38,6 +42,7 @@ func All() []Diagram {
 				"`A` is a composed state: its inner machine starts in `innerA`; when it reaches " +
 				"`innerEnd`, the outer machine evaluates the line it ended on (`PING` replies `PONG`).",
 			Spec: debugproto.Spec,
+			File: "debug-session",
 		},
 		{
 			Title: "Handshake",
@@ -46,6 +51,7 @@ func All() []Diagram {
 				"anything before the peer's version, and anything but wtxidrelay, sendaddrv2 " +
 				"and verack before its verack.",
 			Spec: handshake.Spec,
+			File: "handshake",
 		},
 	}
 }
@@ -62,6 +68,7 @@ func Page() string {
 	b.WriteString("fails when this page and the code disagree.\n")
 	for _, d := range All() {
 		fmt.Fprintf(&b, "\n## %s\n\n%s\n\n```mermaid\n%s```\n", d.Title, d.About, fsm.Mermaid(d.Spec))
+		fmt.Fprintf(&b, "\nGraphviz: [diagrams/%s.dot](diagrams/%s.dot), rendered as [diagrams/%s.svg](diagrams/%s.svg).\n", d.File, d.File, d.File, d.File)
 		b.WriteString("\n| from | to | on |\n|---|---|---|\n")
 		writeEdges(&b, d.Spec, "")
 	}

@@ -407,3 +407,67 @@ func mermaidLabel(s string) string {
 	r := strings.NewReplacer("\n", " ", ":", " ", ";", ",", "#", "No.", "{", "(", "}", ")")
 	return r.Replace(s)
 }
+
+// Graphviz renders spec as a Graphviz digraph, drawing composed states as
+// clusters that hold their inner machine. Edges into a composed state end
+// at its inner machine's initial state; edges out of it leave its final
+// states' cluster. The output is deterministic.
+func Graphviz(spec *Spec) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "digraph %q {\n", spec.Name)
+	b.WriteString("    rankdir=LR;\n    compound=true;\n    node [shape=box, style=rounded, fontname=\"Helvetica\"];\n    edge [fontname=\"Helvetica\", fontsize=10];\n")
+	writeDot(&b, spec, "    ", "")
+	b.WriteString("}\n")
+	return b.String()
+}
+
+func writeDot(b *strings.Builder, s *Spec, indent, scope string) {
+	id := func(st State) string { return fmt.Sprintf("%q", scope+string(st)) }
+	start := fmt.Sprintf("%q", scope+"__start")
+	fmt.Fprintf(b, "%s%s [shape=point, width=0.15];\n", indent, start)
+	for _, st := range s.States {
+		in, composed := s.Inner[st]
+		if !composed {
+			shape := ""
+			if s.IsFinal(st) {
+				shape = ", peripheries=2"
+			}
+			fmt.Fprintf(b, "%s%s [label=%q%s];\n", indent, id(st), string(st), shape)
+			continue
+		}
+		label := string(st)
+		if note, ok := s.Notes[st]; ok {
+			label += "\n(" + note + ")"
+		}
+		fmt.Fprintf(b, "%ssubgraph %q {\n%s    label=%q;\n%s    style=rounded;\n", indent, "cluster_"+scope+string(st), indent, label, indent)
+		writeDot(b, in, indent+"    ", scope+string(st)+"/")
+		fmt.Fprintf(b, "%s}\n", indent)
+	}
+	// A composed state is reached at its inner start point and left from
+	// its cluster.
+	target := func(st State) (string, string) {
+		if _, ok := s.Inner[st]; ok {
+			return fmt.Sprintf("%q", scope+string(st)+"/__start"), fmt.Sprintf("lhead=%q", "cluster_"+scope+string(st))
+		}
+		return id(st), ""
+	}
+	source := func(st State) (string, string) {
+		if in, ok := s.Inner[st]; ok {
+			return fmt.Sprintf("%q", scope+string(st)+"/"+string(in.Initial)), fmt.Sprintf("ltail=%q", "cluster_"+scope+string(st))
+		}
+		return id(st), ""
+	}
+	to, attr := target(s.Initial)
+	fmt.Fprintf(b, "%s%s -> %s [%s];\n", indent, start, to, attr)
+	for _, e := range s.Edges {
+		from, a1 := source(e.From)
+		to, a2 := target(e.To)
+		attrs := []string{fmt.Sprintf("label=%q", e.On)}
+		for _, a := range []string{a1, a2} {
+			if a != "" {
+				attrs = append(attrs, a)
+			}
+		}
+		fmt.Fprintf(b, "%s%s -> %s [%s];\n", indent, from, to, strings.Join(attrs, ", "))
+	}
+}
