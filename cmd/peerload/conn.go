@@ -1,0 +1,256 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/btcsuite/btcd/chainhash/v2"
+	"github.com/btcsuite/btcd/wire/v2"
+
+	"github.com/peerd/peerd/internal/wireio"
+)
+
+// invTypeWTx is MSG_WTX (BIP 339), which btcd's wire package does not name.
+const invTypeWTx wire.InvType = 5
+
+// userAgent is what peerload calls itself in its version messages.
+const userAgent = "/peerload:" + version + "/"
+
+// watchList is the set of transactions the listeners wait for, shared by
+// every listener's reader and read-only once the readers run; the
+// counters are atomic.
+type watchList struct {
+	wtxid bool                   // announced by wtxid (MSG_WTX), else by txid (MSG_TX)
+	index map[chainhash.Hash]int // announced hash -> transaction index
+	// remaining[i] counts the listeners that have not yet announced
+	// transaction i; done[i] is closed when it reaches 0.
+	remaining []atomic.Int64
+	done      []chan struct{}
+}
+
+func newWatchList(txs []*wire.MsgTx, wtxid bool, listeners int) *watchList {
+	w := &watchList{
+		wtxid:     wtxid,
+		index:     make(map[chainhash.Hash]int, len(txs)),
+		remaining: make([]atomic.Int64, len(txs)),
+		done:      make([]chan struct{}, len(txs)),
+	}
+	for i, tx := range txs {
+		h := tx.TxHash()
+		if wtxid {
+			h = tx.WitnessHash()
+		}
+		w.index[h] = i
+		w.remaining[i].Store(int64(listeners))
+		w.done[i] = make(chan struct{})
+	}
+	return w
+}
+
+// listener is one inbound connection to peerd.
+type listener struct {
+	id   int
+	conn net.Conn
+	r    *wireio.Reader
+	wmu  sync.Mutex // guards w: the handshake, then pongs from the reader
+	w    *wireio.Writer
+
+	// Written by the reader goroutine only; read after it has ended.
+	got        []time.Time // when transaction i's inv was read; zero: never
+	dups       int         // invs for a transaction already announced on this connection
+	unexpected int         // inv entries for hashes not injected by this run
+	wrongType  int         // inv entries of the other type (MSG_TX on a wtxidrelay connection, ...)
+	invMsgs    int         // inv messages read
+	pings      int         // pings answered
+	readErr    error       // why reading ended, if not because we closed
+	closing    atomic.Bool // we closed the connection on purpose
+}
+
+// dialListener connects to target and completes the handshake: our
+// version; on theirs, wtxidrelay (if asked), sendaddrv2 and verack; done
+// on their verack. Pings that arrive meanwhile are answered.
+func dialListener(ctx context.Context, id int, target string, magic wire.BitcoinNet, wtxid bool, timeout time.Duration) (*listener, error) {
+	d := net.Dialer{Timeout: timeout}
+	conn, err := d.DialContext(ctx, "tcp", target)
+	if err != nil {
+		return nil, err
+	}
+	l := &listener{
+		id:   id,
+		conn: conn,
+		// A buffer of our own: one read system call brings the header
+		// and the payload of a small message.
+		r: wireio.NewReader(bufio.NewReaderSize(conn, 4096), magic),
+		w: wireio.NewWriter(conn, magic),
+	}
+	if err := l.handshake(ctx, wtxid, timeout); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("connection %d (%s): handshake: %w", id, conn.LocalAddr(), err)
+	}
+	return l, nil
+}
+
+func (l *listener) handshake(ctx context.Context, wtxid bool, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	l.conn.SetDeadline(deadline)
+	stop := context.AfterFunc(ctx, func() { l.conn.SetDeadline(time.Now()) })
+	defer stop()
+
+	you := wire.NewNetAddressTimestamp(time.Unix(0, 0), 0, addrIP(l.conn.RemoteAddr()), addrPort(l.conn.RemoteAddr()))
+	me := wire.NewNetAddressTimestamp(time.Unix(0, 0), 0, addrIP(l.conn.LocalAddr()), addrPort(l.conn.LocalAddr()))
+	v := wire.NewMsgVersion(me, you, rand.Uint64(), 0)
+	v.UserAgent = userAgent
+	v.Services = wire.SFNodeWitness
+	if err := l.w.Write(v); err != nil {
+		return err
+	}
+	gotVersion := false
+	for {
+		msg, err := l.r.Next()
+		if err != nil {
+			var soft *wireio.SoftError
+			if errors.As(err, &soft) {
+				continue
+			}
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return err
+		}
+		switch m := msg.(type) {
+		case *wire.MsgVersion:
+			if gotVersion {
+				return errors.New("a second version")
+			}
+			gotVersion = true
+			pver := min(uint32(m.ProtocolVersion), wire.ProtocolVersion)
+			var replies []wire.Message
+			if wtxid && pver >= wire.AddrV2Version {
+				replies = append(replies, wire.NewMsgWTxIdRelay())
+			}
+			if pver >= wire.AddrV2Version {
+				replies = append(replies, wire.NewMsgSendAddrV2())
+			}
+			replies = append(replies, wire.NewMsgVerAck())
+			for _, r := range replies {
+				if err := l.w.Write(r); err != nil {
+					return err
+				}
+			}
+			l.r.SetProtocolVersion(pver)
+			l.w.SetProtocolVersion(pver)
+		case *wire.MsgVerAck:
+			if !gotVersion {
+				return errors.New("verack before version")
+			}
+			l.conn.SetDeadline(time.Time{})
+			return nil
+		case *wire.MsgPing:
+			if err := l.w.Write(wire.NewMsgPong(m.Nonce)); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+func addrIP(a net.Addr) net.IP {
+	if t, ok := a.(*net.TCPAddr); ok {
+		return t.IP
+	}
+	return net.IPv4zero
+}
+
+func addrPort(a net.Addr) uint16 {
+	if t, ok := a.(*net.TCPAddr); ok {
+		return uint16(t.Port)
+	}
+	return 0
+}
+
+// read reads until the connection ends, timestamping each message as it is
+// decoded and recording the invs of the watch list's transactions.
+func (l *listener) read(w *watchList) {
+	l.got = make([]time.Time, len(w.remaining))
+	want := wire.InvTypeTx
+	if w.wtxid {
+		want = invTypeWTx
+	}
+	for {
+		msg, err := l.r.Next()
+		now := time.Now()
+		if err != nil {
+			var soft *wireio.SoftError
+			if errors.As(err, &soft) {
+				continue
+			}
+			if !l.closing.Load() {
+				if errors.Is(err, io.EOF) {
+					err = errors.New("peerd closed the connection")
+				}
+				l.readErr = err
+				l.giveUp(w)
+			}
+			return
+		}
+		switch m := msg.(type) {
+		case *wire.MsgInv:
+			l.invMsgs++
+			for _, iv := range m.InvList {
+				i, ok := w.index[iv.Hash]
+				switch {
+				case !ok:
+					l.unexpected++
+				case iv.Type != want:
+					l.wrongType++
+				case !l.got[i].IsZero():
+					l.dups++
+				default:
+					l.got[i] = now
+					if w.remaining[i].Add(-1) == 0 {
+						close(w.done[i])
+					}
+				}
+			}
+		case *wire.MsgPing:
+			l.pings++
+			l.wmu.Lock()
+			l.conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
+			err := l.w.Write(wire.NewMsgPong(m.Nonce))
+			l.wmu.Unlock()
+			if err != nil && !l.closing.Load() {
+				l.readErr = fmt.Errorf("pong: %v", err)
+				l.giveUp(w)
+				return
+			}
+		}
+	}
+}
+
+// giveUp counts a connection that peerd dropped as done waiting for every
+// transaction it has not announced, so that the injector does not wait
+// --txtimeout for it on every later transaction. The pairs stay
+// undelivered in the results.
+func (l *listener) giveUp(w *watchList) {
+	for i, at := range l.got {
+		if at.IsZero() && w.remaining[i].Add(-1) == 0 {
+			close(w.done[i])
+		}
+	}
+}
+
+// close ends the connection on purpose.
+func (l *listener) close() {
+	l.closing.Store(true)
+	l.conn.Close()
+}

@@ -1,0 +1,171 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// fleet is the set of open connections, shared by every mode.
+type fleet struct {
+	ls        []*listener
+	readers   sync.WaitGroup
+	dead      atomic.Int64 // readers that ended on their own (peerd closed, an error)
+	openTime  time.Duration
+	fileLimit uint64
+	limitErr  error
+}
+
+// openFleet raises the open file limit, opens --peers connections with
+// --dialers at once, completes the handshake on each, and starts each one's
+// reader with w as soon as it is handshaken, so that pings are answered
+// while the others connect. On error every connection opened is closed.
+func openFleet(ctx context.Context, e *env, w *watchList) (*fleet, error) {
+	c := &e.o.Conn
+	f := &fleet{ls: make([]*listener, c.Peers)}
+	f.fileLimit, f.limitErr = raiseFileLimit(uint64(c.Peers) + 64)
+	if f.limitErr != nil {
+		e.progress("warning: cannot raise the open file limit: %v; %d connections may fail", f.limitErr, c.Peers)
+	}
+	e.progress("opening %d connections to %s (wtxidrelay %v), %d at once", c.Peers, e.target, c.WTxID.on(), c.Dialers)
+	start := time.Now()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	jobs := make(chan int)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var firstErr error
+	failed := 0
+	for range min(c.Dialers, c.Peers) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for id := range jobs {
+				l, err := dialListener(ctx, id, e.target, e.net.params.Net, c.WTxID.on(), c.HandshakeTimeout)
+				if err != nil {
+					mu.Lock()
+					if firstErr == nil && ctx.Err() == nil {
+						firstErr = err
+					}
+					failed++
+					mu.Unlock()
+					cancel()
+					continue
+				}
+				f.ls[id] = l
+				f.readers.Add(1)
+				go func() {
+					defer f.readers.Done()
+					l.read(w)
+					if l.readErr != nil {
+						f.dead.Add(1)
+					}
+				}()
+			}
+		}()
+	}
+	for id := range c.Peers {
+		select {
+		case jobs <- id:
+			continue
+		case <-ctx.Done():
+		}
+		break
+	}
+	close(jobs)
+	wg.Wait()
+	f.openTime = time.Since(start)
+	if firstErr == nil && ctx.Err() != nil {
+		firstErr = ctx.Err()
+	}
+	if firstErr != nil {
+		f.close()
+		if failed > 1 {
+			return nil, fmt.Errorf("%d connections failed; the first: %w", failed, firstErr)
+		}
+		return nil, firstErr
+	}
+	e.progress("%d connections handshaken in %v", c.Peers, f.openTime.Round(time.Millisecond))
+	return f, nil
+}
+
+// close closes every connection and waits for the readers.
+func (f *fleet) close() {
+	for _, l := range f.ls {
+		if l != nil {
+			l.close()
+		}
+	}
+	f.readers.Wait()
+}
+
+// firstReadErr is the first reader error, for messages.
+func (f *fleet) firstReadErr() error {
+	for _, l := range f.ls {
+		if l != nil && l.readErr != nil {
+			return fmt.Errorf("connection %d (%s): %v", l.id, l.conn.LocalAddr(), l.readErr)
+		}
+	}
+	return nil
+}
+
+// waitStandby polls peerd until it reports every connection of the fleet
+// in standby: getconnectioncount first (cheap), then getpeerinfo, matching
+// peerd's view of each peer's address with the connections' local
+// addresses. base, the connection count before the fleet connected, is for
+// messages. It also checks that peerd saw wtxidrelay as negotiated.
+func (f *fleet) waitStandby(ctx context.Context, e *env, base int) (time.Duration, error) {
+	start := time.Now()
+	deadline := start.Add(e.o.Conn.StandbyTimeout)
+	ours := make(map[string]bool, len(f.ls))
+	for _, l := range f.ls {
+		ours[l.conn.LocalAddr().String()] = true
+	}
+	wtxid := e.o.Conn.WTxID.on()
+	status := "no answer yet"
+	for {
+		if f.dead.Load() > 0 {
+			return 0, fmt.Errorf("waiting for standby: %v", f.firstReadErr())
+		}
+		n, err := e.rpc.connectionCount(ctx)
+		if err != nil {
+			return 0, err
+		}
+		status = fmt.Sprintf("getconnectioncount %d (%d before we connected)", n, base)
+		// Not n-base: a connection that was there before may have gone.
+		if n >= len(f.ls) {
+			ps, err := e.rpc.peerInfo(ctx)
+			if err != nil {
+				return 0, err
+			}
+			standby, mismatch := 0, 0
+			for _, p := range ps {
+				if !ours[p.Addr] || !strings.HasPrefix(p.State, "standby") {
+					continue
+				}
+				standby++
+				if p.WTxIDRelay != wtxid {
+					mismatch++
+				}
+			}
+			if standby == len(f.ls) {
+				if mismatch > 0 {
+					return 0, fmt.Errorf("peerd reports wtxidrelay %v for %d of our connections, want %v", !wtxid, mismatch, wtxid)
+				}
+				return time.Since(start), nil
+			}
+			status += fmt.Sprintf(", getpeerinfo: %d of our %d connections in standby", standby, len(f.ls))
+		}
+		if time.Now().After(deadline) {
+			return 0, fmt.Errorf("after %v, %s", e.o.Conn.StandbyTimeout, status)
+		}
+		select {
+		case <-time.After(50 * time.Millisecond):
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		}
+	}
+}

@@ -1,0 +1,279 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/btcsuite/btcd/chaincfg/v2"
+	flags "github.com/jessevdk/go-flags"
+)
+
+// version is peerload's version, peerd's.
+const version = "0.1.0"
+
+// Exit codes.
+const (
+	exitOK    = 0
+	exitError = 1 // the run could not be completed
+	exitUsage = 2 // bad command line
+)
+
+// onOff is a boolean option that can be turned off as well as on:
+// --wtxid, --wtxid=true, --wtxid=false. (go-flags' bool options can only be
+// turned on, so it may not have bool as its underlying type.)
+type onOff uint8
+
+// on reports whether the option is on.
+func (b onOff) on() bool { return b != 0 }
+
+// UnmarshalFlag implements flags.Unmarshaler.
+func (b *onOff) UnmarshalFlag(s string) error {
+	v, err := strconv.ParseBool(s)
+	if err != nil {
+		return fmt.Errorf("want true or false, not %q", s)
+	}
+	*b = 0
+	if v {
+		*b = 1
+	}
+	return nil
+}
+
+// MarshalFlag implements flags.Marshaler.
+func (b onOff) MarshalFlag() (string, error) { return strconv.FormatBool(b.on()), nil }
+
+// options are the options shared by every mode: they come before the
+// mode's name (go-flags also accepts them after it).
+type options struct {
+	ShowVersion bool `short:"V" long:"version" description:"Display version information and exit"`
+
+	Conn struct {
+		Target           string        `long:"target" value-name:"HOST:PORT" description:"peerd's P2P address (default: 127.0.0.1 on the network's P2P port: regtest 18444, testnet4 48333, ...)"`
+		Peers            int           `long:"peers" default:"100" description:"Inbound connections to open to peerd"`
+		WTxID            onOff         `long:"wtxid" default:"true" optional:"yes" optional-value:"true" value-name:"BOOL" description:"Negotiate wtxidrelay (BIP 339), so that peerd announces by wtxid (MSG_WTX); --wtxid=false: by txid (MSG_TX)"`
+		Dialers          int           `long:"dialers" default:"32" description:"Connections being opened and handshaken at once"`
+		HandshakeTimeout time.Duration `long:"handshaketimeout" default:"20s" description:"Time one connection has to complete its handshake"`
+		StandbyTimeout   time.Duration `long:"standbytimeout" default:"60s" description:"Time peerd has to report every connection in standby"`
+	} `group:"Connection Options"`
+
+	RPC struct {
+		RPCServer  string        `long:"rpcserver" value-name:"HOST[:PORT]" description:"peerd's RPC server (default: 127.0.0.1 on the network's RPC port: regtest 18443, testnet4 48332, ...)"`
+		RPCUser    string        `long:"rpcuser" description:"RPC user name, with --rpcpass (default: the cookie file's credentials)"`
+		RPCPass    string        `long:"rpcpass" default-mask:"-" description:"RPC password, with --rpcuser"`
+		DataDir    string        `long:"datadir" value-name:"DIR" description:"Read the credentials from DIR/.cookie or DIR/<network>/.cookie, as peerctl does"`
+		RPCTimeout time.Duration `long:"rpctimeout" default:"30s" description:"How long to wait for one RPC reply"`
+	} `group:"RPC Options"`
+
+	Network struct {
+		TestNet4 bool `long:"testnet4" description:"Use testnet4 (the default)"`
+		TestNet3 bool `long:"testnet" description:"Use testnet3"`
+		SigNet   bool `long:"signet" description:"Use the default signet"`
+		RegTest  bool `long:"regtest" description:"Use the regression test network"`
+		SimNet   bool `long:"simnet" description:"Use the simulation test network (btcd's simnet)"`
+		MainNet  bool `long:"mainnet" description:"Use the main Bitcoin network"`
+	} `group:"Network Options"`
+
+	Output struct {
+		JSON  bool `long:"json" description:"Print the results as JSON instead of a table"`
+		Quiet bool `short:"q" long:"quiet" description:"Print no progress on stderr"`
+	} `group:"Output Options"`
+}
+
+// relayOptions are the relay mode's own.
+type relayOptions struct {
+	Txs       int           `long:"txs" default:"20" description:"Transactions to inject, one at a time"`
+	TxTimeout time.Duration `long:"txtimeout" default:"10s" description:"How long to wait for every listener to announce a transaction before injecting the next"`
+	Gap       time.Duration `long:"gap" default:"100ms" description:"Pause after a transaction has reached every listener, before the next"`
+	Linger    time.Duration `long:"linger" default:"1s" description:"How long to keep listening after the last transaction, for late and duplicate invs"`
+	Seed      uint64        `long:"seed" description:"Seed for the transactions' made-up inputs (default: random, so every run injects new transactions)"`
+	// Propagation: also read peerd's own record of when it sent each inv.
+	Propagation onOff `long:"propagation" default:"true" optional:"yes" optional-value:"true" value-name:"BOOL" description:"After the run, read peerd's record of when it sent each inv (getmempoolentry), to tell peerd's share of the latency from the reading side's"`
+}
+
+// network is what peerload needs to know of a network: its parameters
+// (magic, P2P port), its RPC port, and the name of peerd's data
+// subdirectory for it.
+type network struct {
+	params  *chaincfg.Params
+	rpcPort string
+}
+
+func (o *options) chooseNetwork() (network, error) {
+	n := network{&chaincfg.TestNet4Params, "48332"}
+	var chosen []string
+	for _, c := range []struct {
+		set  bool
+		flag string
+		net  network
+	}{
+		{o.Network.TestNet4, "--testnet4", network{&chaincfg.TestNet4Params, "48332"}},
+		{o.Network.TestNet3, "--testnet", network{&chaincfg.TestNet3Params, "18332"}},
+		{o.Network.SigNet, "--signet", network{&chaincfg.SigNetParams, "38332"}},
+		{o.Network.RegTest, "--regtest", network{&chaincfg.RegressionNetParams, "18443"}},
+		{o.Network.SimNet, "--simnet", network{&chaincfg.SimNetParams, "18556"}},
+		{o.Network.MainNet, "--mainnet", network{&chaincfg.MainNetParams, "8332"}},
+	} {
+		if c.set {
+			chosen = append(chosen, c.flag)
+			n = c.net
+		}
+	}
+	if len(chosen) > 1 {
+		return n, fmt.Errorf("choose one network, not %s", strings.Join(chosen, " and "))
+	}
+	return n, nil
+}
+
+// hostPort is s (HOST, HOST:PORT, [IPv6]:PORT) with defPort when it has no
+// port, 127.0.0.1:defPort when empty.
+func hostPort(flag, s, defPort string) (string, error) {
+	if s == "" {
+		return net.JoinHostPort("127.0.0.1", defPort), nil
+	}
+	if strings.Contains(s, "/") {
+		return "", fmt.Errorf("--%s=%s: want HOST or HOST:PORT, not a URL", flag, s)
+	}
+	host, port, err := net.SplitHostPort(s)
+	if err != nil {
+		host, port = strings.TrimSuffix(strings.TrimPrefix(s, "["), "]"), defPort
+		if strings.Contains(host, ":") && net.ParseIP(host) == nil {
+			return "", fmt.Errorf("--%s=%s: want HOST or HOST:PORT", flag, s)
+		}
+	}
+	if host == "" {
+		host = "127.0.0.1"
+	}
+	if n, err := strconv.ParseUint(port, 10, 16); err != nil || n == 0 {
+		return "", fmt.Errorf("--%s=%s: bad port %q", flag, s, port)
+	}
+	return net.JoinHostPort(host, port), nil
+}
+
+// usageError is a bad command line: exit 2.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+// env is what a mode gets: the checked options and where to write.
+type env struct {
+	o              *options
+	net            network
+	target         string // P2P host:port
+	rpc            *rpcClient
+	stdout, stderr io.Writer
+}
+
+// progress writes a progress line on stderr unless --quiet.
+func (e *env) progress(format string, args ...any) {
+	if !e.o.Output.Quiet {
+		fmt.Fprintf(e.stderr, "peerload: "+format+"\n", args...)
+	}
+}
+
+// run runs peerload with the command line args and returns the exit code.
+// appDir is peerd's application directory (its default data directory is
+// appDir/data/<network>).
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, appDir string) int {
+	var o options
+	var relay relayOptions
+	p := flags.NewNamedParser("peerload", flags.HelpFlag|flags.PassDoubleDash)
+	p.Usage = "[OPTIONS]"
+	if _, err := p.AddGroup("Application Options", "", &o); err != nil {
+		fmt.Fprintf(stderr, "peerload: internal error: %v\n", err)
+		return exitError
+	}
+	if _, err := p.AddCommand("relay", "Measure how fast an injected transaction's inv reaches every connection",
+		"Wait until every connection is in standby, inject --txs transactions one at a time with "+
+			"sendrawtransaction, and measure, for each transaction and connection, the time from the RPC "+
+			"call to the inv that announces it.", &relay); err != nil {
+		fmt.Fprintf(stderr, "peerload: internal error: %v\n", err)
+		return exitError
+	}
+	if opt := p.FindOptionByLongName("datadir"); opt != nil {
+		opt.Description += " (default: " + filepath.Join(appDir, "data", "<network>") + ")"
+	}
+	// --version needs no mode.
+	for _, a := range args {
+		if a == "--" {
+			break
+		}
+		if a == "-V" || a == "--version" {
+			fmt.Fprintf(stdout, "peerload version %s\n", version)
+			return exitOK
+		}
+	}
+	rest, err := p.ParseArgs(args)
+	if err != nil {
+		var fe *flags.Error
+		if errors.As(err, &fe) && fe.Type == flags.ErrHelp {
+			fmt.Fprintln(stdout, strings.TrimRight(fe.Message, "\n"))
+			return exitOK
+		}
+		fmt.Fprintf(stderr, "peerload: %v (see peerload --help)\n", err)
+		return exitUsage
+	}
+	if len(rest) > 0 {
+		fmt.Fprintf(stderr, "peerload: unexpected argument %q (see peerload --help)\n", rest[0])
+		return exitUsage
+	}
+	e, err := newEnv(&o, stdout, stderr, appDir)
+	if err == nil {
+		switch p.Active.Name {
+		case "relay":
+			err = runRelay(ctx, e, &relay)
+		default:
+			err = fmt.Errorf("internal error: no mode %q", p.Active.Name)
+		}
+	}
+	if err != nil {
+		var ue *usageError
+		if errors.As(err, &ue) {
+			fmt.Fprintf(stderr, "peerload: %v (see peerload --help)\n", err)
+			return exitUsage
+		}
+		fmt.Fprintf(stderr, "peerload: %v\n", err)
+		return exitError
+	}
+	return exitOK
+}
+
+// newEnv checks the shared options.
+func newEnv(o *options, stdout, stderr io.Writer, appDir string) (*env, error) {
+	netw, err := o.chooseNetwork()
+	if err != nil {
+		return nil, &usageError{err.Error()}
+	}
+	c := &o.Conn
+	switch {
+	case c.Peers < 1:
+		return nil, &usageError{"--peers must be at least 1"}
+	case c.Dialers < 1:
+		return nil, &usageError{"--dialers must be at least 1"}
+	case c.HandshakeTimeout <= 0 || c.StandbyTimeout <= 0 || o.RPC.RPCTimeout <= 0:
+		return nil, &usageError{"timeouts must be positive"}
+	}
+	target, err := hostPort("target", c.Target, netw.params.DefaultPort)
+	if err != nil {
+		return nil, &usageError{err.Error()}
+	}
+	rpcAddr, err := hostPort("rpcserver", o.RPC.RPCServer, netw.rpcPort)
+	if err != nil {
+		return nil, &usageError{err.Error()}
+	}
+	user, pass, err := credentials(o, netw, appDir)
+	if err != nil {
+		return nil, err
+	}
+	return &env{
+		o: o, net: netw, target: target,
+		rpc:    newRPCClient(rpcAddr, user, pass, o.RPC.RPCTimeout),
+		stdout: stdout, stderr: stderr,
+	}, nil
+}
