@@ -82,8 +82,9 @@ func (a *Admin) MempoolTxIDs() []string {
 	return ids
 }
 
+// entry converts e; callers flush the recorder first so that the
+// propagation records include every report already queued.
 func (a *Admin) entry(e *mempool.Entry) rpcserver.MempoolEntry {
-	a.n.flushReports()
 	prop, _ := a.pool().Propagation(e.TxID)
 	events := func(evs []mempool.PeerEvent) []rpcserver.PropagationEvent {
 		out := make([]rpcserver.PropagationEvent, len(evs))
@@ -110,6 +111,7 @@ func (a *Admin) MempoolEntry(txid string) (rpcserver.MempoolEntry, error) {
 	if !ok {
 		return rpcserver.MempoolEntry{}, rpcserver.ErrNotInMempool()
 	}
+	a.n.flushReports()
 	return a.entry(e), nil
 }
 
@@ -118,6 +120,7 @@ func (a *Admin) MempoolEntries() map[string]rpcserver.MempoolEntry {
 	if a.pool() == nil {
 		return out
 	}
+	a.n.flushReports()
 	for _, e := range a.pool().Entries() {
 		out[e.TxID.String()] = a.entry(e)
 	}
