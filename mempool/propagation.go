@@ -44,12 +44,18 @@ const (
 // propagation is an entry's records: in memory only, never persisted.
 type propagation struct {
 	mu      sync.Mutex
-	lists   [3][]PeerEvent // guarded by mu, by kind
-	fetched atomic.Bool    // len(lists[kindFetch]) > 0, readable without mu
+	lists   [3][]PeerEvent    // guarded by mu, by kind
+	index   [3]map[uint64]int // guarded by mu: peer id -> position in lists[kind]
+	fetched atomic.Bool       // len(lists[kindFetch]) > 0, readable without mu
 }
 
-func indexOfPeer(l []PeerEvent, id uint64) int {
-	return slices.IndexFunc(l, func(ev PeerEvent) bool { return ev.Peer.ID == id })
+// indexOf returns the position of peer id in lists[kind], or -1: a map
+// lookup, so that recording an inv to each of 1,000 peers stays linear.
+func (pr *propagation) indexOf(kind int, id uint64) int {
+	if i, ok := pr.index[kind][id]; ok {
+		return i
+	}
+	return -1
 }
 
 // record notes that kind happened with peer at at. It reports whether the
@@ -59,12 +65,11 @@ func indexOfPeer(l []PeerEvent, id uint64) int {
 func (pr *propagation) record(kind int, peer PeerRef, at time.Time) bool {
 	pr.mu.Lock()
 	defer pr.mu.Unlock()
-	if kind == kindSeen && (indexOfPeer(pr.lists[kindInv], peer.ID) >= 0 ||
-		indexOfPeer(pr.lists[kindFetch], peer.ID) >= 0) {
+	if kind == kindSeen && (pr.indexOf(kindInv, peer.ID) >= 0 || pr.indexOf(kindFetch, peer.ID) >= 0) {
 		return false
 	}
 	l := pr.lists[kind]
-	if i := indexOfPeer(l, peer.ID); i >= 0 {
+	if i := pr.indexOf(kind, peer.ID); i >= 0 {
 		if at.Before(l[i].At) {
 			l[i].At = at
 		}
@@ -73,6 +78,10 @@ func (pr *propagation) record(kind int, peer PeerRef, at time.Time) bool {
 	if len(l) >= MaxPeerEvents {
 		return false
 	}
+	if pr.index[kind] == nil {
+		pr.index[kind] = make(map[uint64]int)
+	}
+	pr.index[kind][peer.ID] = len(l)
 	pr.lists[kind] = append(l, PeerEvent{Peer: peer, At: at})
 	if kind == kindFetch {
 		pr.fetched.Store(true)
