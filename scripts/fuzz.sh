@@ -10,17 +10,19 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 dur=${1:-10s}
 status=0
+# files prints how many files the directory $1 holds (0 if it does not exist).
+files() { if [ -d "$1" ]; then find "$1" -type f | wc -l; else echo 0; fi; }
 while IFS=: read -r file name; do
 	pkg=./$(dirname "$file")
 	echo "== fuzz $pkg $name for $dur"
 	out=$(mktemp)
 	corpus="$pkg/testdata/fuzz/$name"
-	before=$(ls "$corpus" 2>/dev/null | wc -l)
-	if go test -run='^$' -fuzz="^${name}\$" -fuzztime="$dur" "$pkg" >"$out" 2>&1; then
+	before=$(files "$corpus")
+	if go test -run='^$' -fuzz="^${name}\$" -fuzztime="$dur" "$pkg" >"$out" 2>&1 </dev/null; then
 		tail -2 "$out"
 	else
 		cat "$out"
-		if [ "$(ls "$corpus" 2>/dev/null | wc -l)" -gt "$before" ]; then
+		if [ "$(files "$corpus")" -gt "$before" ]; then
 			echo "== $name found a failing input, saved in $corpus"
 			status=1
 		else
