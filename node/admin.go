@@ -254,3 +254,12 @@ func network(addr string) string {
 	}
 	return "ipv6"
 }
+
+// SetBan, ListBanned and ClearBanned are the ban list RPCs.
+func (a *Admin) SetBan(subnet, command string, banTime int64, absolute bool) error {
+	return rpcserver.NewError(-1, "setban: not implemented yet")
+}
+
+func (a *Admin) ListBanned() []rpcserver.BanInfo { return nil }
+
+func (a *Admin) ClearBanned() {}

@@ -71,10 +71,13 @@ func (f *fakeNode) DisconnectNode(addr string, id int64, byID bool) error {
 	f.record("disconnect %q %d %v", addr, id, byID)
 	return rpcserver.ErrNodeNotConnected()
 }
-func (f *fakeNode) Ping()                 { f.record("ping") }
-func (f *fakeNode) DisconnectAll() int    { return 4 }
-func (f *fakeNode) Uptime() time.Duration { return time.Hour }
-func (f *fakeNode) Stop()                 { f.record("stop") }
+func (f *fakeNode) Ping()                                    { f.record("ping") }
+func (f *fakeNode) DisconnectAll() int                       { return 4 }
+func (f *fakeNode) Uptime() time.Duration                    { return time.Hour }
+func (f *fakeNode) Stop()                                    { f.record("stop") }
+func (f *fakeNode) SetBan(string, string, int64, bool) error { f.record("setban"); return nil }
+func (f *fakeNode) ListBanned() []rpcserver.BanInfo          { f.record("listbanned"); return nil }
+func (f *fakeNode) ClearBanned()                             { f.record("clearbanned") }
 
 // startNode runs an RPC server with cfg (on 127.0.0.1) until the test ends.
 func startNode(t *testing.T, cfg rpcserver.Config) (*rpcserver.Server, *fakeNode) {

@@ -27,6 +27,13 @@ type Backend interface {
 	Ping()                                                 // ask every peer to ping now
 	DisconnectAll() int                                    // "kill all peers": returns how many
 	Uptime() time.Duration
+	// SetBan bans (command "add") or unbans ("remove") an IP address or
+	// subnet (CIDR). banTime 0 means the default (24 h); with absolute,
+	// banTime is a Unix time in seconds. Errors: *Error -23 already
+	// banned, -30 invalid IP/subnet or not banned.
+	SetBan(subnet, command string, banTime int64, absolute bool) error
+	ListBanned() []BanInfo
+	ClearBanned()
 	Stop() // begin shutdown (returns at once)
 }
 
@@ -68,6 +75,15 @@ func (a *Amount) UnmarshalJSON(b []byte) error {
 // inputs are worth, and so neither its fee nor its fee rate. Fees are
 // reported as 0 (and BIP125Replaceable as false); they are in the shape so
 // that tools written for Core can read the entry.
+// BanInfo is one entry of listbanned, as in Core.
+type BanInfo struct {
+	Address       string `json:"address"`        // "1.2.3.4/32", "10.0.0.0/8"
+	BanCreated    int64  `json:"ban_created"`    // unix seconds
+	BannedUntil   int64  `json:"banned_until"`   // unix seconds
+	BanDuration   int64  `json:"ban_duration"`   // seconds
+	TimeRemaining int64  `json:"time_remaining"` // seconds
+}
+
 type MempoolEntry struct {
 	VSize             int64       `json:"vsize"`           // virtual size (BIP 141)
 	Weight            int64       `json:"weight"`          // weight (BIP 141)

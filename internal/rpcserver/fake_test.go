@@ -375,3 +375,15 @@ func testTx(t *testing.T, seq uint32, extra int) (string, string) {
 	}
 	return hex.EncodeToString(b.Bytes()), tx.TxHash().String()
 }
+
+func (f *fakeBackend) SetBan(subnet, command string, banTime int64, absolute bool) error {
+	f.enter("setban")
+	return nil
+}
+
+func (f *fakeBackend) ListBanned() []BanInfo {
+	f.enter("listbanned")
+	return nil
+}
+
+func (f *fakeBackend) ClearBanned() { f.enter("clearbanned") }
