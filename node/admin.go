@@ -255,11 +255,55 @@ func network(addr string) string {
 	return "ipv6"
 }
 
-// SetBan, ListBanned and ClearBanned are the ban list RPCs.
+// SetBan adds or removes an operator ban (Core's setban).
 func (a *Admin) SetBan(subnet, command string, banTime int64, absolute bool) error {
-	return rpcserver.NewError(-1, "setban: not implemented yet")
+	p, err := ParseSubnet(subnet)
+	if err != nil {
+		return rpcserver.NewError(-30, "Error: Invalid IP/Subnet")
+	}
+	switch command {
+	case "add":
+		until := time.Now().Add(DefaultBanTime)
+		switch {
+		case absolute:
+			until = time.Unix(banTime, 0)
+		case banTime > 0:
+			until = time.Now().Add(time.Duration(banTime) * time.Second)
+		}
+		if err := a.n.Ban(p, until); errors.Is(err, ErrAlreadyBanned) {
+			return rpcserver.NewError(-23, "Error: IP/Subnet already banned")
+		} else if err != nil {
+			return rpcserver.NewError(-1, "%v", err)
+		}
+	case "remove":
+		if err := a.n.Unban(p); errors.Is(err, ErrNotBanned) {
+			return rpcserver.NewError(-30, "Error: Unban failed. Requested address/subnet was not previously manually banned.")
+		} else if err != nil {
+			return rpcserver.NewError(-1, "%v", err)
+		}
+	default:
+		return rpcserver.NewError(-1, "setban: command must be add or remove")
+	}
+	return nil
 }
 
-func (a *Admin) ListBanned() []rpcserver.BanInfo { return nil }
+// ListBanned lists the bans in force (Core's listbanned).
+func (a *Admin) ListBanned() []rpcserver.BanInfo {
+	now := time.Now()
+	bans := a.n.Bans()
+	out := make([]rpcserver.BanInfo, len(bans))
+	for i, b := range bans {
+		out[i] = rpcserver.BanInfo{
+			Address: b.Subnet.String(), BanCreated: b.Created.Unix(), BannedUntil: b.Until.Unix(),
+			BanDuration: int64(b.Until.Sub(b.Created).Seconds()), TimeRemaining: int64(b.Until.Sub(now).Seconds()),
+		}
+	}
+	return out
+}
 
-func (a *Admin) ClearBanned() {}
+// ClearBanned removes every ban (Core's clearbanned).
+func (a *Admin) ClearBanned() {
+	if err := a.n.ClearBans(); err != nil {
+		log.Errorf("clearbanned: %v", err)
+	}
+}

@@ -41,6 +41,15 @@ const (
 	DefaultRetryMin    = 5 * time.Second
 	DefaultRetryMax    = 5 * time.Minute
 	DefaultDialTimeout = 10 * time.Second
+	// DefaultMaxPendingPerSubnet is btcd v0.26's limit on unfinished
+	// inbound handshakes per /24.
+	DefaultMaxPendingPerSubnet = 8
+	DefaultDiscourageTime      = 24 * time.Hour
+	// maxDiscouraged bounds the discouraged-address table.
+	maxDiscouraged = 10000
+	// evictionProtect is how many inbound peers each criterion protects
+	// from eviction (lowest ping, longest connected).
+	evictionProtect = 4
 )
 
 // Config is the node's configuration. Zero values mean the defaults.
@@ -79,6 +88,20 @@ type Config struct {
 	// ExecWorkers and ExecQueue size the executor; 0 means GOMAXPROCS
 	// workers and 1024 queued jobs.
 	ExecWorkers, ExecQueue int
+	// BanFile keeps the operator's bans across restarts; "" keeps them in
+	// memory only.
+	BanFile string
+	// MaxPendingPerSubnet bounds the inbound connections from one /24
+	// (IPv4) or /64 (IPv6) that have not finished their handshake (btcd:
+	// 8); 0 means DefaultMaxPendingPerSubnet, negative means no limit.
+	MaxPendingPerSubnet int
+	// MaxPerAddress bounds the inbound connections from one IP address;
+	// 0 means no limit.
+	MaxPerAddress int
+	// DiscourageTime is how long an address whose peer misbehaved is
+	// discouraged (refused while inbound slots are over half full, and
+	// evicted first); 0 means DefaultDiscourageTime.
+	DiscourageTime time.Duration
 
 	// Dial and LookupHost replace the network for tests; nil means the
 	// standard ones.
@@ -105,6 +128,9 @@ type Node struct {
 	outbound map[string]bool               // remote addresses with an outbound peer or dial under way
 	added    map[string]context.CancelFunc // persistent addresses and how to stop keeping them
 	freed    chan struct{}                 // signalled when an outbound seed peer ends
+
+	bans        *banList
+	discouraged map[netip.Addr]time.Time // guarded by mu
 
 	reports        chan report
 	relayDropped   atomic.Uint64 // relay batches a full peer queue refused
@@ -142,6 +168,16 @@ func New(cfg Config) (*Node, error) {
 	if cfg.ExecQueue <= 0 {
 		cfg.ExecQueue = 1024
 	}
+	if cfg.MaxPendingPerSubnet == 0 {
+		cfg.MaxPendingPerSubnet = DefaultMaxPendingPerSubnet
+	}
+	if cfg.DiscourageTime <= 0 {
+		cfg.DiscourageTime = DefaultDiscourageTime
+	}
+	bans, err := loadBans(cfg.BanFile)
+	if err != nil {
+		log.Warnf("%v", err)
+	}
 	cfg.Peer.Net = cfg.Params.Net
 	if cfg.Dial == nil {
 		cfg.Dial = (&net.Dialer{}).DialContext
@@ -167,6 +203,9 @@ func New(cfg Config) (*Node, error) {
 		freed:    make(chan struct{}, 1),
 		reports:  make(chan report, reportQueue),
 		started:  time.Now(),
+		bans:     bans,
+
+		discouraged: make(map[netip.Addr]time.Time),
 	}
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	n.cfg.Peer.OnReady = n.peerReady
@@ -357,8 +396,8 @@ func (n *Node) acceptLoop(l net.Listener) {
 			continue
 		}
 		delay = 0
-		if n.PeerCount() >= n.cfg.MaxPeers {
-			log.Debugf("Refusing inbound %s: %d peers, the maximum", conn.RemoteAddr(), n.cfg.MaxPeers)
+		if why := n.refuseInbound(conn.RemoteAddr()); why != "" {
+			log.Debugf("Refusing inbound %s: %s", conn.RemoteAddr(), why)
 			conn.Close()
 			continue
 		}
@@ -407,6 +446,9 @@ func (n *Node) persistent(ctx context.Context, addr string) {
 // dial connects to addr and prepares an outbound peer, registering addr as
 // connected; the caller releases it when the peer has ended.
 func (n *Node) dial(addr string) (*peer.Peer, error) {
+	if ap, err := netip.ParseAddrPort(addr); err == nil && n.bans.banned(ap.Addr()) {
+		return nil, fmt.Errorf("%s is banned", addr)
+	}
 	n.mu.Lock()
 	n.outbound[addr] = true
 	n.mu.Unlock()
@@ -459,6 +501,9 @@ func (n *Node) newPeer(conn net.Conn, inbound bool, nonce uint64) *peer.Peer {
 // runPeer runs p on the calling goroutine and forgets it afterwards.
 func (n *Node) runPeer(p *peer.Peer) {
 	reason := p.Run()
+	if p.Inbound() && misbehaved(reason) {
+		n.discourage(p.Addr())
+	}
 	n.mu.Lock()
 	delete(n.peers, p.ID())
 	delete(n.nonces, p.Nonce())

@@ -36,6 +36,11 @@ func dialTestPeer(t testing.TB, addr string) *testPeer {
 	}
 	t.Cleanup(func() { conn.Close() })
 	conn.SetDeadline(time.Now().Add(30 * time.Second))
+	return dialTestPeerConn(t, conn)
+}
+
+// dialTestPeerConn wraps an established connection.
+func dialTestPeerConn(t testing.TB, conn net.Conn) *testPeer {
 	net := chaincfg.RegressionNetParams.Net
 	return &testPeer{t: t, conn: conn, r: wireio.NewReader(conn, net), w: wireio.NewWriter(conn, net)}
 }

@@ -123,4 +123,6 @@ const (
 	ReasonOversized             Reason = "message larger than allowed"
 	ReasonInternal              Reason = "internal error"
 	ReasonMempoolRequest        Reason = "mempool request without NODE_BLOOM"
+	ReasonEvicted               Reason = "evicted to make room for a new inbound peer"
+	ReasonBanned                Reason = "banned by the operator"
 )
