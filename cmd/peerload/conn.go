@@ -74,11 +74,23 @@ type listener struct {
 	closing    atomic.Bool // we closed the connection on purpose
 }
 
+// sourceAddr spreads connections to a loopback target over 127.x.y.z so
+// that consecutive connections come from different /24s, because peerd
+// (like btcd) allows only 8 unfinished handshakes per source /24. Other
+// targets use the default source address.
+func sourceAddr(id int, target string) net.Addr {
+	host, _, err := net.SplitHostPort(target)
+	if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() || ip.To4() == nil {
+		return nil
+	}
+	return &net.TCPAddr{IP: net.IPv4(127, byte(1+id/62500), byte(id%250), byte(1+id/250%250))}
+}
+
 // dialListener connects to target and completes the handshake: our
 // version; on theirs, wtxidrelay (if asked), sendaddrv2 and verack; done
 // on their verack. Pings that arrive meanwhile are answered.
 func dialListener(ctx context.Context, id int, target string, magic wire.BitcoinNet, wtxid bool, timeout time.Duration) (*listener, error) {
-	d := net.Dialer{Timeout: timeout}
+	d := net.Dialer{Timeout: timeout, LocalAddr: sourceAddr(id, target)}
 	conn, err := d.DialContext(ctx, "tcp", target)
 	if err != nil {
 		return nil, err
