@@ -259,7 +259,7 @@ func network(addr string) string {
 func (a *Admin) SetBan(subnet, command string, banTime int64, absolute bool) error {
 	p, err := ParseSubnet(subnet)
 	if err != nil {
-		return rpcserver.NewError(-30, "Error: Invalid IP/Subnet")
+		return rpcserver.ErrInvalidIPOrSubnet()
 	}
 	switch command {
 	case "add":
@@ -267,17 +267,20 @@ func (a *Admin) SetBan(subnet, command string, banTime int64, absolute bool) err
 		switch {
 		case absolute:
 			until = time.Unix(banTime, 0)
+			if !until.After(time.Now()) {
+				return rpcserver.ErrBanTimeInPast()
+			}
 		case banTime > 0:
 			until = time.Now().Add(time.Duration(banTime) * time.Second)
 		}
 		if err := a.n.Ban(p, until); errors.Is(err, ErrAlreadyBanned) {
-			return rpcserver.NewError(-23, "Error: IP/Subnet already banned")
+			return rpcserver.ErrAlreadyBanned()
 		} else if err != nil {
 			return rpcserver.NewError(-1, "%v", err)
 		}
 	case "remove":
 		if err := a.n.Unban(p); errors.Is(err, ErrNotBanned) {
-			return rpcserver.NewError(-30, "Error: Unban failed. Requested address/subnet was not previously manually banned.")
+			return rpcserver.ErrUnbanFailed()
 		} else if err != nil {
 			return rpcserver.NewError(-1, "%v", err)
 		}

@@ -271,6 +271,7 @@ var stringParams = map[string][]string{
 	"getmempoolentry":    {"txid"},
 	"addnode":            {"node", "command"},
 	"disconnectnode":     {"address"},
+	"setban":             {"subnet", "command"},
 	"help":               {"command"},
 }
 

@@ -5,14 +5,20 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
+	"net/netip"
 	"os"
 	"os/user"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/btcsuite/btcd/chaincfg/v2"
 	flags "github.com/jessevdk/go-flags"
+
+	"github.com/peerd/peerd/node"
 )
 
 const (
@@ -90,9 +96,9 @@ type relayOptions struct {
 }
 
 type rpcOptions struct {
-	RPCListen []listenAddr `long:"rpclisten" description:"Interface/port for the JSON-RPC admin server (repeatable; default 127.0.0.1 on the network's RPC port: testnet4 48332, testnet 18332, signet 38332, regtest 18443, simnet 18556, mainnet 8332)"`
-	RPCUser   string       `long:"rpcuser" description:"Username for the RPC server; without --rpcuser and --rpcpass a random cookie is written to <datadir>/<network>/.cookie (mode 0600), as bitcoind does"`
-	RPCPass   string       `long:"rpcpass" default-mask:"-" description:"Password for the RPC server"`
+	RPCListen []listenAddr `long:"rpclisten" description:"Interface/port for the JSON-RPC admin server (repeatable; default 127.0.0.1 on the network's RPC port: testnet4 48332, testnet 18332, signet 38332, regtest 18443, simnet 18556, mainnet 8332). An address that is not loopback needs --rpcuser and --rpcpass"`
+	RPCUser   string       `long:"rpcuser" description:"Username for the RPC server (no ':'), with --rpcpass; without both, a random cookie is written to <datadir>/<network>/.cookie (mode 0600), as bitcoind does"`
+	RPCPass   string       `long:"rpcpass" default-mask:"-" description:"Password for the RPC server, with --rpcuser"`
 	NoRPC     bool         `long:"norpc" description:"Do not start the RPC server"`
 }
 
@@ -147,8 +153,52 @@ func newParser(cfg *config, appDir string) (*flags.Parser, error) {
 //     option given on the command line replaces the file's list.
 //
 // Errors are one line, naming the option and, for the file, its path and
-// line. appDir is the application data directory the default paths are in.
+// line; control characters in them (from the file's text, say) are
+// escaped. appDir is the application data directory the default paths are
+// in.
 func loadConfig(args []string, appDir string) (*config, error) {
+	cfg, err := readConfig(args, appDir)
+	var he *helpError
+	if err != nil && !errors.As(err, &he) {
+		return nil, oneLine(err)
+	}
+	return cfg, err
+}
+
+// oneLine returns err, or when its message holds control characters
+// (line breaks, terminal escapes) or invalid UTF-8, an error with them
+// escaped as Go escapes them: a\rb for "a", CR, "b".
+func oneLine(err error) error {
+	msg := err.Error()
+	clean := true
+	for _, r := range msg {
+		if r == utf8.RuneError || unicode.IsControl(r) && r != '\t' {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return err
+	}
+	var b strings.Builder
+	for i := 0; i < len(msg); {
+		r, size := utf8.DecodeRuneInString(msg[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			fmt.Fprintf(&b, "\\x%02x", msg[i])
+		case unicode.IsControl(r) && r != '\t':
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+		default:
+			b.WriteString(msg[i : i+size])
+		}
+		i += size
+	}
+	return errors.New(b.String())
+}
+
+// readConfig is loadConfig, without the escaping.
+func readConfig(args []string, appDir string) (*config, error) {
 	var pre config
 	preParser, err := newParser(&pre, appDir)
 	if err != nil {
@@ -369,7 +419,59 @@ func (c *config) finish() error {
 			c.warnings = append(c.warnings, "--nowire is set: ignoring "+strings.Join(ignored, ", "))
 		}
 	}
+	if !c.RPC.NoRPC && !c.Debug.NoWire {
+		if err := c.checkRPC(); err != nil {
+			return err
+		}
+	}
 	return nil
+}
+
+// checkRPC checks the RPC server's options. The cookie file is for clients
+// on the same machine: a server on another interface must have a user and
+// a password.
+func (c *config) checkRPC() error {
+	r := c.RPC
+	if (r.RPCUser == "") != (r.RPCPass == "") {
+		return errors.New("--rpcuser and --rpcpass go together: set both, or neither for cookie authentication")
+	}
+	if strings.Contains(r.RPCUser, ":") {
+		return errors.New("invalid value for --rpcuser: it may not contain ':', which ends the user name in HTTP basic authentication")
+	}
+	for _, a := range r.RPCListen {
+		if isLoopbackHost(listenHost(string(a))) {
+			continue
+		}
+		if r.RPCUser == "" {
+			return fmt.Errorf("--rpclisten=%s is not loopback: set --rpcuser and --rpcpass to expose the RPC server", a)
+		}
+		c.warnings = append(c.warnings, fmt.Sprintf("--rpclisten=%s is not loopback: the RPC server is reachable from the network, "+
+			"over plain HTTP (its password and requests are not encrypted)", a))
+	}
+	return nil
+}
+
+// listenHost is the host of a listen address ("" for every interface).
+func listenHost(addr string) string {
+	na, err := node.NormalizeAddr(addr, "1")
+	if err != nil {
+		return addr
+	}
+	host, _, err := net.SplitHostPort(na)
+	if err != nil {
+		return addr
+	}
+	return host
+}
+
+// isLoopbackHost reports whether host is a loopback IP address or
+// "localhost". An empty host is every interface: not loopback.
+func isLoopbackHost(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Unmap().IsLoopback()
 }
 
 // expandPath expands a leading "~" and environment variables ($VAR or

@@ -230,6 +230,55 @@ func TestLoadConfig(t *testing.T) {
 				return ""
 			}},
 
+		// The RPC server: a non-loopback address needs a user and password.
+		{name: "rpclisten every interface without credentials", args: []string{"--rpclisten=:18443"},
+			wantErr: []string{"--rpclisten=:18443 is not loopback: set --rpcuser and --rpcpass to expose the RPC server"}},
+		{name: "rpclisten 0.0.0.0 without credentials", args: []string{"--rpclisten=0.0.0.0"},
+			wantErr: []string{"--rpclisten=0.0.0.0 is not loopback"}},
+		{name: "rpclisten [::] without credentials", args: []string{"--rpclisten=[::]:1"},
+			wantErr: []string{"--rpclisten=[::]:1 is not loopback"}},
+		{name: "rpclisten public address without credentials", args: []string{"--rpclisten=192.0.2.1:8332"},
+			wantErr: []string{"--rpclisten=192.0.2.1:8332 is not loopback"}},
+		{name: "rpclisten host name without credentials", args: []string{"--rpclisten=example.com:8332"},
+			wantErr: []string{"--rpclisten=example.com:8332 is not loopback"}},
+		{name: "rpclisten second address not loopback", args: []string{"--rpclisten=127.0.0.1:1", "--rpclisten=10.1.2.3:2"},
+			wantErr: []string{"--rpclisten=10.1.2.3:2 is not loopback"}},
+		{name: "rpclisten from file without credentials", file: "rpclisten=0.0.0.0:8332\n",
+			wantErr: []string{"--rpclisten=0.0.0.0:8332 is not loopback: set --rpcuser and --rpcpass"}},
+		{name: "rpclisten loopback addresses",
+			args: []string{"--rpclisten=127.0.0.1", "--rpclisten=127.0.0.2:1", "--rpclisten=[::1]:2", "--rpclisten=[::1]",
+				"--rpclisten=localhost", "--rpclisten=LocalHost:3", "--rpclisten=[::ffff:127.0.0.1]:4", "--rpclisten=127.0.0.1:0"},
+			check: func(c *config) string {
+				if len(c.RPC.RPCListen) != 8 || c.warnings != nil {
+					return fmt.Sprintf("rpclisten %q, warnings %q", c.RPC.RPCListen, c.warnings)
+				}
+				return ""
+			}},
+		{name: "rpclisten everywhere with credentials", args: []string{"--rpclisten=0.0.0.0:8332", "--rpcuser=op", "--rpcpass=secret"},
+			check: func(c *config) string {
+				if len(c.warnings) != 1 || !strings.Contains(c.warnings[0], "--rpclisten=0.0.0.0:8332 is not loopback: the RPC server is reachable from the network") {
+					return fmt.Sprintf("warnings %q", c.warnings)
+				}
+				return ""
+			}},
+		{name: "rpclisten everywhere with norpc", args: []string{"--rpclisten=0.0.0.0:8332", "--norpc"}},
+		{name: "rpclisten everywhere with nowire", args: []string{"--rpclisten=0.0.0.0:8332", "--nowire", "--telnet=127.0.0.1:0"}},
+		{name: "rpcuser without rpcpass", args: []string{"--rpcuser=op"},
+			wantErr: []string{"--rpcuser and --rpcpass go together: set both, or neither for cookie authentication"}},
+		{name: "rpcpass without rpcuser", args: []string{"--rpcpass=secret"},
+			wantErr: []string{"--rpcuser and --rpcpass go together"}},
+		{name: "rpcuser in file, empty rpcpass on command line", file: "rpcuser=op\nrpcpass=secret\n", args: []string{"--rpcpass="},
+			wantErr: []string{"--rpcuser and --rpcpass go together"}},
+		{name: "rpcuser and rpcpass from file", file: "rpcuser=op\nrpcpass=secret\nrpclisten=[::]:1\n",
+			check: func(c *config) string {
+				if c.RPC.RPCUser != "op" || c.RPC.RPCPass != "secret" {
+					return "credentials not applied"
+				}
+				return ""
+			}},
+		{name: "rpcuser with a colon", args: []string{"--rpcuser=a:b", "--rpcpass=secret"},
+			wantErr: []string{"invalid value for --rpcuser", "':'"}},
+
 		// --debuglevel.
 		{name: "unknown subsystem", args: []string{"--debuglevel=PEER=debug,FOO=trace"},
 			wantErr: []string{"invalid value for --debuglevel", `unknown subsystem "FOO"`, "NODE, PEER, PRDD"}},
@@ -359,6 +408,8 @@ func TestLoadConfig(t *testing.T) {
 			wantErr: []string{"FILE:1: configfile can only be given on the command line"}},
 		{name: "file with unknown section", file: "[Nope]\nregtest=1\n",
 			wantErr: []string{"FILE: ", "Nope"}},
+		{name: "file with a carriage return in a line", file: "regtest=1\nju\rnk\x1b[2J\xff\n",
+			wantErr: []string{`FILE:2: malformed key=value (ju\rnk\x1b[2J\xff)`}},
 		{name: "bad command line reported before the file", file: "junk\n", args: []string{"--bogus"},
 			wantErr: []string{"unknown option --bogus"}},
 	} {
@@ -380,7 +431,7 @@ func TestLoadConfig(t *testing.T) {
 						t.Errorf("error %q does not contain %q", err, w)
 					}
 				}
-				if strings.Contains(err.Error(), "\n") {
+				if strings.ContainsAny(err.Error(), "\n\r\x1b") {
 					t.Errorf("error %q has more than one line", err)
 				}
 				return

@@ -150,6 +150,7 @@ func (d daemon) run(ctx context.Context, args []string) int {
 
 	ncfg := nodeConfig(cfg)
 	ncfg.Mempool = pool
+	ncfg.BanFile = filepath.Join(netDir, "banlist.json")
 	n, err := node.New(ncfg)
 	if err != nil {
 		log.Criticalf("Cannot start: %v", err)

@@ -94,6 +94,12 @@ func TestProcessConfigErrors(t *testing.T) {
 		{"broken config file", []string{"-C", broken}, []string{broken + ":3:", "maxpeers"}},
 		{"unknown option in config file", []string{"--configfile=" + unknown}, []string{unknown + ":2:", "rpcfoo"}},
 		{"missing config file", []string{"-C", filepath.Join(dir, "missing.conf")}, []string{"missing.conf"}},
+		{"RPC on every interface with the cookie", []string{"-C", empty, "--regtest", "--rpclisten=:18443"},
+			[]string{"peerd: --rpclisten=:18443 is not loopback: set --rpcuser and --rpcpass to expose the RPC server\n"}},
+		{"RPC on a public address with the cookie", []string{"-C", empty, "--rpclisten=192.0.2.1"},
+			[]string{"peerd: --rpclisten=192.0.2.1 is not loopback: set --rpcuser and --rpcpass to expose the RPC server\n"}},
+		{"rpcuser without rpcpass", []string{"-C", empty, "--rpcuser=op"}, []string{"--rpcuser and --rpcpass go together"}},
+		{"rpcpass without rpcuser", []string{"-C", empty, "--rpcpass=pw"}, []string{"--rpcuser and --rpcpass go together"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, stdout, stderr := runPeerd(t, tc.args...)

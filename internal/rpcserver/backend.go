@@ -28,10 +28,15 @@ type Backend interface {
 	DisconnectAll() int                                    // "kill all peers": returns how many
 	Uptime() time.Duration
 	// SetBan bans (command "add") or unbans ("remove") an IP address or
-	// subnet (CIDR). banTime 0 means the default (24 h); with absolute,
-	// banTime is a Unix time in seconds. Errors: *Error -23 already
-	// banned, -30 invalid IP/subnet or not banned.
+	// subnet (CIDR), given as the client wrote it: the node parses it.
+	// banTime is seconds from now, 0 or less meaning the default (24 h);
+	// with absolute, it is a Unix time in seconds. For "remove", banTime
+	// is 0 and absolute false. Errors, in Core's order: ErrInvalidIPOrSubnet
+	// (-30), then for "add" ErrAlreadyBanned (-23) and, with absolute and
+	// a time before now, ErrBanTimeInPast (-8); for "remove" ErrUnbanFailed
+	// (-30).
 	SetBan(subnet, command string, banTime int64, absolute bool) error
+	// ListBanned returns the bans in force (nil is listed as []).
 	ListBanned() []BanInfo
 	ClearBanned()
 	Stop() // begin shutdown (returns at once)
@@ -75,15 +80,6 @@ func (a *Amount) UnmarshalJSON(b []byte) error {
 // inputs are worth, and so neither its fee nor its fee rate. Fees are
 // reported as 0 (and BIP125Replaceable as false); they are in the shape so
 // that tools written for Core can read the entry.
-// BanInfo is one entry of listbanned, as in Core.
-type BanInfo struct {
-	Address       string `json:"address"`        // "1.2.3.4/32", "10.0.0.0/8"
-	BanCreated    int64  `json:"ban_created"`    // unix seconds
-	BannedUntil   int64  `json:"banned_until"`   // unix seconds
-	BanDuration   int64  `json:"ban_duration"`   // seconds
-	TimeRemaining int64  `json:"time_remaining"` // seconds
-}
-
 type MempoolEntry struct {
 	VSize             int64       `json:"vsize"`           // virtual size (BIP 141)
 	Weight            int64       `json:"weight"`          // weight (BIP 141)
@@ -100,6 +96,15 @@ type MempoolEntry struct {
 	BIP125Replaceable bool        `json:"bip125-replaceable"`
 	Unbroadcast       bool        `json:"unbroadcast"` // no peer has asked for it yet
 	Propagation       Propagation `json:"propagation"` // peerd's own
+}
+
+// BanInfo is one entry of listbanned, as in Core.
+type BanInfo struct {
+	Address       string `json:"address"`        // "1.2.3.4/32", "10.0.0.0/8"
+	BanCreated    int64  `json:"ban_created"`    // unix seconds
+	BannedUntil   int64  `json:"banned_until"`   // unix seconds
+	BanDuration   int64  `json:"ban_duration"`   // seconds
+	TimeRemaining int64  `json:"time_remaining"` // seconds
 }
 
 // MempoolFees is Core's "fees" object. peerd reports zeros: without the

@@ -8,8 +8,8 @@
 // Core's methods, with Core's parameter names, result shapes and error
 // codes: sendrawtransaction, getrawmempool, getmempoolentry,
 // getmempoolinfo, getpeerinfo, getconnectioncount, getnetworkinfo,
-// addnode, disconnectnode, ping, uptime, stop and help. peerd's own:
-// disconnectall. Parameters may be positional (a JSON array) or named (a
+// addnode, disconnectnode, setban, listbanned, clearbanned, ping, uptime,
+// stop and help. peerd's own: disconnectall. Parameters may be positional (a JSON array) or named (a
 // JSON object, with Core's "args" member for leading positional ones).
 // Parameter errors are Core's: a wrong number of parameters is -1 with the
 // method's help as the message, a wrong JSON type is -3 ("Wrong type
@@ -47,12 +47,22 @@
 // 0600, "__cookie__:" and 64 hex digits, removed by Close). Credentials are
 // compared in constant time over SHA-256 digests, so neither their content
 // nor their length leaks through timing; a failed attempt waits 250 ms
-// before its 401, as in Core. Only POST to "/" is served (other paths 404,
-// other methods 405). Bodies are limited (8 MiB by default, which holds a 4
-// MB transaction in hex; more is 413), batches are limited (1000 requests),
-// JSON nesting is limited to 32 levels (checked before anything is
-// decoded), requests in flight are limited (more are 503, as Core's work
-// queue), and the HTTP server has header, read, write and idle timeouts.
+// before its 401, as in Core. Beyond Core, failures are limited per client
+// address (an IPv4 address, an IPv6 /64): the 5th failure within a minute
+// locks the address out for a minute, during which every request from it
+// that carries credentials, right or wrong, is answered 429 at once, with
+// Retry-After, so that a guesser learns nothing; other addresses are not
+// affected, and a success changes no count. At most 1,024 addresses are
+// tracked, the least recently failed forgotten first. Only POST to "/" is
+// served (other paths 404, other methods 405). The body of a request
+// without the right credentials is never read. Headers are limited to 8 KB
+// (431), bodies (8 MiB by default, which holds a 4 MB transaction in hex;
+// more is 413), batches (1000 requests; a longer batch is refused before
+// any member runs), JSON nesting to 32 levels (checked before anything is
+// decoded), requests in flight (more are 503, as Core's work queue); the
+// request is taken apart without copies, so a body of a million members
+// costs the memory of the body; and the HTTP server has header, read,
+// write and idle timeouts.
 //
 // # The node
 //

@@ -96,6 +96,29 @@ func ErrNodeNotConnected() *Error {
 	return &Error{Code: CodeClientNodeNotConnected, Message: "Node not found in connected nodes"}
 }
 
+// ErrInvalidIPOrSubnet is setban's error for a subnet that is no IP
+// address or subnet (CIDR).
+func ErrInvalidIPOrSubnet() *Error {
+	return &Error{Code: CodeClientInvalidIPOrSubnet, Message: "Error: Invalid IP/Subnet"}
+}
+
+// ErrAlreadyBanned is setban "add"'s error for an IP/subnet already
+// banned.
+func ErrAlreadyBanned() *Error {
+	return &Error{Code: CodeClientNodeAlreadyAdded, Message: "Error: IP/Subnet already banned"}
+}
+
+// ErrUnbanFailed is setban "remove"'s error for an IP/subnet not banned.
+func ErrUnbanFailed() *Error {
+	return &Error{Code: CodeClientInvalidIPOrSubnet, Message: "Error: Unban failed. Requested address/subnet was not previously manually banned."}
+}
+
+// ErrBanTimeInPast is setban "add"'s error for an absolute bantime before
+// now.
+func ErrBanTimeInPast() *Error {
+	return &Error{Code: CodeInvalidParameter, Message: "Error: Absolute timestamp is in the past"}
+}
+
 // asRPCError turns a handler's error into the reply's error object.
 func asRPCError(err error) *Error {
 	var e *Error

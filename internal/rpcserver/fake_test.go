@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"testing"
@@ -28,6 +29,8 @@ type fakeBackend struct {
 	pings     int
 	stops     int
 	disc      []string // disconnectnode calls, "addr" or "#id"
+	bans      []BanInfo
+	banCalls  []string // setban calls: "subnet command bantime absolute"
 	panicOn   string   // a method name whose call panics
 	block     chan struct{}
 	blockedIn chan struct{}
@@ -228,6 +231,91 @@ func (f *fakeBackend) Stop() {
 	f.mu.Unlock()
 }
 
+// fakeNow is the fake backend's clock for bans.
+const fakeNow = 1700000000
+
+// SetBan keeps a ban list as the node does, with Core's errors: the
+// subnet is an IP address or a CIDR subnet.
+func (f *fakeBackend) SetBan(subnet, command string, banTime int64, absolute bool) error {
+	f.enter("SetBan")
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.banCalls = append(f.banCalls, fmt.Sprintf("%s %s %d %v", subnet, command, banTime, absolute))
+	var p netip.Prefix
+	var err error
+	if strings.Contains(subnet, "/") {
+		p, err = netip.ParsePrefix(subnet)
+		p = p.Masked()
+	} else {
+		var a netip.Addr
+		if a, err = netip.ParseAddr(subnet); err == nil {
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+	}
+	if err != nil {
+		return ErrInvalidIPOrSubnet()
+	}
+	at := -1
+	for i, b := range f.bans {
+		if b.Address == p.String() {
+			at = i
+		}
+	}
+	switch command {
+	case "add":
+		if at >= 0 {
+			return ErrAlreadyBanned()
+		}
+		until := int64(fakeNow + 86400)
+		switch {
+		case absolute && banTime < fakeNow:
+			return ErrBanTimeInPast()
+		case absolute:
+			until = banTime
+		case banTime > 0:
+			until = fakeNow + banTime
+		}
+		f.bans = append(f.bans, BanInfo{Address: p.String(), BanCreated: fakeNow, BannedUntil: until,
+			BanDuration: until - fakeNow, TimeRemaining: until - fakeNow})
+	case "remove":
+		if at < 0 {
+			return ErrUnbanFailed()
+		}
+		f.bans = append(f.bans[:at], f.bans[at+1:]...)
+	default:
+		return fmt.Errorf("fake backend: setban command %q", command)
+	}
+	return nil
+}
+
+func (f *fakeBackend) ListBanned() []BanInfo {
+	f.enter("ListBanned")
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.bans) == 0 {
+		return nil // the server lists it as []
+	}
+	return append([]BanInfo(nil), f.bans...)
+}
+
+func (f *fakeBackend) ClearBanned() {
+	f.enter("ClearBanned")
+	f.mu.Lock()
+	f.bans = nil
+	f.mu.Unlock()
+}
+
+// reset forgets what the backend was asked, so that a fuzz run's state
+// stays small.
+func (f *fakeBackend) reset() {
+	fresh := newFakeBackend()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.entries, f.order, f.sent, f.added = fresh.entries, nil, nil, fresh.added
+	f.disc, f.bans, f.banCalls = nil, nil, nil
+	f.pings, f.stops = 0, 0
+}
+
 func (f *fakeBackend) counts() (pings, stops int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -375,15 +463,3 @@ func testTx(t *testing.T, seq uint32, extra int) (string, string) {
 	}
 	return hex.EncodeToString(b.Bytes()), tx.TxHash().String()
 }
-
-func (f *fakeBackend) SetBan(subnet, command string, banTime int64, absolute bool) error {
-	f.enter("setban")
-	return nil
-}
-
-func (f *fakeBackend) ListBanned() []BanInfo {
-	f.enter("listbanned")
-	return nil
-}
-
-func (f *fakeBackend) ClearBanned() { f.enter("clearbanned") }

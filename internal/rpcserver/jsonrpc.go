@@ -40,59 +40,6 @@ type member struct {
 	val json.RawMessage
 }
 
-// decodeObject returns the members of the JSON object raw, in order,
-// stopping with an error after limit members (limit < 0: no limit). raw
-// must be valid JSON.
-func decodeObject(raw []byte, limit int) ([]member, error) {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
-		return nil, errors.New("not an object")
-	}
-	var ms []member
-	for dec.More() {
-		if limit >= 0 && len(ms) == limit {
-			return ms, errTooMany
-		}
-		t, err := dec.Token()
-		if err != nil {
-			return nil, err
-		}
-		key, ok := t.(string)
-		if !ok {
-			return nil, errors.New("object key is not a string")
-		}
-		var val json.RawMessage
-		if err := dec.Decode(&val); err != nil {
-			return nil, err
-		}
-		ms = append(ms, member{key, val})
-	}
-	return ms, nil
-}
-
-// decodeArray returns the elements of the JSON array raw, stopping with
-// errTooMany after limit elements. raw must be valid JSON.
-func decodeArray(raw []byte, limit int) ([]json.RawMessage, error) {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	if t, err := dec.Token(); err != nil || t != json.Delim('[') {
-		return nil, errors.New("not an array")
-	}
-	var vs []json.RawMessage
-	for dec.More() {
-		if len(vs) == limit {
-			return vs, errTooMany
-		}
-		var v json.RawMessage
-		if err := dec.Decode(&v); err != nil {
-			return nil, err
-		}
-		vs = append(vs, v)
-	}
-	return vs, nil
-}
-
-var errTooMany = errors.New("too many elements")
-
 // jsonType names the type of the JSON value raw as UniValue does (Core's
 // uvTypeName): null, bool, object, array, string, number.
 func jsonType(raw json.RawMessage) string {
@@ -155,6 +102,9 @@ func trimJSONSpace(b []byte) []byte {
 	return bytes.Trim(b, " \t\r\n")
 }
 
+// requestKeys are the members of a request object that parseRequest reads.
+var requestKeys = [...]string{"id", "jsonrpc", "method", "params"}
+
 // parseRequest parses one request object as Core's JSONRPCRequest::parse
 // does, in the same order, so that an error carries the id and version
 // found before it. Envelope errors are all -32600.
@@ -163,15 +113,25 @@ func parseRequest(raw json.RawMessage) (request, *Error) {
 	if jsonType(raw) != "object" {
 		return req, NewError(CodeInvalidRequest, "Invalid Request object")
 	}
-	ms, err := decodeObject(raw, -1)
+	// The first of repeated members counts, as UniValue's find_value.
+	// Only the members that matter are kept: the others, however many,
+	// cost nothing.
+	var members [len(requestKeys)]json.RawMessage // nil when absent
+	err := eachMember(raw, func(key []byte, val json.RawMessage) bool {
+		for i, k := range requestKeys {
+			if string(key) == k && members[i] == nil {
+				members[i] = val
+			}
+		}
+		return true
+	})
 	if err != nil {
 		return req, NewError(CodeInvalidRequest, "Invalid Request object")
 	}
-	// The first of repeated members counts, as UniValue's find_value.
 	get := func(key string) (json.RawMessage, bool) {
-		for _, m := range ms {
-			if m.key == key {
-				return m.val, true
+		for i, k := range requestKeys {
+			if k == key {
+				return members[i], members[i] != nil
 			}
 		}
 		return nil, false

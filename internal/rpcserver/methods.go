@@ -181,6 +181,50 @@ func methodList() []*method {
 			run: rpcDisconnectNode,
 		},
 		{
+			name:     "setban",
+			category: "network",
+			args: []argSpec{
+				{name: "subnet", kind: kindStr, required: true, help: "The IP/Subnet (see getpeerinfo for nodes IP) with an optional netmask (default is /32 = single IP)"},
+				{name: "command", kind: kindStr, required: true, help: "'add' to add an IP/Subnet to the list, 'remove' to remove an IP/Subnet from the list"},
+				{name: "bantime", kind: kindNum, def: "0", help: "time in seconds how long (or until when if [absolute] is set) the IP is banned (0 or empty means using the default time of 24h)"},
+				{name: "absolute", kind: kindBool, def: "false", help: "If set, the bantime must be an absolute timestamp expressed in UNIX epoch time"},
+			},
+			desc: "Attempts to add or remove an IP/Subnet from the banned list.\n" +
+				"peerd refuses connections from a banned address and disconnects the peers it has there.",
+			result: "null    (json null)",
+			examples: []example{
+				{`"192.168.0.6" "add" 86400`, `["192.168.0.6", "add", 86400]`},
+				{`"192.168.0.0/24" "add"`, `["192.168.0.0/24", "add"]`},
+			},
+			run: rpcSetBan,
+		},
+		{
+			name:     "listbanned",
+			category: "network",
+			desc:     "List all manually banned IPs/Subnets.",
+			result: "[                              (json array)\n" +
+				"  {                            (json object)\n" +
+				"    \"address\" : \"str\",         (string) The IP/Subnet of the banned node\n" +
+				"    \"ban_created\" : xxx,       (numeric) The UNIX epoch time the ban was created\n" +
+				"    \"banned_until\" : xxx,      (numeric) The UNIX epoch time the ban expires\n" +
+				"    \"ban_duration\" : xxx,      (numeric) The ban duration, in seconds\n" +
+				"    \"time_remaining\" : xxx     (numeric) The time remaining until the ban expires, in seconds\n" +
+				"  },\n" +
+				"  ...\n" +
+				"]",
+			run: func(s *Server, _ callArgs) (any, error) { return nonNil(s.backend.ListBanned()), nil },
+		},
+		{
+			name:     "clearbanned",
+			category: "network",
+			desc:     "Clear all banned IPs.",
+			result:   "null    (json null)",
+			run: func(s *Server, _ callArgs) (any, error) {
+				s.backend.ClearBanned()
+				return nil, nil
+			},
+		},
+		{
 			name:     "ping",
 			category: "network",
 			desc: "Requests that a ping be sent to all other nodes, to measure ping time.\n" +
@@ -302,6 +346,27 @@ func rpcDisconnectNode(s *Server, a callArgs) (any, error) {
 	default:
 		return nil, NewError(CodeInvalidParams, "Only one of address and nodeid should be provided.")
 	}
+}
+
+// rpcSetBan checks setban's parameters in Core's order (src/rpc/net.cpp):
+// the command first (anything but add or remove is -1 with the help as
+// the message), then, for add, the bantime as an integer (remove ignores
+// bantime and absolute, as Core). The subnet goes to the node as it is:
+// the node parses it and answers -30 when it is no IP address or subnet.
+func rpcSetBan(s *Server, a callArgs) (any, error) {
+	command := a.str(1)
+	if command != "add" && command != "remove" {
+		return nil, NewError(CodeMisc, "%s", methods["setban"].helpText(s)) // as Core
+	}
+	var banTime int64
+	if command == "add" && a.has(2) {
+		var err error
+		if banTime, err = a.int64(2); err != nil {
+			return nil, err
+		}
+	}
+	absolute := command == "add" && a.boolean(3, false)
+	return nil, s.backend.SetBan(a.str(0), command, banTime, absolute)
 }
 
 // isHex is Core's IsHex: a non-empty, even number of hex digits.

@@ -162,7 +162,8 @@ func TestMethodsPositionalAndNamed(t *testing.T) {
 	}
 	for _, line := range []string{
 		"== Blockchain ==\ngetmempoolentry \"txid\"\ngetmempoolinfo\ngetrawmempool ( verbose mempool_sequence )\n\n== Control ==\nhelp ( \"command\" )\nstop\nuptime\n",
-		"== Network ==\naddnode \"node\" \"command\" ( v2transport )\ndisconnectnode ( \"address\" nodeid )\n",
+		"== Network ==\naddnode \"node\" \"command\" ( v2transport )\nclearbanned\ndisconnectnode ( \"address\" nodeid )\n",
+		"listbanned\nping\nsetban \"subnet\" \"command\" ( bantime absolute )\n",
 		"== Peerd ==\ndisconnectall\n",
 		"== Rawtransactions ==\nsendrawtransaction \"hexstring\" ( maxfeerate maxburnamount )",
 	} {

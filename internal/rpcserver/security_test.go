@@ -15,9 +15,10 @@ import (
 )
 
 // TestCredentials checks HTTP basic authentication: 401 with Core's
-// WWW-Authenticate header for missing or wrong credentials.
+// WWW-Authenticate header for missing or wrong credentials. (Without the
+// limit on failures, which TestAuthFailureLimit tests.)
 func TestCredentials(t *testing.T) {
-	ts := startServer(t, Config{})
+	ts := startServer(t, Config{AuthFailureLimit: -1})
 	body := `{"method":"getconnectioncount","id":1}`
 	for _, c := range []struct {
 		name, user, pass string

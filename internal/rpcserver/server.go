@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -69,6 +70,16 @@ type Config struct {
 	// AuthFailureDelay is how long a request with wrong credentials waits
 	// for its 401, to slow down guessing (Core: 250 ms). Negative: none.
 	AuthFailureDelay time.Duration
+	// AuthFailureLimit is how many failed authentications one client
+	// address (IPv4 address, IPv6 /64) may make within AuthFailureWindow:
+	// the failure that reaches it locks the address out for AuthLockout,
+	// during which every request from it that carries credentials, right
+	// or wrong, is answered 429 Too Many Requests at once, with
+	// Retry-After. At most MaxAuthTracked addresses are tracked. Zero
+	// limits take the defaults (5 failures, 1 minute, 1 minute); a
+	// negative AuthFailureLimit turns the limit off.
+	AuthFailureLimit               int
+	AuthFailureWindow, AuthLockout time.Duration
 
 	// HTTP server timeouts, and how long Close waits for requests being
 	// handled before it cuts them off.
@@ -90,6 +101,11 @@ func (c *Config) setDefaults() {
 	if c.MaxConcurrent <= 0 {
 		c.MaxConcurrent = DefaultMaxConcurrent
 	}
+	if c.AuthFailureLimit == 0 {
+		c.AuthFailureLimit = DefaultAuthFailureLimit
+	}
+	setDefault(&c.AuthFailureWindow, DefaultAuthFailureWindow)
+	setDefault(&c.AuthLockout, DefaultAuthLockout)
 	switch {
 	case c.AuthFailureDelay == 0:
 		c.AuthFailureDelay = DefaultAuthFailureDelay
@@ -116,7 +132,9 @@ type Server struct {
 	cookiePath         string // "" without cookie authentication
 	cookie             string // the cookie file's content
 	slots              chan struct{}
-	exampleURL         string // for help's examples
+	exampleURL         string       // for help's examples
+	limiter            *authLimiter // nil without a limit on failed authentications
+	now                func() time.Time
 
 	serving   atomic.Bool
 	closed    chan struct{}
@@ -146,6 +164,10 @@ func New(cfg Config, b Backend) (*Server, error) {
 		backend: b,
 		slots:   make(chan struct{}, cfg.MaxConcurrent),
 		closed:  make(chan struct{}),
+		now:     time.Now,
+	}
+	if cfg.AuthFailureLimit > 0 {
+		s.limiter = newAuthLimiter(cfg.AuthFailureLimit, cfg.AuthFailureWindow, cfg.AuthLockout, MaxAuthTracked)
 	}
 	for _, addr := range cfg.Listen {
 		l, err := net.Listen("tcp", addr)
@@ -380,7 +402,24 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusUnauthorized)
 		return
 	}
-	if !s.authorized(r) {
+	ok := s.authorized(r)
+	if s.limiter != nil {
+		key := clientKey(r.RemoteAddr)
+		allowed, retry, lockedNow := s.limiter.attempt(key, ok, s.now())
+		if !allowed {
+			release()
+			log.Debugf("RPC: refused a request from %s: locked out after failed authentications", r.RemoteAddr)
+			secs := strconv.FormatInt(int64((retry+time.Second-1)/time.Second), 10)
+			w.Header().Set("Retry-After", secs)
+			http.Error(w, "Too many failed authentication attempts from this address: try again in "+secs+" s", http.StatusTooManyRequests)
+			return
+		}
+		if lockedNow {
+			log.Warnf("RPC: %d failed authentication attempts from %s within %v: refusing its requests for %v",
+				s.cfg.AuthFailureLimit, key, s.cfg.AuthFailureWindow, s.cfg.AuthLockout)
+		}
+	}
+	if !ok {
 		log.Warnf("RPC: incorrect password attempt from %s", r.RemoteAddr)
 		// Free the slot first: guesses that wait must not keep the
 		// operator's requests out.
@@ -401,7 +440,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	var buf bytes.Buffer
 	if r.ContentLength > 0 {
-		buf.Grow(int(r.ContentLength)) // at most MaxBodyBytes, checked above
+		// At most MaxBodyBytes, checked above; MinRead more, so that
+		// ReadFrom finds room for the EOF and does not grow the buffer
+		// (to twice the body) at the end.
+		buf.Grow(int(r.ContentLength) + bytes.MinRead)
 	}
 	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
 	body := buf.Bytes()
