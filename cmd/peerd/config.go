@@ -112,6 +112,7 @@ type debugOptions struct {
 type logOptions struct {
 	DebugLevel debugLevel `short:"d" long:"debuglevel" default:"info" description:"Logging level: one of trace, debug, info, warn, error, critical, off for all subsystems, or SUBSYSTEM=level pairs separated by commas (subsystems: NODE, PEER, PRDD, RPCS, TLNT); a bare level in the list sets every subsystem, e.g. warn,PEER=debug"`
 	NoLogFile  bool       `long:"nologfile" description:"Log to stdout only, not also to <datadir>/<network>/peerd.log"`
+	Profile    string     `long:"profile" description:"Serve Go's pprof profiles over HTTP on this loopback address, e.g. 127.0.0.1:6060 (off when empty; only loopback addresses are accepted)"`
 }
 
 // netDir is where the node's files go: <datadir>/<network name>.
@@ -423,6 +424,18 @@ func (c *config) finish() error {
 		if err := c.checkRPC(); err != nil {
 			return err
 		}
+	}
+	return c.checkProfile()
+}
+
+// checkProfile checks --profile: a loopback host and port, never more.
+func (c *config) checkProfile() error {
+	p := c.Log.Profile
+	if p == "" {
+		return nil
+	}
+	if _, port, err := net.SplitHostPort(p); err != nil || port == "" || !isLoopbackHost(listenHost(p)) {
+		return fmt.Errorf("invalid value for --profile: %q is not a loopback host:port such as 127.0.0.1:6060", p)
 	}
 	return nil
 }

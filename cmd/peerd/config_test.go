@@ -607,3 +607,30 @@ func TestUserAgent(t *testing.T) {
 		t.Errorf("userAgent(a, b c) = %q", got)
 	}
 }
+
+func TestProfileOption(t *testing.T) {
+	for _, c := range []struct {
+		arg string
+		ok  bool
+	}{
+		{"--profile=127.0.0.1:6060", true},
+		{"--profile=localhost:6060", true},
+		{"--profile=[::1]:6060", true},
+		{"--profile=0.0.0.0:6060", false},
+		{"--profile=:6060", false},
+		{"--profile=127.0.0.1", false},
+	} {
+		_, err := loadConfig([]string{"--regtest", c.arg}, t.TempDir())
+		if (err == nil) != c.ok {
+			t.Errorf("%s: err = %v, want ok=%v", c.arg, err, c.ok)
+		}
+	}
+}
+
+func TestServeProfile(t *testing.T) {
+	stop, err := serveProfile("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop()
+}

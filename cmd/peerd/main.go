@@ -121,6 +121,16 @@ func (d daemon) run(ctx context.Context, args []string) int {
 	defer useLoggers(btclog.Disabled, btclog.Disabled, btclog.Disabled, btclog.Disabled)
 
 	log.Infof("peerd version %s starting on %s", version, cfg.params.Name)
+	if cfg.Log.Profile != "" {
+		stopProfile, err := serveProfile(cfg.Log.Profile)
+		if err != nil {
+			log.Criticalf("Cannot serve profiles: %v", err)
+			d.fail(err)
+			return exitFailure
+		}
+		defer stopProfile()
+		log.Infof("Serving pprof profiles on http://%s/debug/pprof/", cfg.Log.Profile)
+	}
 	conf := cfg.ConfigFile
 	if !cfg.fileRead {
 		conf += " (none there)"
