@@ -16,8 +16,9 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/btcsuite/btcd/chaincfg/v2"
 	flags "github.com/jessevdk/go-flags"
+
+	"github.com/peerd/peerd/internal/netflags"
 )
 
 // version is peerctl's version, peerd's.
@@ -45,14 +46,7 @@ type options struct {
 	Stdin       bool          `long:"stdin" description:"Read more parameters from standard input, one a line, after those on the command line"`
 	Timeout     time.Duration `long:"timeout" default:"60s" description:"How long to wait for peerd's reply"`
 
-	Network struct {
-		TestNet4 bool `long:"testnet4" description:"Use testnet4 (the default)"`
-		TestNet3 bool `long:"testnet" description:"Use testnet3"`
-		SigNet   bool `long:"signet" description:"Use the default signet"`
-		RegTest  bool `long:"regtest" description:"Use the regression test network"`
-		SimNet   bool `long:"simnet" description:"Use the simulation test network (btcd's simnet)"`
-		MainNet  bool `long:"mainnet" description:"Use the main Bitcoin network"`
-	} `group:"Network Options"`
+	Network netflags.Options `group:"Network Options"`
 }
 
 // network is a network's name, as peerd names its data directory, and the
@@ -64,29 +58,11 @@ type network struct {
 
 // chooseNetwork returns the network the options select: at most one.
 func (o *options) chooseNetwork() (network, error) {
-	n := network{chaincfg.TestNet4Params.Name, "48332"}
-	var chosen []string
-	for _, c := range []struct {
-		set  bool
-		flag string
-		net  network
-	}{
-		{o.Network.TestNet4, "--testnet4", network{chaincfg.TestNet4Params.Name, "48332"}},
-		{o.Network.TestNet3, "--testnet", network{chaincfg.TestNet3Params.Name, "18332"}},
-		{o.Network.SigNet, "--signet", network{chaincfg.SigNetParams.Name, "38332"}},
-		{o.Network.RegTest, "--regtest", network{chaincfg.RegressionNetParams.Name, "18443"}},
-		{o.Network.SimNet, "--simnet", network{chaincfg.SimNetParams.Name, "18556"}},
-		{o.Network.MainNet, "--mainnet", network{chaincfg.MainNetParams.Name, "8332"}},
-	} {
-		if c.set {
-			chosen = append(chosen, c.flag)
-			n = c.net
-		}
-	}
+	n, chosen := o.Network.Choose()
 	if len(chosen) > 1 {
-		return n, fmt.Errorf("choose one network, not %s", strings.Join(chosen, " and "))
+		return network{}, fmt.Errorf("choose one network, not %s", strings.Join(chosen, " and "))
 	}
-	return n, nil
+	return network{n.Params.Name, n.RPCPort}, nil
 }
 
 // serverAddr is the host:port to call: s (HOST, HOST:PORT, [IPv6]:PORT,

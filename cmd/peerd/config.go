@@ -18,6 +18,7 @@ import (
 	"github.com/btcsuite/btcd/chaincfg/v2"
 	flags "github.com/jessevdk/go-flags"
 
+	"github.com/peerd/peerd/internal/netflags"
 	"github.com/peerd/peerd/node"
 )
 
@@ -37,30 +38,21 @@ type config struct {
 	ConfigFile  filePath `short:"C" long:"configfile" no-ini:"true" description:"Path to the configuration file; a missing file is fine unless this option names it"`
 	DataDir     filePath `short:"b" long:"datadir" description:"Directory for peerd's files, which go in a subdirectory per network (created, mode 0700)"`
 
-	Network  networkOptions  `group:"Network Options"`
-	Conn     connOptions     `group:"Connection Options"`
-	Protocol protocolOptions `group:"Protocol Options"`
-	Timeouts timeoutOptions  `group:"Timeout Options"`
-	Relay    relayOptions    `group:"Relay Options"`
-	RPC      rpcOptions      `group:"RPC Options"`
-	Debug    debugOptions    `group:"Debug Options"`
-	Log      logOptions      `group:"Logging Options"`
+	Network  netflags.Options `group:"Network Options"`
+	Conn     connOptions      `group:"Connection Options"`
+	Protocol protocolOptions  `group:"Protocol Options"`
+	Timeouts timeoutOptions   `group:"Timeout Options"`
+	Relay    relayOptions     `group:"Relay Options"`
+	RPC      rpcOptions       `group:"RPC Options"`
+	Debug    debugOptions     `group:"Debug Options"`
+	Log      logOptions       `group:"Logging Options"`
 
 	// Set while loading.
 	fileRead  bool // the configuration file existed and was read
 	params    *chaincfg.Params
+	rpcPort   string // the network's default RPC port
 	userAgent string
 	warnings  []string // for the log, once it is set up
-}
-
-// networkOptions choose the network: at most one may be set.
-type networkOptions struct {
-	TestNet4 bool `long:"testnet4" description:"Use testnet4 (the default)"`
-	TestNet3 bool `long:"testnet" description:"Use testnet3"`
-	SigNet   bool `long:"signet" description:"Use the default signet"`
-	RegTest  bool `long:"regtest" description:"Use the regression test network"`
-	SimNet   bool `long:"simnet" description:"Use the simulation test network (btcd's simnet)"`
-	MainNet  bool `long:"mainnet" description:"Use the main Bitcoin network"`
 }
 
 type connOptions struct {
@@ -366,25 +358,8 @@ func commandLineError(err error) error {
 // finish checks what depends on several options and derives the network
 // parameters and the user agent.
 func (c *config) finish() error {
-	var chosen []string
-	c.params = &chaincfg.TestNet4Params
-	for _, n := range []struct {
-		set    bool
-		flag   string
-		params *chaincfg.Params
-	}{
-		{c.Network.TestNet4, "--testnet4", &chaincfg.TestNet4Params},
-		{c.Network.TestNet3, "--testnet", &chaincfg.TestNet3Params},
-		{c.Network.SigNet, "--signet", &chaincfg.SigNetParams},
-		{c.Network.RegTest, "--regtest", &chaincfg.RegressionNetParams},
-		{c.Network.SimNet, "--simnet", &chaincfg.SimNetParams},
-		{c.Network.MainNet, "--mainnet", &chaincfg.MainNetParams},
-	} {
-		if n.set {
-			chosen = append(chosen, n.flag)
-			c.params = n.params
-		}
-	}
+	n, chosen := c.Network.Choose()
+	c.params, c.rpcPort = n.Params, n.RPCPort
 	if len(chosen) > 1 {
 		return fmt.Errorf("%s cannot be used together: choose one network", strings.Join(chosen, " and "))
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/btcsuite/btclog"
 
 	"github.com/peerd/peerd/handshake"
+	"github.com/peerd/peerd/internal/netflags"
 	"github.com/peerd/peerd/internal/telnet"
 	"github.com/peerd/peerd/node"
 	"github.com/peerd/peerd/peer"
@@ -46,7 +47,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 	check("ConfigFile", cfg.ConfigFile, filePath(filepath.Join(appDir, "peerd.conf")))
 	check("DataDir", cfg.DataDir, filePath(filepath.Join(appDir, "data")))
 	check("netDir", cfg.netDir(), filepath.Join(appDir, "data", "testnet4"))
-	check("Network", cfg.Network, networkOptions{})
+	check("Network", cfg.Network, netflags.Options{})
 	check("Listen", cfg.Conn.Listen, []listenAddr(nil))
 	check("Connect", cfg.Conn.Connect, []peerAddr(nil))
 	check("AddPeer", cfg.Conn.AddPeer, []peerAddr(nil))

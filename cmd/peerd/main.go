@@ -366,15 +366,9 @@ func nodeConfig(cfg *config) node.Config {
 	}
 }
 
-// rpcPorts are bitcoind's RPC ports per network, which peerctl uses too.
-var rpcPorts = map[string]string{
-	"mainnet": "8332", "testnet3": "18332", "testnet4": "48332", "signet": "38332",
-	"regtest": "18443", "simnet": "18556",
-}
-
 // rpcListen is --rpclisten, or 127.0.0.1 on the network's RPC port.
 func rpcListen(cfg *config) []string {
-	port := rpcPorts[cfg.params.Name]
+	port := cfg.rpcPort
 	if len(cfg.RPC.RPCListen) == 0 {
 		return []string{net.JoinHostPort("127.0.0.1", port)}
 	}

@@ -13,6 +13,8 @@ import (
 
 	"github.com/btcsuite/btcd/chaincfg/v2"
 	flags "github.com/jessevdk/go-flags"
+
+	"github.com/peerd/peerd/internal/netflags"
 )
 
 // version is peerload's version, peerd's.
@@ -71,14 +73,7 @@ type options struct {
 		RPCTimeout time.Duration `long:"rpctimeout" default:"30s" description:"How long to wait for one RPC reply"`
 	} `group:"RPC Options"`
 
-	Network struct {
-		TestNet4 bool `long:"testnet4" description:"Use testnet4 (the default)"`
-		TestNet3 bool `long:"testnet" description:"Use testnet3"`
-		SigNet   bool `long:"signet" description:"Use the default signet"`
-		RegTest  bool `long:"regtest" description:"Use the regression test network"`
-		SimNet   bool `long:"simnet" description:"Use the simulation test network (btcd's simnet)"`
-		MainNet  bool `long:"mainnet" description:"Use the main Bitcoin network"`
-	} `group:"Network Options"`
+	Network netflags.Options `group:"Network Options"`
 
 	Output struct {
 		JSON  bool `long:"json" description:"Print the results as JSON instead of a table"`
@@ -106,29 +101,11 @@ type network struct {
 }
 
 func (o *options) chooseNetwork() (network, error) {
-	n := network{&chaincfg.TestNet4Params, "48332"}
-	var chosen []string
-	for _, c := range []struct {
-		set  bool
-		flag string
-		net  network
-	}{
-		{o.Network.TestNet4, "--testnet4", network{&chaincfg.TestNet4Params, "48332"}},
-		{o.Network.TestNet3, "--testnet", network{&chaincfg.TestNet3Params, "18332"}},
-		{o.Network.SigNet, "--signet", network{&chaincfg.SigNetParams, "38332"}},
-		{o.Network.RegTest, "--regtest", network{&chaincfg.RegressionNetParams, "18443"}},
-		{o.Network.SimNet, "--simnet", network{&chaincfg.SimNetParams, "18556"}},
-		{o.Network.MainNet, "--mainnet", network{&chaincfg.MainNetParams, "8332"}},
-	} {
-		if c.set {
-			chosen = append(chosen, c.flag)
-			n = c.net
-		}
-	}
+	n, chosen := o.Network.Choose()
 	if len(chosen) > 1 {
-		return n, fmt.Errorf("choose one network, not %s", strings.Join(chosen, " and "))
+		return network{}, fmt.Errorf("choose one network, not %s", strings.Join(chosen, " and "))
 	}
-	return n, nil
+	return network{n.Params, n.RPCPort}, nil
 }
 
 // hostPort is s (HOST, HOST:PORT, [IPv6]:PORT) with defPort when it has no
