@@ -51,14 +51,37 @@ type peerd struct {
 
 func startPeerd(t *testing.T, datadir string, args ...string) *peerd {
 	t.Helper()
+	rpc, p2p := btcdtest.FreeAddr(t), btcdtest.FreeAddr(t)
+	p := launchPeerd(t, datadir, rpc, p2p, append([]string{"--rpclisten=" + rpc, "--listen=" + p2p,
+		"--trickleinterval=0s", "--debuglevel=debug"}, args...)...)
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		if c, err := net.Dial("tcp", rpc); err == nil {
+			c.Close()
+			return p
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("peerd RPC did not come up:\n%s", p.log)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// launchPeerd starts the peerd binary in regtest on datadir (with an empty
+// config file and no log file) and the given flags, and stops it when the
+// test ends, printing its log if the test failed. rpc and p2p are recorded
+// for the test's use; the flags say what peerd does with them.
+func launchPeerd(t *testing.T, datadir, rpc, p2p string, args ...string) *peerd {
+	t.Helper()
 	dir, err := bins()
 	if err != nil {
 		t.Fatal(err)
 	}
-	rpc, p2p := btcdtest.FreeAddr(t), btcdtest.FreeAddr(t)
-	all := append([]string{"--regtest", "--datadir=" + datadir, "--configfile=" + filepath.Join(datadir, "none.conf"),
-		"--rpclisten=" + rpc, "--listen=" + p2p, "--trickleinterval=0s", "--nologfile", "--debuglevel=debug"}, args...)
-	os.WriteFile(filepath.Join(datadir, "none.conf"), nil, 0o600)
+	conf := filepath.Join(datadir, "none.conf")
+	if err := os.WriteFile(conf, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	all := append([]string{"--regtest", "--datadir=" + datadir, "--configfile=" + conf, "--nologfile"}, args...)
 	p := &peerd{t: t, dir: dir, datadir: datadir, rpc: rpc, p2p: p2p, log: &bytes.Buffer{}}
 	p.cmd = exec.Command(filepath.Join(dir, "peerd"), all...)
 	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
@@ -71,17 +94,7 @@ func startPeerd(t *testing.T, datadir string, args ...string) *peerd {
 			t.Logf("peerd log:\n%s", tail(p.log.String(), 80))
 		}
 	})
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		if c, err := net.Dial("tcp", rpc); err == nil {
-			c.Close()
-			return p
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("peerd RPC did not come up:\n%s", p.log)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	return p
 }
 
 func tail(s string, n int) string {

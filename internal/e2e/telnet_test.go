@@ -2,12 +2,8 @@ package e2e
 
 import (
 	"bufio"
-	"bytes"
 	"fmt"
 	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -189,27 +185,10 @@ func TestTelnetConsoleAgainstBtcd(t *testing.T) {
 // PONG, the console says there is no wire node, and SIGINT says goodbye
 // to the open session and exits cleanly.
 func TestTelnetNoWire(t *testing.T) {
-	dir, err := bins()
-	if err != nil {
-		t.Fatal(err)
-	}
 	datadir := t.TempDir()
 	tel, rpc, p2p := btcdtest.FreeAddr(t), btcdtest.FreeAddr(t), btcdtest.FreeAddr(t)
-	conf := filepath.Join(datadir, "none.conf")
-	os.WriteFile(conf, nil, 0o600)
-	p := &peerd{t: t, dir: dir, datadir: datadir, rpc: rpc, p2p: p2p, log: &bytes.Buffer{}}
-	p.cmd = exec.Command(filepath.Join(dir, "peerd"), "--regtest", "--nowire", "--telnet="+tel,
-		"--rpclisten="+rpc, "--listen="+p2p, "--datadir="+datadir, "--configfile="+conf, "--nologfile", "--debuglevel=TLNT=debug")
-	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		p.stop()
-		if t.Failed() {
-			t.Logf("peerd log:\n%s", tail(p.log.String(), 80))
-		}
-	})
+	p := launchPeerd(t, datadir, rpc, p2p, "--nowire", "--telnet="+tel,
+		"--rpclisten="+rpc, "--listen="+p2p, "--debuglevel=TLNT=debug")
 	s := dialTelnet(t, tel)
 	for _, addr := range []string{rpc, p2p} {
 		if c, err := net.Dial("tcp", addr); err == nil {
