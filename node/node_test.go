@@ -9,10 +9,6 @@ import (
 	"time"
 
 	"github.com/btcsuite/btcd/chaincfg/v2"
-	"github.com/btcsuite/btcd/wire/v2"
-
-	"github.com/peerd/peerd/handshake"
-	"github.com/peerd/peerd/peer"
 )
 
 func standby(n *testNode, inbound bool) func() bool {
@@ -204,7 +200,3 @@ func TestRemoteNetAddress(t *testing.T) {
 		}
 	}
 }
-
-var _ = wire.SFNodeWitness
-var _ = handshake.Config{}
-var _ = peer.ReasonEOF

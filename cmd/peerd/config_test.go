@@ -3,6 +3,8 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -629,9 +631,18 @@ func TestProfileOption(t *testing.T) {
 }
 
 func TestServeProfile(t *testing.T) {
-	stop, err := serveProfile("127.0.0.1:0")
+	addr, stop, err := serveProfile("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	stop()
+	defer stop()
+	resp, err := http.Get("http://" + addr + "/debug/pprof/goroutine?debug=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "goroutine profile") {
+		t.Fatalf("GET goroutine profile: %s\n%s", resp.Status, body)
+	}
 }

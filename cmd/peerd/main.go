@@ -122,7 +122,7 @@ func (d daemon) run(ctx context.Context, args []string) int {
 
 	log.Infof("peerd version %s starting on %s", version, cfg.params.Name)
 	if cfg.Log.Profile != "" {
-		stopProfile, err := serveProfile(cfg.Log.Profile)
+		_, stopProfile, err := serveProfile(cfg.Log.Profile)
 		if err != nil {
 			log.Criticalf("Cannot serve profiles: %v", err)
 			d.fail(err)

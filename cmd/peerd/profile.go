@@ -10,11 +10,12 @@ import (
 
 // serveProfile serves Go's pprof handlers on addr (checked to be loopback
 // by the configuration) on a mux of their own, never the default one. The
-// returned function shuts the server down and waits for it.
-func serveProfile(addr string) (func(), error) {
+// returned function shuts the server down and waits for it; the returned
+// address is the one bound (addr may have port 0).
+func serveProfile(addr string) (string, func(), error) {
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
@@ -28,7 +29,7 @@ func serveProfile(addr string) (func(), error) {
 		defer close(done)
 		srv.Serve(l)
 	}()
-	return func() {
+	return l.Addr().String(), func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
 		srv.Shutdown(ctx)
