@@ -147,16 +147,9 @@ func (m *Machine) Step(ev Event, out *[]Action) {
 	fsm.Dispatch[Event, Action](&m.level, ev, out)
 }
 
-// Path returns the current state path, e.g. "handshake/awaitVerack".
-func (m *Machine) Path() string {
-	switch {
-	case m.hs != nil:
-		return m.hs.Path()
-	case m.val != nil:
-		return m.val.Path()
-	}
-	return m.Core.Path()
-}
+// Path returns the current state path, e.g. "handshake/awaitVerack" or
+// "standby/validating".
+func (m *Machine) Path() string { return fsm.Path[Event, Action](&m.level) }
 
 // Info returns what the handshake learned about the peer (complete once the
 // machine has left Handshake).
@@ -203,6 +196,8 @@ func (m *Machine) Deadline() time.Time {
 type level struct{ m *Machine }
 
 func (l *level) Step(ev Event, out *[]Action) fsm.Result { return l.m.step(ev, out) }
+
+func (l *level) Path() string { return l.m.Core.Path() }
 
 func (l *level) Inner() fsm.Stepper[Event, Action] {
 	switch {
@@ -415,6 +410,8 @@ const InvTypeWTx wire.InvType = 5
 // hsLevel adapts the handshake machine, which has its own event and action
 // types so that it stays free of peer's, to the peer hierarchy.
 type hsLevel struct{ m *Machine }
+
+func (l *hsLevel) Path() string { return l.m.hs.Path() }
 
 // Step translates ev for the handshake and its actions back. Events the
 // handshake has no notion of (commands, dropped messages, a closed

@@ -145,12 +145,7 @@ func (m *Machine) Step(ev Event, out *[]Action) {
 }
 
 // Path is the state path, e.g. "A/innerB".
-func (m *Machine) Path() string {
-	if m.inner != nil {
-		return m.inner.Path()
-	}
-	return m.Core.Path()
-}
+func (m *Machine) Path() string { return fsm.Path[Event, Action](&m.level) }
 
 // Hint is what a line that moves nothing gets in each state.
 func Hint(st fsm.State) string {
@@ -164,6 +159,8 @@ func Hint(st fsm.State) string {
 }
 
 type level struct{ m *Machine }
+
+func (l *level) Path() string { return l.m.Core.Path() }
 
 func (l *level) Inner() fsm.Stepper[Event, Action] {
 	if l.m.inner == nil {

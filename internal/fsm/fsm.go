@@ -345,18 +345,6 @@ func (h *History) Snapshot() []Transition {
 	return append(out, h.buf[:h.next]...)
 }
 
-// Observers fans one transition out to several observers.
-type Observers []Observer
-
-// Transitioned calls each observer in order.
-func (os Observers) Transitioned(t Transition) {
-	for _, o := range os {
-		if o != nil {
-			o.Transitioned(t)
-		}
-	}
-}
-
 // Mermaid renders spec as a Mermaid stateDiagram-v2, drawing composed states
 // as nested machines. The output is deterministic: states and edges appear
 // in declaration order.
