@@ -1,0 +1,248 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/btcsuite/btcd/wire/v2"
+	flags "github.com/jessevdk/go-flags"
+
+	"github.com/peerd/peerd/internal/netflags"
+)
+
+// version is peerfloor's version, peerd's.
+const version = "0.1.0"
+
+// userAgent is what the floor calls itself in its version message.
+const userAgent = "/peerfloor:" + version + "/"
+
+// Exit codes.
+const (
+	exitOK    = 0
+	exitError = 1
+	exitUsage = 2
+)
+
+const (
+	headerSize = wire.MessageHeaderSize        // 24
+	maxPayload = wire.MaxProtocolMessageLength // 4,000,000
+	// bufSize is each connection's read buffer: a version (about 110
+	// bytes with its header) arrives in one read.
+	bufSize = 512
+)
+
+type options struct {
+	ShowVersion bool             `short:"V" long:"version" description:"Display version information and exit"`
+	Listen      []string         `long:"listen" value-name:"HOST:PORT" description:"Address to listen on (repeatable; default: 127.0.0.1 on the network's P2P port, e.g. regtest 18444)"`
+	Network     netflags.Options `group:"Network Options"`
+}
+
+// run runs peerfloor with the command line args until ctx ends, and
+// returns the exit code.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	var o options
+	p := flags.NewParser(&o, flags.HelpFlag|flags.PassDoubleDash)
+	p.Name = "peerfloor"
+	rest, err := p.ParseArgs(args)
+	if err != nil {
+		var fe *flags.Error
+		if errors.As(err, &fe) && fe.Type == flags.ErrHelp {
+			fmt.Fprintln(stdout, strings.TrimRight(fe.Message, "\n"))
+			return exitOK
+		}
+		fmt.Fprintf(stderr, "peerfloor: %v\n", err)
+		return exitUsage
+	}
+	if o.ShowVersion {
+		fmt.Fprintf(stdout, "peerfloor version %s\n", version)
+		return exitOK
+	}
+	if len(rest) > 0 {
+		fmt.Fprintf(stderr, "peerfloor: unexpected argument %q\n", rest[0])
+		return exitUsage
+	}
+	n, chosen := o.Network.Choose()
+	if len(chosen) > 1 {
+		fmt.Fprintf(stderr, "peerfloor: choose one network, not %s\n", strings.Join(chosen, " and "))
+		return exitUsage
+	}
+	addrs := o.Listen
+	if len(addrs) == 0 {
+		addrs = []string{net.JoinHostPort("127.0.0.1", n.Params.DefaultPort)}
+	}
+	f, err := newFloor(n.Params.Net)
+	if err != nil {
+		fmt.Fprintf(stderr, "peerfloor: %v\n", err)
+		return exitError
+	}
+	var ls []net.Listener
+	for _, a := range addrs {
+		l, err := net.Listen("tcp", a)
+		if err != nil {
+			for _, l := range ls {
+				l.Close()
+			}
+			fmt.Fprintf(stderr, "peerfloor: %v\n", err)
+			return exitError
+		}
+		ls = append(ls, l)
+		fmt.Fprintf(stdout, "peerfloor: listening on %s (%s)\n", l.Addr(), n.Params.Name)
+	}
+	var wg sync.WaitGroup
+	for _, l := range ls {
+		wg.Go(func() { f.serve(l) })
+	}
+	<-ctx.Done()
+	for _, l := range ls {
+		l.Close()
+	}
+	wg.Wait()
+	return exitOK
+}
+
+// floor answers handshakes on a network (its magic) with pre-encoded
+// bytes.
+type floor struct {
+	magic uint32
+	hello []byte // version, wtxidrelay, sendaddrv2, verack
+}
+
+// newFloor encodes the reply to a version once.
+func newFloor(net wire.BitcoinNet) (*floor, error) {
+	zero := &wire.NetAddress{Timestamp: time.Unix(0, 0)}
+	v := wire.NewMsgVersion(zero, zero, rand.Uint64()|1, 0)
+	v.UserAgent = userAgent
+	v.Services = wire.SFNodeWitness
+	var buf bytes.Buffer
+	for _, m := range []wire.Message{v, wire.NewMsgWTxIdRelay(), wire.NewMsgSendAddrV2(), wire.NewMsgVerAck()} {
+		if _, err := wire.WriteMessageN(&buf, m, wire.ProtocolVersion, net); err != nil {
+			return nil, fmt.Errorf("encoding %s: %v", m.Command(), err)
+		}
+	}
+	return &floor{magic: uint32(net), hello: buf.Bytes()}, nil
+}
+
+// serve accepts connections on l until it is closed, one goroutine each.
+// The goroutines are not waited for: closing the listener does not close
+// the connections (the process ends instead).
+func (f *floor) serve(l net.Listener) {
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			// Out of file descriptors, or a connection reset before
+			// accept: wait a little, as net/http does.
+			time.Sleep(5 * time.Millisecond)
+			continue
+		}
+		go f.conn(c)
+	}
+}
+
+// conn runs one connection: wait for a version, send hello, then discard
+// everything but pings. buf[r:w] holds the bytes read and not yet parsed;
+// skip counts payload bytes still to discard (they need not fit in buf).
+func (f *floor) conn(c net.Conn) {
+	defer c.Close()
+	buf := make([]byte, bufSize)
+	r, w, skip := 0, 0, 0
+	greeted, greetAfterSkip := false, false
+	for {
+		// Keep room for at least a header and a ping's nonce.
+		if len(buf)-w < headerSize+8 {
+			w = copy(buf, buf[r:w])
+			r = 0
+		}
+		n, err := c.Read(buf[w:])
+		if err != nil {
+			return
+		}
+		w += n
+		for {
+			if skip > 0 {
+				d := min(skip, w-r)
+				r += d
+				skip -= d
+				if skip > 0 {
+					break
+				}
+			}
+			if greetAfterSkip {
+				if _, err := c.Write(f.hello); err != nil {
+					return
+				}
+				greeted, greetAfterSkip = true, false
+			}
+			if w-r < headerSize {
+				break
+			}
+			h := buf[r : r+headerSize]
+			if binary.LittleEndian.Uint32(h[0:4]) != f.magic {
+				return
+			}
+			size := binary.LittleEndian.Uint32(h[16:20])
+			if size > maxPayload {
+				return
+			}
+			cmd := h[4:16]
+			if greeted && size == 8 && isCommand(cmd, "ping") {
+				if w-r < headerSize+8 {
+					break // the nonce is still to come
+				}
+				if err := f.pong(c, buf[r+headerSize:r+headerSize+8]); err != nil {
+					return
+				}
+				r += headerSize + 8
+				continue
+			}
+			if !greeted && !greetAfterSkip && isCommand(cmd, "version") {
+				greetAfterSkip = true
+			}
+			r += headerSize
+			skip = int(size)
+		}
+		if r == w {
+			r, w = 0, 0
+		}
+	}
+}
+
+// isCommand reports whether a header's 12-byte command field is name,
+// NUL-padded.
+func isCommand(field []byte, name string) bool {
+	if string(field[:len(name)]) != name {
+		return false
+	}
+	for _, b := range field[len(name):] {
+		if b != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// pong writes a pong with nonce.
+func (f *floor) pong(c net.Conn, nonce []byte) error {
+	var m [headerSize + 8]byte
+	binary.LittleEndian.PutUint32(m[0:4], f.magic)
+	copy(m[4:16], "pong")
+	binary.LittleEndian.PutUint32(m[16:20], 8)
+	first := sha256.Sum256(nonce)
+	sum := sha256.Sum256(first[:])
+	copy(m[20:24], sum[:4])
+	copy(m[24:], nonce)
+	_, err := c.Write(m[:])
+	return err
+}
