@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -57,11 +58,12 @@ func newWatchList(txs []*wire.MsgTx, wtxid bool, listeners int) *watchList {
 
 // listener is one inbound connection to peerd.
 type listener struct {
-	id   int
-	conn net.Conn
-	r    *wireio.Reader
-	wmu  sync.Mutex // guards w: the handshake, then pongs from the reader
-	w    *wireio.Writer
+	id    int
+	conn  net.Conn
+	magic wire.BitcoinNet
+	r     *wireio.Reader
+	wmu   sync.Mutex // guards w: the handshake, then pongs from the reader
+	w     *wireio.Writer
 
 	// Written by the reader goroutine only; read after it has ended.
 	got        []time.Time // when transaction i's inv was read; zero: never
@@ -96,8 +98,9 @@ func dialListener(ctx context.Context, id int, target string, magic wire.Bitcoin
 		return nil, err
 	}
 	l := &listener{
-		id:   id,
-		conn: conn,
+		id:    id,
+		conn:  conn,
+		magic: magic,
 		// A buffer of our own: one read system call brings the header
 		// and the payload of a small message.
 		r: wireio.NewReader(bufio.NewReaderSize(conn, 4096), magic),
@@ -155,10 +158,17 @@ func (l *listener) handshake(ctx context.Context, wtxid bool, timeout time.Durat
 				replies = append(replies, wire.NewMsgSendAddrV2())
 			}
 			replies = append(replies, wire.NewMsgVerAck())
+			// One write for the three, as Core sends them (MSG_MORE):
+			// the target reads them with one wake-up, not three.
+			var buf bytes.Buffer
+			bw := wireio.NewWriter(&buf, l.magic)
 			for _, r := range replies {
-				if err := l.w.Write(r); err != nil {
+				if err := bw.Write(r); err != nil {
 					return err
 				}
+			}
+			if _, err := l.conn.Write(buf.Bytes()); err != nil {
+				return err
 			}
 			l.r.SetProtocolVersion(pver)
 			l.w.SetProtocolVersion(pver)

@@ -41,8 +41,11 @@ type fakePeerd struct {
 	// noStandby: connections stay in the handshake as far as
 	// getpeerinfo tells.
 	noStandby bool
-	wg        sync.WaitGroup
-	closing   bool
+	// refuseFrom: connections after the first refuseFrom are closed at
+	// once, without a handshake; 0: none.
+	refuseFrom int
+	wg         sync.WaitGroup
+	closing    bool
 }
 
 type fakeConn struct {
@@ -103,6 +106,11 @@ func (f *fakePeerd) accept() {
 			f.mu.Unlock()
 			conn.Close()
 			return
+		}
+		if f.refuseFrom > 0 && len(f.conns) >= f.refuseFrom {
+			f.mu.Unlock()
+			conn.Close()
+			continue
 		}
 		c := &fakeConn{id: len(f.conns), conn: conn, w: wireio.NewWriter(conn, wire.TestNet)}
 		f.conns = append(f.conns, c)

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -17,13 +18,25 @@ type fleet struct {
 	openTime  time.Duration
 	fileLimit uint64
 	limitErr  error
+	// With a tolerance (hold): the connections that could not be opened,
+	// the first few errors, and whether opening stopped early because
+	// more than the tolerance failed.
+	failed   int
+	failErrs []string
+	gaveUp   bool
 }
 
 // openFleet raises the open file limit, opens --peers connections with
 // --dialers at once, completes the handshake on each, and starts each one's
 // reader with w as soon as it is handshaken, so that pings are answered
-// while the others connect. On error every connection opened is closed.
-func openFleet(ctx context.Context, e *env, w *watchList) (*fleet, error) {
+// while the others connect.
+//
+// With tolerate 0 (relay) the first failure ends the opening: every
+// connection opened is closed and the error returned. With tolerate > 0
+// (hold) a failed connection is counted and the others go on, until more
+// than tolerate have failed; then the opening stops (gaveUp). Either way
+// the fleet holds only the connections that were opened.
+func openFleet(ctx context.Context, e *env, w *watchList, tolerate int) (*fleet, error) {
 	c := &e.o.Conn
 	f := &fleet{ls: make([]*listener, c.Peers)}
 	f.fileLimit, f.limitErr = raiseFileLimit(uint64(c.Peers) + 64)
@@ -46,6 +59,19 @@ func openFleet(ctx context.Context, e *env, w *watchList) (*fleet, error) {
 			for id := range jobs {
 				l, err := dialListener(ctx, id, e.target, e.net.params.Net, c.WTxID.on(), c.HandshakeTimeout)
 				if err != nil {
+					if tolerate > 0 && ctx.Err() == nil {
+						mu.Lock()
+						f.failed++
+						if len(f.failErrs) < 5 {
+							f.failErrs = append(f.failErrs, err.Error())
+						}
+						if f.failed > tolerate {
+							f.gaveUp = true
+							cancel()
+						}
+						mu.Unlock()
+						continue
+					}
 					mu.Lock()
 					if firstErr == nil && ctx.Err() == nil {
 						firstErr = err
@@ -78,7 +104,8 @@ func openFleet(ctx context.Context, e *env, w *watchList) (*fleet, error) {
 	close(jobs)
 	wg.Wait()
 	f.openTime = time.Since(start)
-	if firstErr == nil && ctx.Err() != nil {
+	f.ls = slices.DeleteFunc(f.ls, func(l *listener) bool { return l == nil })
+	if firstErr == nil && ctx.Err() != nil && !f.gaveUp {
 		firstErr = ctx.Err()
 	}
 	if firstErr != nil {
@@ -88,7 +115,11 @@ func openFleet(ctx context.Context, e *env, w *watchList) (*fleet, error) {
 		}
 		return nil, firstErr
 	}
-	e.progress("%d connections handshaken in %v", c.Peers, f.openTime.Round(time.Millisecond))
+	if f.failed > 0 {
+		e.progress("%d connections handshaken in %v, %d failed (the first: %s)", len(f.ls), f.openTime.Round(time.Millisecond), f.failed, f.failErrs[0])
+	} else {
+		e.progress("%d connections handshaken in %v", len(f.ls), f.openTime.Round(time.Millisecond))
+	}
 	return f, nil
 }
 

@@ -1,9 +1,25 @@
-// Command peerload puts load on a running peerd and measures how it copes.
-// It opens many inbound connections to peerd, completes the real handshake
-// on each (version, wtxidrelay, sendaddrv2, verack; pings are answered) and
-// then runs one mode:
+// Command peerload puts load on a running node and measures how it copes.
+// It opens many inbound connections to the node over TCP, completes the
+// real handshake on each (version, wtxidrelay, sendaddrv2, verack; pings
+// are answered) and runs one of three modes:
 //
+//	peerload [OPTIONS] handshake [--workers=C] [--count=N] [--duration=D] [--pid=PID]
+//	peerload [OPTIONS] hold [--hold=D] [--settle=D] [--pid=PID]
 //	peerload [OPTIONS] relay [--txs=K] ...
+//
+// handshake runs C workers, each of which connects, handshakes, closes
+// (with a reset: see closeConn) and starts again, until N handshakes or D.
+// It reports handshakes per second, the latency from the start of the dial
+// to the target's verack (p50, p99, max), failures, and, given the
+// target's process id, its CPU time per handshake (from /proc, read before
+// the first dial and --settle after the last handshake).
+//
+// hold opens --peers connections, keeps them for --hold answering pings,
+// and, given the target's process id, reads its resident memory (VmRSS)
+// before the first connection, when all are open, after --settle, and at
+// the end: (settled - before) / connections held is the target's memory
+// per held peer. A connection that cannot be opened is counted and the
+// others go on (up to --maxfailures).
 //
 // relay waits until peerd reports every connection in standby (over
 // JSON-RPC: getconnectioncount, then getpeerinfo), injects K distinct
@@ -15,15 +31,18 @@
 // many invs were duplicates, and the RPC call latency (which includes
 // peerd's fsync of its mempool log). --json prints the same as JSON.
 //
-// The options before the mode are shared by every mode: the connections
-// (--target, --peers, --wtxid), how to reach peerd's RPC server, the
-// network and the output. Modes to come (handshake: connection and
-// handshake rate; hold: keep N connections open for a while) add their own
-// options after their name, as relay does.
+// handshake and hold need nothing but the P2P port, so they work against
+// any node (peerd, btcd, cmd/peerfloor); only relay talks to peerd's RPC
+// server and needs its credentials. The options before the mode are shared
+// by every mode: the connections (--target, --peers, --dialers, --wtxid),
+// how to reach peerd's RPC server, the network and the output. Against a
+// loopback target the connections come from addresses spread over
+// 127.x.y.z, consecutive ones from different /24s, because peerd and btcd
+// v0.26 allow only 8 unfinished handshakes per source /24.
 //
 // Exit status: 0 when the run completed (whatever the numbers), 1 when it
-// could not (peerd unreachable, connections refused, an RPC error), 2 for
-// a bad command line.
+// could not (target unreachable, no handshake completed, an RPC error), 2
+// for a bad command line.
 package main
 
 import (

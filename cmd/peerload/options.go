@@ -57,10 +57,10 @@ type options struct {
 	ShowVersion bool `short:"V" long:"version" description:"Display version information and exit"`
 
 	Conn struct {
-		Target           string        `long:"target" value-name:"HOST:PORT" description:"peerd's P2P address (default: 127.0.0.1 on the network's P2P port: regtest 18444, testnet4 48333, ...)"`
-		Peers            int           `long:"peers" default:"100" description:"Inbound connections to open to peerd"`
+		Target           string        `long:"target" value-name:"HOST:PORT" description:"The node's P2P address: peerd's, or any node's for handshake and hold (default: 127.0.0.1 on the network's P2P port: regtest 18444, testnet4 48333, ...)"`
+		Peers            int           `long:"peers" default:"100" description:"Inbound connections to open to the target (relay, hold)"`
 		WTxID            onOff         `long:"wtxid" default:"true" optional:"yes" optional-value:"true" value-name:"BOOL" description:"Negotiate wtxidrelay (BIP 339), so that peerd announces by wtxid (MSG_WTX); --wtxid=false: by txid (MSG_TX)"`
-		Dialers          int           `long:"dialers" default:"32" description:"Connections being opened and handshaken at once"`
+		Dialers          int           `long:"dialers" default:"32" description:"Connections being opened and handshaken at once (relay, hold; handshake has --workers)"`
 		HandshakeTimeout time.Duration `long:"handshaketimeout" default:"20s" description:"Time one connection has to complete its handshake"`
 		StandbyTimeout   time.Duration `long:"standbytimeout" default:"60s" description:"Time peerd has to report every connection in standby"`
 	} `group:"Connection Options"`
@@ -71,7 +71,7 @@ type options struct {
 		RPCPass    string        `long:"rpcpass" default-mask:"-" description:"RPC password, with --rpcuser"`
 		DataDir    string        `long:"datadir" value-name:"DIR" description:"Read the credentials from DIR/.cookie or DIR/<network>/.cookie, as peerctl does"`
 		RPCTimeout time.Duration `long:"rpctimeout" default:"30s" description:"How long to wait for one RPC reply"`
-	} `group:"RPC Options"`
+	} `group:"RPC Options (relay only)"`
 
 	Network netflags.Options `group:"Network Options"`
 
@@ -142,8 +142,8 @@ func (e *usageError) Error() string { return e.msg }
 type env struct {
 	o              *options
 	net            network
-	target         string // P2P host:port
-	rpc            *rpcClient
+	target         string     // P2P host:port
+	rpc            *rpcClient // nil unless the mode talks to peerd's RPC server (relay)
 	stdout, stderr io.Writer
 }
 
@@ -160,6 +160,8 @@ func (e *env) progress(format string, args ...any) {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, appDir string) int {
 	var o options
 	var relay relayOptions
+	var hs handshakeOptions
+	var hold holdOptions
 	p := flags.NewNamedParser("peerload", flags.HelpFlag|flags.PassDoubleDash)
 	p.Usage = "[OPTIONS]"
 	if _, err := p.AddGroup("Application Options", "", &o); err != nil {
@@ -170,6 +172,21 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, appDir st
 		"Wait until every connection is in standby, inject --txs transactions one at a time with "+
 			"sendrawtransaction, and measure, for each transaction and connection, the time from the RPC "+
 			"call to the inv that announces it.", &relay); err != nil {
+		fmt.Fprintf(stderr, "peerload: internal error: %v\n", err)
+		return exitError
+	}
+	if _, err := p.AddCommand("handshake", "Measure the handshake rate: connect, handshake, close, again",
+		"--workers connections at a time: each connects, completes the handshake (version, wtxidrelay, "+
+			"sendaddrv2, verack), closes at once and starts again, until --count handshakes or --duration. "+
+			"Reports handshakes per second, their latency, and with --pid the target's CPU time per handshake. "+
+			"Needs no RPC: works against any node.", &hs); err != nil {
+		fmt.Fprintf(stderr, "peerload: internal error: %v\n", err)
+		return exitError
+	}
+	if _, err := p.AddCommand("hold", "Open --peers connections, keep them, and measure the target's memory per peer",
+		"Open --peers connections (--dialers at once), complete the handshake on each, keep them open for "+
+			"--hold answering pings, and with --pid read the target's resident memory before, once all are open, "+
+			"and at the end: its growth per held connection. Needs no RPC: works against any node.", &hold); err != nil {
 		fmt.Fprintf(stderr, "peerload: internal error: %v\n", err)
 		return exitError
 	}
@@ -200,11 +217,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, appDir st
 		fmt.Fprintf(stderr, "peerload: unexpected argument %q (see peerload --help)\n", rest[0])
 		return exitUsage
 	}
-	e, err := newEnv(&o, stdout, stderr, appDir)
+	// Only relay talks to peerd's RPC server: handshake and hold work
+	// against any node (btcd, the floor), so they need no credentials.
+	e, err := newEnv(&o, stdout, stderr, appDir, p.Active.Name == "relay")
 	if err == nil {
 		switch p.Active.Name {
 		case "relay":
 			err = runRelay(ctx, e, &relay)
+		case "handshake":
+			err = runHandshake(ctx, e, &hs)
+		case "hold":
+			err = runHold(ctx, e, &hold)
 		default:
 			err = fmt.Errorf("internal error: no mode %q", p.Active.Name)
 		}
@@ -221,8 +244,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, appDir st
 	return exitOK
 }
 
-// newEnv checks the shared options.
-func newEnv(o *options, stdout, stderr io.Writer, appDir string) (*env, error) {
+// newEnv checks the shared options. The RPC options are checked, and the
+// credentials looked up, only when needRPC.
+func newEnv(o *options, stdout, stderr io.Writer, appDir string, needRPC bool) (*env, error) {
 	netw, err := o.chooseNetwork()
 	if err != nil {
 		return nil, &usageError{err.Error()}
@@ -240,6 +264,10 @@ func newEnv(o *options, stdout, stderr io.Writer, appDir string) (*env, error) {
 	if err != nil {
 		return nil, &usageError{err.Error()}
 	}
+	e := &env{o: o, net: netw, target: target, stdout: stdout, stderr: stderr}
+	if !needRPC {
+		return e, nil
+	}
 	rpcAddr, err := hostPort("rpcserver", o.RPC.RPCServer, netw.rpcPort)
 	if err != nil {
 		return nil, &usageError{err.Error()}
@@ -248,9 +276,6 @@ func newEnv(o *options, stdout, stderr io.Writer, appDir string) (*env, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &env{
-		o: o, net: netw, target: target,
-		rpc:    newRPCClient(rpcAddr, user, pass, o.RPC.RPCTimeout),
-		stdout: stdout, stderr: stderr,
-	}, nil
+	e.rpc = newRPCClient(rpcAddr, user, pass, o.RPC.RPCTimeout)
+	return e, nil
 }

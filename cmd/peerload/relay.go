@@ -105,7 +105,7 @@ func runRelay(ctx context.Context, e *env, o *relayOptions) error {
 	wtxid := e.o.Conn.WTxID.on()
 	w := newWatchList(txs, wtxid, e.o.Conn.Peers)
 
-	f, err := openFleet(ctx, e, w)
+	f, err := openFleet(ctx, e, w, 0)
 	if err != nil {
 		return err
 	}

@@ -160,6 +160,14 @@ func TestUsage(t *testing.T) {
 		{[]string{"--rpcuser=u", "relay"}, exitUsage, "go together"},
 		{[]string{"--rpcuser=u", "--rpcpass=p", "relay", "--txs=0"}, exitUsage, "--txs"},
 		{[]string{"--datadir=/nonexistent", "relay"}, exitError, "no cookie file"},
+		{[]string{"--help"}, exitOK, "handshake"},
+		{[]string{"handshake", "--help"}, exitOK, "--workers"},
+		{[]string{"hold", "--help"}, exitOK, "--settle"},
+		{[]string{"handshake", "--count=0"}, exitUsage, "--duration"},
+		{[]string{"handshake", "--workers=0"}, exitUsage, "--workers"},
+		{[]string{"handshake", "--close=slam"}, exitUsage, "slam"},
+		{[]string{"hold", "--hold=1s", "--settle=2s"}, exitUsage, "--settle"},
+		{[]string{"--peers=0", "hold"}, exitUsage, "--peers"},
 	} {
 		var stdout, stderr bytes.Buffer
 		code := run(context.Background(), c.args, &stdout, &stderr, t.TempDir())
