@@ -56,13 +56,32 @@ type config struct {
 }
 
 type connOptions struct {
-	Listen    []listenAddr `long:"listen" description:"Interface/port to listen on, e.g. 127.0.0.1:18444 or :48333 (repeatable; default: all interfaces on the network's default port)"`
-	NoListen  bool         `long:"nolisten" description:"Accept no inbound connections (overrides --listen)"`
-	Connect   []peerAddr   `long:"connect" description:"Connect only to this peer, and reconnect when it drops (repeatable; no DNS seeding)"`
-	AddPeer   []peerAddr   `long:"addpeer" description:"Keep a connection to this peer, and reconnect when it drops (repeatable; no DNS seeding)"`
-	MaxPeers  positiveInt  `long:"maxpeers" default:"125" description:"Maximum number of inbound and outbound peers"`
-	NoDNSSeed bool         `long:"nodnsseed" description:"Do not look up peers in the network's DNS seeds"`
+	Listen          []listenAddr   `long:"listen" description:"Interface/port to listen on, e.g. 127.0.0.1:18444 or :48333 (repeatable; default: all interfaces on the network's default port)"`
+	NoListen        bool           `long:"nolisten" description:"Accept no inbound connections (overrides --listen)"`
+	Connect         []peerAddr     `long:"connect" description:"Connect only to this peer, and reconnect when it drops (repeatable; no DNS seeding)"`
+	AddPeer         []peerAddr     `long:"addpeer" description:"Keep a connection to this peer, and reconnect when it drops (repeatable; no DNS seeding)"`
+	MaxPeers        positiveInt    `long:"maxpeers" default:"125" description:"Maximum number of inbound and outbound peers"`
+	NoDNSSeed       bool           `long:"nodnsseed" description:"Do not look up peers in the network's DNS seeds"`
+	MaxInboundPerIP nonNegativeInt `long:"maxinboundperip" default:"0" description:"Maximum number of inbound connections from one IP address; more are closed as soon as they are accepted (0: no limit). Separately, at most 8 inbound connections from one /24 (IPv4) or /64 (IPv6) may be in their handshake at once"`
 }
+
+// nonNegativeInt is a decimal integer of 0 or more, for limits where 0
+// means none.
+type nonNegativeInt int
+
+func (n *nonNegativeInt) UnmarshalFlag(s string) error {
+	v, err := strconv.Atoi(strings.TrimSpace(s))
+	if err != nil {
+		return fmt.Errorf("%q is not a whole number", s)
+	}
+	if v < 0 {
+		return fmt.Errorf("%d is negative", v)
+	}
+	*n = nonNegativeInt(v)
+	return nil
+}
+
+func (n nonNegativeInt) MarshalFlag() (string, error) { return strconv.Itoa(int(n)), nil }
 
 type protocolOptions struct {
 	Services         serviceFlags `long:"services" default:"witness" description:"Services to advertise: none, or a comma-separated list of network, witness, network_limited, bloom, cf, or a number. peerd serves transactions with witnesses (btcd asks for them only from witness peers) but keeps no chain, so it advertises witness and not network. btcd keeps only OUTBOUND peers that advertise network: for a btcd to dial peerd, run peerd with --services=network,witness"`

@@ -56,6 +56,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 	check("NoListen", cfg.Conn.NoListen, false)
 	check("NoDNSSeed", cfg.Conn.NoDNSSeed, false)
 	check("MaxPeers", cfg.Conn.MaxPeers, positiveInt(125))
+	check("MaxInboundPerIP", cfg.Conn.MaxInboundPerIP, nonNegativeInt(0))
 	check("Services", cfg.Protocol.Services, serviceFlags(wire.SFNodeWitness))
 	check("RequiredServices", cfg.Protocol.RequiredServices, serviceFlags(wire.SFNodeWitness))
 	check("UAComments", cfg.Protocol.UAComments, []uaComment(nil))
@@ -84,7 +85,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 func TestNodeConfig(t *testing.T) {
 	cfg, err := loadConfig([]string{
 		"--regtest", "--listen=127.0.0.1:0", "--listen=[::1]", "--connect=192.0.2.1",
-		"--addpeer=192.0.2.2:1234", "--maxpeers=9", "--nodnsseed",
+		"--addpeer=192.0.2.2:1234", "--maxpeers=9", "--nodnsseed", "--maxinboundperip=3",
 		"--services=network,witness", "--requiredservices=network", "--uacomment=a b",
 		"--peertimeout=1s", "--pinginterval=2s", "--pingtimeout=3s", "--idletimeout=4s", "--writetimeout=5s",
 	}, t.TempDir())
@@ -93,12 +94,13 @@ func TestNodeConfig(t *testing.T) {
 	}
 	got := nodeConfig(cfg)
 	want := node.Config{
-		Params:    &chaincfg.RegressionNetParams,
-		Listen:    []string{"127.0.0.1:0", "[::1]"},
-		Connect:   []string{"192.0.2.1"},
-		AddPeer:   []string{"192.0.2.2:1234"},
-		MaxPeers:  9,
-		NoDNSSeed: true,
+		Params:        &chaincfg.RegressionNetParams,
+		Listen:        []string{"127.0.0.1:0", "[::1]"},
+		Connect:       []string{"192.0.2.1"},
+		AddPeer:       []string{"192.0.2.2:1234"},
+		MaxPeers:      9,
+		MaxPerAddress: 3,
+		NoDNSSeed:     true,
 		Peer: peer.DriverConfig{
 			Machine: peer.Config{
 				Handshake: handshake.Config{
@@ -339,6 +341,17 @@ func TestLoadConfig(t *testing.T) {
 		// Other values.
 		{name: "maxpeers zero", args: []string{"--maxpeers=0"},
 			wantErr: []string{"invalid value for --maxpeers", "0 is less than 1"}},
+		{name: "maxinboundperip negative", args: []string{"--maxinboundperip=-1"},
+			wantErr: []string{"invalid value for --maxinboundperip", "-1 is negative"}},
+		{name: "maxinboundperip not a number", file: "maxinboundperip=few\n",
+			wantErr: []string{"FILE:1: invalid value for maxinboundperip", `"few" is not a whole number`}},
+		{name: "maxinboundperip from file", file: "maxinboundperip=2\n",
+			check: func(c *config) string {
+				if got := nodeConfig(c).MaxPerAddress; got != 2 {
+					return fmt.Sprintf("node.Config.MaxPerAddress = %d, want 2", got)
+				}
+				return ""
+			}},
 		{name: "listen port too big", args: []string{"--listen=127.0.0.1:65536"},
 			wantErr: []string{"invalid value for --listen", `port "65536"`}},
 		{name: "connect without host", args: []string{"--connect=:8333"},

@@ -340,14 +340,15 @@ func outboundSummary(cfg *config) string {
 func nodeConfig(cfg *config) node.Config {
 	t := cfg.Timeouts
 	return node.Config{
-		Params:     cfg.params,
-		Listen:     strs(cfg.Conn.Listen),
-		NoListen:   cfg.Conn.NoListen,
-		Connect:    strs(cfg.Conn.Connect),
-		AddPeer:    strs(cfg.Conn.AddPeer),
-		MaxPeers:   int(cfg.Conn.MaxPeers),
-		NoDNSSeed:  cfg.Conn.NoDNSSeed,
-		Reannounce: time.Duration(cfg.Relay.Reannounce),
+		Params:        cfg.params,
+		Listen:        strs(cfg.Conn.Listen),
+		NoListen:      cfg.Conn.NoListen,
+		Connect:       strs(cfg.Conn.Connect),
+		AddPeer:       strs(cfg.Conn.AddPeer),
+		MaxPeers:      int(cfg.Conn.MaxPeers),
+		MaxPerAddress: int(cfg.Conn.MaxInboundPerIP),
+		NoDNSSeed:     cfg.Conn.NoDNSSeed,
+		Reannounce:    time.Duration(cfg.Relay.Reannounce),
 		Peer: peer.DriverConfig{
 			Machine: peer.Config{
 				Handshake: handshake.Config{
