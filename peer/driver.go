@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -54,9 +55,19 @@ type DriverConfig struct {
 	Exec Executor
 }
 
-// Peer is one connection and the goroutines that serve it: the owner loop
-// (Run), which owns the machine, and a reader that decodes one message at a
-// time and waits for the owner to take it before reading the next.
+// Peer is one connection and the one goroutine that serves it (Run). That
+// goroutine owns the machine and does all of the peer's I/O: it decodes a
+// message, steps the machine, writes what the machine says, and reads on.
+// While it waits for the peer it blocks in a read whose deadline is the
+// machine's next deadline, so an idle peer costs one parked goroutine and
+// no timer or channel of its own.
+//
+// Other goroutines hand it work (operator commands, relay batches,
+// executor results) through a small mutex-guarded inbox and wake it by
+// moving the read deadline into the past; the reader keeps any partly read
+// message and resumes it (see wireio.Reader). Disconnect, or the end of
+// the context given to New, closes the connection, which also ends a write
+// stuck on a peer that does not read.
 //
 // Methods other than Run are safe for concurrent use.
 type Peer struct {
@@ -71,16 +82,18 @@ type Peer struct {
 
 	// Owned by the owner loop (Run).
 	m      *Machine
-	out    []Action
+	r      *wireio.Reader
 	w      *wireio.Writer
 	broken bool // the machine panicked; the peer is closing
+	taken  inbox
 
 	// Shared.
-	cmds      chan Event     // operator commands, never blocks a sender
-	relays    chan []*Tx     // relay batches, never blocks a sender
-	results   chan JobResult // executor answers; room for every outstanding job
-	ctx       context.Context
-	cancel    context.CancelCauseFunc
+	in        inbox       // guarded by inMu
+	inMu      sync.Mutex  // guards in
+	woken     atomic.Bool // something is in the inbox, or the peer is closing
+	closing   atomic.Bool // Disconnect was called; closeWhy says why
+	closeWhy  Reason      // guarded by mu; set once
+	parent    context.Context
 	done      chan struct{}
 	ready     atomic.Bool // the handshake completed once
 	bytesRecv atomic.Uint64
@@ -88,7 +101,7 @@ type Peer struct {
 	lastRecv  atomic.Int64 // unix nanoseconds
 	lastSend  atomic.Int64
 
-	mu   sync.Mutex // guards snap and hist
+	mu   sync.Mutex // guards snap, hist and closeWhy
 	snap machineSnap
 	hist *fsm.History
 }
@@ -104,7 +117,6 @@ type machineSnap struct {
 // New prepares a peer on an established connection. p.Params.Inbound says
 // who dialed; Run starts it.
 func New(parent context.Context, id uint64, conn net.Conn, cfg *DriverConfig, p Params) *Peer {
-	ctx, cancel := context.WithCancelCause(parent)
 	pr := &Peer{
 		id:      id,
 		nonce:   p.Nonce,
@@ -113,14 +125,11 @@ func New(parent context.Context, id uint64, conn net.Conn, cfg *DriverConfig, p 
 		addr:    conn.RemoteAddr().String(),
 		cfg:     cfg,
 		started: time.Now(),
-		cmds:    make(chan Event, cmdQueue),
-		relays:  make(chan []*Tx, RelayQueue),
-		results: make(chan JobResult, MaxChecks),
-		ctx:     ctx,
-		cancel:  cancel,
+		parent:  parent,
 		done:    make(chan struct{}),
 		hist:    fsm.NewHistory(HistorySize),
 	}
+	pr.r = wireio.NewReader(conn, cfg.Net)
 	pr.w = wireio.NewWriter(countingWriter{pr}, cfg.Net)
 	pr.m = NewMachine(&cfg.Machine, p, fsm.ObserverFunc(pr.transitioned))
 	pr.snap.path = pr.m.Path()
@@ -155,18 +164,34 @@ func (p *Peer) String() string {
 }
 
 // Disconnect asks the peer to close for reason. It never blocks; the
-// peer's own reason is kept if it is already closing.
-func (p *Peer) Disconnect(reason Reason) { p.cancel(disconnectCause{reason}) }
+// first reason given is kept, and the peer's own if it is already
+// closing.
+func (p *Peer) Disconnect(reason Reason) {
+	p.mu.Lock()
+	first := p.closeWhy == ""
+	if first {
+		p.closeWhy = reason
+	}
+	p.mu.Unlock()
+	if first {
+		p.closing.Store(true)
+		p.woken.Store(true)
+		// Ends a blocked read or a write stuck on a peer that does
+		// not read; the loop then sees closing.
+		p.conn.Close()
+	}
+}
 
 // Ping asks the peer to send a ping now (Core's ping RPC). It reports false
 // when the command queue is full; the peer pings on its own schedule anyway.
 func (p *Peer) Ping() bool {
-	select {
-	case p.cmds <- Event{Kind: EvCmd, Cmd: CmdPing}:
+	return p.hand(func(in *inbox) bool {
+		if len(in.cmds) >= cmdQueue {
+			return false
+		}
+		in.cmds = append(in.cmds, CmdPing)
 		return true
-	default:
-		return false
-	}
+	})
 }
 
 // Relay queues transactions for announcement. It never blocks: when the
@@ -175,107 +200,165 @@ func (p *Peer) Ping() bool {
 // re-announcement of unfetched transactions makes up for it, and the known
 // inventory keeps that from announcing anything twice.
 func (p *Peer) Relay(txs []*Tx) bool {
-	select {
-	case p.relays <- txs:
-		return true
-	default:
-		return false
-	}
-}
-
-type disconnectCause struct{ r Reason }
-
-func (c disconnectCause) Error() string { return string(c.r) }
-
-func causeReason(ctx context.Context) Reason {
-	var dc disconnectCause
-	if errors.As(context.Cause(ctx), &dc) {
-		return dc.r
-	}
-	return ReasonShutdown
-}
-
-type readResult struct {
-	msg wire.Message
-	err error
-	n   int
-}
-
-// Run serves the peer until it disconnects or ctx given to New ends, then
-// closes the connection and waits for the reader. It returns the reason the
-// peer ended.
-func (p *Peer) Run() Reason {
-	defer close(p.done)
-	// Closing the connection is what unblocks a read or a write stuck on
-	// a peer that stopped talking or reading.
-	stop := context.AfterFunc(p.ctx, func() { p.conn.Close() })
-	defer stop()
-
-	in := make(chan readResult)
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		p.readLoop(in)
-	}()
-	defer func() {
-		// Close first so a blocked read returns, then cancel so a reader
-		// waiting to hand over a message gives up, then wait for it.
-		p.conn.Close()
-		p.cancel(nil)
-		wg.Wait()
-	}()
-
-	timer := time.NewTimer(time.Hour)
-	defer timer.Stop()
-	p.step(Event{Kind: EvStart, Now: time.Now()})
-	for !p.finished() {
-		p.resetTimer(timer)
-		var ev Event
-		select {
-		case r := <-in:
-			ev = p.readEvent(r)
-			if ev.Kind == EvMsg && log.Level() <= btclog.LevelTrace {
-				log.Tracef("%v: recv %s", p, ev.Msg.Command())
-			}
-		case <-timer.C:
-			ev = Event{Kind: EvTick}
-		case ev = <-p.cmds:
-		case txs := <-p.relays:
-			ev = Event{Kind: EvRelay, Txs: txs}
-		case r := <-p.results:
-			ev = Event{Kind: EvDone, Done: r}
-		case <-p.ctx.Done():
-			ev = Event{Kind: EvCmd, Cmd: CmdDisconnect, Reason: causeReason(p.ctx)}
+	return p.hand(func(in *inbox) bool {
+		if len(in.relays) >= RelayQueue {
+			return false
 		}
-		ev.Now = time.Now()
-		p.step(ev)
+		in.relays = append(in.relays, txs)
+		return true
+	})
+}
+
+// inbox holds what other goroutines hand the owner loop, in arrival order
+// per kind. Each kind is bounded: commands by cmdQueue, relay batches by
+// RelayQueue, executor results by the machine's limit on outstanding jobs
+// (MaxChecks).
+type inbox struct {
+	cmds    []Command
+	relays  [][]*Tx
+	results []JobResult
+}
+
+// wakePast is a read deadline in the past: setting it makes a blocked read
+// return at once.
+var wakePast = time.Unix(1, 0)
+
+// hand runs put on the inbox under its lock and, if put accepted, wakes
+// the owner loop. It never blocks on the peer.
+func (p *Peer) hand(put func(*inbox) bool) bool {
+	p.inMu.Lock()
+	ok := put(&p.in)
+	p.inMu.Unlock()
+	if ok {
+		p.wake()
 	}
+	return ok
+}
+
+// wake makes the owner loop look at its inbox and context. Whoever sets
+// the flag first also moves the read deadline into the past; the loop
+// clears the flag before it looks, and looks at the flag again after it
+// sets its own deadline, so a wake-up is never lost between the two.
+func (p *Peer) wake() {
+	if !p.woken.Swap(true) {
+		p.conn.SetReadDeadline(wakePast)
+	}
+}
+
+// Run serves the peer until it disconnects or the context given to New
+// ends, then closes the connection. It returns the reason the peer ended.
+func (p *Peer) Run() Reason {
+	stop := p.start()
+	for !p.finished() {
+		p.next()
+	}
+	return p.end(stop)
+}
+
+// start and end keep Run's own frame small: Run stays on the stack while
+// an idle peer waits (see next).
+//
+//go:noinline
+func (p *Peer) start() (stop func() bool) {
+	stop = context.AfterFunc(p.parent, p.shutdown)
+	p.step(Event{Kind: EvStart, Now: time.Now()})
+	return stop
+}
+
+//go:noinline
+func (p *Peer) end(stop func() bool) Reason {
+	stop()
+	p.conn.Close()
+	p.r.Release()
+	close(p.done)
 	if p.broken {
 		return ReasonInternal
 	}
 	return p.m.Reason()
 }
 
-func (p *Peer) finished() bool { return p.broken || p.m.State() == Disconnected }
+func (p *Peer) shutdown() { p.Disconnect(ReasonShutdown) }
 
-// readLoop decodes messages and hands each to the owner loop, waiting for
-// it to be taken before reading on. A fatal error is handed over last.
-func (p *Peer) readLoop(in chan<- readResult) {
-	r := wireio.NewReader(countingReader{p}, p.cfg.Net)
-	for {
-		msg, err := r.Next()
-		select {
-		case in <- readResult{msg: msg, err: err}:
-		case <-p.ctx.Done():
-			return
-		}
-		var soft *wireio.SoftError
-		if err != nil && !errors.As(err, &soft) {
-			return
-		}
+// next makes one move: it drains the inbox, or ticks the machine when its
+// deadline has come, or reads one message (waiting for it, up to the
+// deadline or a wake-up). An idle peer sits in the read, so this frame and
+// the reader's are kept small: the deeper work (steps, writes, logging)
+// happens in calls that have returned by then, and the runtime can shrink
+// the goroutine's stack back while it waits.
+//
+//go:noinline
+func (p *Peer) next() {
+	if p.woken.Swap(false) {
+		p.drain()
+		return
 	}
+	deadline := p.m.Deadline()
+	if !deadline.IsZero() && !time.Now().Before(deadline) {
+		p.tick()
+		return
+	}
+	p.conn.SetReadDeadline(deadline)
+	if p.woken.Load() {
+		return
+	}
+	msg, err := p.r.Next()
+	if n := p.r.BytesRead(); n != p.bytesRecv.Load() {
+		p.bytesRecv.Store(n)
+		p.lastRecv.Store(time.Now().UnixNano())
+	}
+	if err != nil && (errors.Is(err, os.ErrDeadlineExceeded) || p.closing.Load()) {
+		// Woken, or the deadline came: the next move looks at both.
+		// The reader keeps a partly read message for later.
+		return
+	}
+	p.received(msg, err)
 }
+
+//go:noinline
+func (p *Peer) tick() { p.step(Event{Kind: EvTick, Now: time.Now()}) }
+
+//go:noinline
+func (p *Peer) received(msg wire.Message, err error) {
+	ev := p.readEvent(msg, err)
+	if ev.Kind == EvMsg && log.Level() <= btclog.LevelTrace {
+		log.Tracef("%v: recv %s", p, ev.Msg.Command())
+	}
+	ev.Now = time.Now()
+	p.step(ev)
+}
+
+// drain steps the machine through what the inbox holds: a disconnect
+// first, then operator commands, executor results and relay batches.
+//
+//go:noinline
+func (p *Peer) drain() {
+	if p.closing.Load() {
+		p.mu.Lock()
+		why := p.closeWhy
+		p.mu.Unlock()
+		p.step(Event{Kind: EvCmd, Cmd: CmdDisconnect, Reason: why, Now: time.Now()})
+		return
+	}
+	p.inMu.Lock()
+	// Swap the inbox with the one taken last time, so that neither
+	// allocates once both have grown to their working size.
+	p.in, p.taken = inbox{cmds: p.taken.cmds[:0], relays: p.taken.relays[:0], results: p.taken.results[:0]}, p.in
+	p.inMu.Unlock()
+	t := &p.taken
+	for _, c := range t.cmds {
+		p.step(Event{Kind: EvCmd, Cmd: c, Now: time.Now()})
+	}
+	for _, r := range t.results {
+		p.step(Event{Kind: EvDone, Done: r, Now: time.Now()})
+	}
+	for i, txs := range t.relays {
+		p.step(Event{Kind: EvRelay, Txs: txs, Now: time.Now()})
+		t.relays[i] = nil // do not pin the batch until the next drain
+	}
+	clear(t.results)
+}
+
+func (p *Peer) finished() bool { return p.broken || p.m.State() == Disconnected }
 
 type countingWriter struct{ p *Peer }
 
@@ -285,52 +368,49 @@ func (c countingWriter) Write(b []byte) (int, error) {
 	return n, err
 }
 
-type countingReader struct{ p *Peer }
-
-func (c countingReader) Read(b []byte) (int, error) {
-	n, err := c.p.conn.Read(b)
-	if n > 0 {
-		c.p.bytesRecv.Add(uint64(n))
-		c.p.lastRecv.Store(time.Now().UnixNano())
-	}
-	return n, err
-}
-
 // readEvent turns what the reader produced into an event.
-func (p *Peer) readEvent(r readResult) Event {
+func (p *Peer) readEvent(msg wire.Message, err error) Event {
 	var soft *wireio.SoftError
 	switch {
-	case r.err == nil:
-		return Event{Kind: EvMsg, Msg: r.msg}
-	case errors.As(r.err, &soft):
-		return Event{Kind: EvBadMsg, Err: r.err}
-	case errors.Is(r.err, wireio.ErrBadMagic):
-		log.Debugf("%v: %v", p, r.err)
+	case err == nil:
+		return Event{Kind: EvMsg, Msg: msg}
+	case errors.As(err, &soft):
+		return Event{Kind: EvBadMsg, Err: err}
+	case errors.Is(err, wireio.ErrBadMagic):
+		log.Debugf("%v: %v", p, err)
 		return Event{Kind: EvClosed, Reason: ReasonBadMagic}
-	case errors.Is(r.err, wireio.ErrOversized):
-		log.Debugf("%v: %v", p, r.err)
+	case errors.Is(err, wireio.ErrOversized):
+		log.Debugf("%v: %v", p, err)
 		return Event{Kind: EvClosed, Reason: ReasonOversized}
-	case errors.Is(r.err, io.EOF):
+	case errors.Is(err, io.EOF):
 		return Event{Kind: EvClosed, Reason: ReasonEOF}
 	}
-	log.Debugf("%v: read: %v", p, r.err)
+	log.Debugf("%v: read: %v", p, err)
 	return Event{Kind: EvClosed, Reason: ReasonReadError}
 }
+
+// actionPool holds the slices steps write their actions into: a peer
+// borrows one for a step, so an idle peer holds none (nor the messages
+// its last actions pointed at).
+var actionPool = sync.Pool{New: func() any { return new([]Action) }}
 
 // step runs the machine on ev and carries out its actions. A panic in the
 // machine is a bug: it disconnects this one peer, not the node.
 func (p *Peer) step(ev Event) {
+	out := actionPool.Get().(*[]Action)
 	defer func() {
+		clear(*out)
+		*out = (*out)[:0]
+		actionPool.Put(out)
 		if r := recover(); r != nil {
 			log.Errorf("%v: machine panic on %s: %v\n%s", p, ev.Label(), r, debug.Stack())
 			p.broken = true
-			p.cancel(disconnectCause{ReasonInternal})
+			p.Disconnect(ReasonInternal)
 		}
 	}()
-	p.out = p.out[:0]
-	p.m.Step(ev, &p.out)
-	for i := range p.out {
-		p.act(&p.out[i])
+	p.m.Step(ev, out)
+	for i := range *out {
+		p.act(&(*out)[i])
 	}
 	p.publish(ev.Now)
 }
@@ -378,22 +458,16 @@ func (p *Peer) act(a *Action) {
 		}
 	case ActExec:
 		job := a.Job
-		// results has room for every outstanding check (MaxChecks), so
-		// neither the worker nor this fallback ever blocks, even after
-		// the peer has gone.
-		if p.cfg.Exec == nil || !p.cfg.Exec.Submit(func() { p.results <- job() }) {
-			p.results <- JobResult{Err: ErrExecutorBusy}
+		// The machine keeps at most MaxChecks jobs outstanding, so the
+		// inbox's results stay bounded; handing a result over never
+		// blocks, even after the peer has gone.
+		deliver := func(r JobResult) {
+			p.hand(func(in *inbox) bool { in.results = append(in.results, r); return true })
+		}
+		if p.cfg.Exec == nil || !p.cfg.Exec.Submit(func() { deliver(job()) }) {
+			deliver(JobResult{Err: ErrExecutorBusy})
 		}
 	}
-}
-
-func (p *Peer) resetTimer(t *time.Timer) {
-	d := p.m.Deadline()
-	if d.IsZero() {
-		t.Stop()
-		return
-	}
-	t.Reset(max(time.Until(d), 0))
 }
 
 func (p *Peer) transitioned(t fsm.Transition) {

@@ -444,5 +444,11 @@ func (l *hsLevel) Step(ev Event, out *[]Action) fsm.Result {
 		}
 		// a.Fail is reported by InnerEnded with the disconnect.
 	}
+	// Keep neither the sent messages nor, once the handshake is over,
+	// the slice: an idle peer should hold no more than it needs.
+	clear(m.hsOut)
+	if m.hs.Ended() {
+		m.hsOut = nil
+	}
 	return res
 }

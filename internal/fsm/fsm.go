@@ -311,35 +311,40 @@ func Path[E, A any](m Stepper[E, A]) string {
 	return p
 }
 
-// History is a fixed-size ring of the latest transitions. The zero value
-// keeps nothing; use NewHistory. It is not safe for concurrent use: the
-// owner of the machine owns its history.
+// History is a bounded ring of the latest transitions. It grows as
+// transitions come, up to its limit, so a machine that made five moves
+// holds five entries, not the limit's worth. The zero value keeps nothing;
+// use NewHistory. It is not safe for concurrent use: the owner of the
+// machine owns its history.
 type History struct {
-	buf  []Transition
-	next int
-	full bool
+	buf   []Transition
+	limit int
+	next  int // where the next entry goes once buf is full
 }
 
 // NewHistory returns a History keeping the last n transitions.
-func NewHistory(n int) *History { return &History{buf: make([]Transition, n)} }
+func NewHistory(n int) *History { return &History{limit: n} }
 
 // Transitioned records t, dropping the oldest entry when full.
 func (h *History) Transitioned(t Transition) {
-	if len(h.buf) == 0 {
-		return
-	}
-	h.buf[h.next] = t
-	h.next++
-	if h.next == len(h.buf) {
-		h.next, h.full = 0, true
+	switch {
+	case h.limit <= 0:
+	case len(h.buf) < h.limit:
+		if len(h.buf) == cap(h.buf) {
+			// Grow by doubling, but never past the limit.
+			grown := make([]Transition, len(h.buf), min(max(2*cap(h.buf), 4), h.limit))
+			copy(grown, h.buf)
+			h.buf = grown
+		}
+		h.buf = append(h.buf, t)
+	default:
+		h.buf[h.next] = t
+		h.next = (h.next + 1) % len(h.buf)
 	}
 }
 
 // Snapshot returns the recorded transitions, oldest first.
 func (h *History) Snapshot() []Transition {
-	if !h.full {
-		return append([]Transition(nil), h.buf[:h.next]...)
-	}
 	out := make([]Transition, 0, len(h.buf))
 	out = append(out, h.buf[h.next:]...)
 	return append(out, h.buf[:h.next]...)

@@ -150,16 +150,31 @@ func TestValidate(t *testing.T) {
 }
 
 func TestHistoryRing(t *testing.T) {
-	h := NewHistory(3)
-	for i := range 5 {
-		h.Transitioned(Transition{On: string(rune('a' + i))})
-	}
-	var got string
-	for _, tr := range h.Snapshot() {
-		got += tr.On
-	}
-	if got != "cde" {
-		t.Fatalf("snapshot %q, want cde (oldest first, last three)", got)
+	for _, tc := range []struct {
+		limit, moves int
+		want         string
+		maxCap       int
+	}{
+		{3, 5, "cde", 3},
+		{10, 3, "abc", 4}, // grows as moves come, not to the limit
+		{10, 12, "cdefghijkl", 10},
+		{6, 6, "abcdef", 6}, // exactly full
+		{0, 4, "", 0},
+	} {
+		h := NewHistory(tc.limit)
+		for i := range tc.moves {
+			h.Transitioned(Transition{On: string(rune('a' + i))})
+		}
+		var got string
+		for _, tr := range h.Snapshot() {
+			got += tr.On
+		}
+		if got != tc.want {
+			t.Errorf("limit %d, %d moves: snapshot %q, want %q (oldest first)", tc.limit, tc.moves, got, tc.want)
+		}
+		if cap(h.buf) > tc.maxCap {
+			t.Errorf("limit %d, %d moves: holds room for %d entries, want at most %d", tc.limit, tc.moves, cap(h.buf), tc.maxCap)
+		}
 	}
 }
 

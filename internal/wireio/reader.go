@@ -27,6 +27,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 
 	"github.com/btcsuite/btcd/wire/v2"
 )
@@ -119,13 +120,36 @@ func (h *Header) command() (string, bool) {
 }
 
 // Reader reads messages from one stream. It is not safe for concurrent use.
+//
+// A Reader can be resumed: when the underlying reader returns an error in
+// the middle of a message (typically a read deadline, which is how a
+// peer's goroutine is woken to do other work), Next returns that error and
+// keeps what it has read; the next call carries on where it stopped. Only
+// the caller knows which errors are temporary; after io.EOF or a fatal
+// error the stream is useless anyway.
+//
+// An idle Reader holds no payload buffer: a message's payload is read into
+// a buffer borrowed from a pool shared by every Reader and Writer, and
+// handed back once the message is decoded.
 type Reader struct {
 	r    io.Reader
 	net  wire.BitcoinNet
 	pver uint32
 	enc  wire.MessageEncoding
+
+	// The message being read.
 	hdr  [HeaderSize]byte
-	buf  bytes.Buffer
+	hdrN int          // header bytes read so far
+	body bool         // the header is complete; the payload is being read
+	cmd  string       // its command
+	msg  wire.Message // nil: the payload is discarded
+	soft *SoftError   // what to report once a discarded payload is consumed
+	sum  [4]byte      // the header's checksum
+	want int64        // payload bytes announced
+	got  int64        // payload bytes read (or discarded) so far
+	buf  *bytes.Buffer
+	lr   io.LimitedReader
+	n    uint64 // bytes read from the stream
 }
 
 // NewReader returns a Reader for the network magic net. It reads r directly,
@@ -138,91 +162,152 @@ func NewReader(r io.Reader, net wire.BitcoinNet) *Reader {
 // version negotiated in the handshake.
 func (r *Reader) SetProtocolVersion(pver uint32) { r.pver = pver }
 
+// BytesRead returns how many bytes the Reader has taken from the stream.
+func (r *Reader) BytesRead() uint64 { return r.n }
+
 // Next reads the next message. Errors are *SoftError (the message was
 // dropped, call Next again), ErrBadMagic or ErrOversized wrapped with detail
-// (fatal), or the underlying reader's error (fatal; io.EOF on a clean close
-// between messages).
+// (fatal), or the underlying reader's error (io.EOF on a clean close
+// between messages, io.ErrUnexpectedEOF within one); after such an error
+// Next may be called again and resumes the message it was reading.
 func (r *Reader) Next() (wire.Message, error) {
-	if _, err := io.ReadFull(r.r, r.hdr[:]); err != nil {
-		return nil, err
+	if !r.body {
+		// A plain loop rather than io.ReadFull: an idle peer waits in
+		// here, and every frame on its stack then counts.
+		for r.hdrN < HeaderSize {
+			n, err := r.r.Read(r.hdr[r.hdrN:])
+			r.hdrN += n
+			r.n += uint64(n)
+			if err != nil && r.hdrN < HeaderSize {
+				if err == io.EOF && r.hdrN > 0 {
+					err = io.ErrUnexpectedEOF
+				}
+				return nil, err
+			}
+		}
+		r.hdrN = 0
+		if err := r.header(); err != nil {
+			return nil, err
+		}
+		r.body = true
 	}
+	if r.msg == nil {
+		return r.skip()
+	}
+	return r.decode()
+}
+
+// header checks the header just read and prepares for its payload.
+func (r *Reader) header() error {
 	h := ParseHeader(&r.hdr)
 	if h.Magic != r.net {
-		return nil, fmt.Errorf("%w: got %#08x, want %#08x", ErrBadMagic, uint32(h.Magic), uint32(r.net))
+		return fmt.Errorf("%w: got %#08x, want %#08x", ErrBadMagic, uint32(h.Magic), uint32(r.net))
 	}
 	if h.Length > MaxPayload {
-		return nil, fmt.Errorf("%w: header announces %d bytes, limit %d", ErrOversized, h.Length, MaxPayload)
+		return fmt.Errorf("%w: header announces %d bytes, limit %d", ErrOversized, h.Length, MaxPayload)
 	}
 	cmd, ok := h.command()
+	r.cmd, r.msg, r.soft, r.sum = cmd, nil, nil, h.Checksum
+	r.want, r.got = int64(h.Length), 0
 	if !ok {
-		if err := r.discard(h.Length); err != nil {
+		r.soft = &SoftError{Command: cmd, Reason: "invalid command bytes"}
+		return nil
+	}
+	if r.msg = newMessage(cmd); r.msg == nil {
+		return nil
+	}
+	if limit := MaxPayloadFor(r.msg, r.pver); h.Length > limit {
+		r.msg = nil
+		return fmt.Errorf("%w: %s announces %d bytes, limit %d", ErrOversized, cmd, h.Length, limit)
+	}
+	return nil
+}
+
+// skip discards the payload of a message that is not decoded.
+func (r *Reader) skip() (wire.Message, error) {
+	if r.got < r.want {
+		n, err := io.CopyN(io.Discard, r.r, r.want-r.got)
+		r.got += n
+		r.n += uint64(n)
+		if r.got < r.want {
+			if err == io.EOF || err == nil {
+				err = io.ErrUnexpectedEOF
+			}
 			return nil, err
 		}
-		return nil, &SoftError{Command: cmd, Reason: "invalid command bytes"}
 	}
-	msg := newMessage(cmd)
-	if msg == nil {
-		if err := r.discard(h.Length); err != nil {
+	r.body = false
+	if r.soft != nil {
+		return nil, r.soft
+	}
+	return &Unknown{Cmd: r.cmd, Size: uint32(r.want)}, nil
+}
+
+// decode reads the rest of the payload, growing the borrowed buffer only
+// as bytes arrive (a header that lies about its length costs nothing until
+// the bytes are really sent), then checks and decodes it.
+func (r *Reader) decode() (wire.Message, error) {
+	if r.buf == nil {
+		r.buf = getBuffer()
+	}
+	if r.got < r.want {
+		r.lr = io.LimitedReader{R: r.r, N: r.want - r.got}
+		n, err := r.buf.ReadFrom(&r.lr)
+		r.lr.R = nil
+		r.got += n
+		r.n += uint64(n)
+		if r.got < r.want {
+			if err == nil {
+				err = io.ErrUnexpectedEOF
+			}
 			return nil, err
 		}
-		return &Unknown{Cmd: cmd, Size: h.Length}, nil
 	}
-	if limit := MaxPayloadFor(msg, r.pver); h.Length > limit {
-		return nil, fmt.Errorf("%w: %s announces %d bytes, limit %d", ErrOversized, cmd, h.Length, limit)
-	}
-	payload, err := r.payload(h.Length)
-	if err != nil {
-		return nil, err
-	}
+	r.body = false
+	msg := r.msg
+	r.msg = nil
+	defer r.Release()
+	payload := r.buf.Bytes()
 	sum := sha256.Sum256(payload)
 	sum = sha256.Sum256(sum[:])
-	if !bytes.Equal(sum[:4], h.Checksum[:]) {
-		return nil, &SoftError{Command: cmd, Reason: "bad checksum"}
+	if !bytes.Equal(sum[:4], r.sum[:]) {
+		return nil, &SoftError{Command: r.cmd, Reason: "bad checksum"}
 	}
-	if err := checkCounts(cmd, payload); err != nil {
-		return nil, &SoftError{Command: cmd, Reason: "malformed payload: " + err.Error()}
+	if err := checkCounts(r.cmd, payload); err != nil {
+		return nil, &SoftError{Command: r.cmd, Reason: "malformed payload: " + err.Error()}
 	}
 	// btcd's decoders copy what they keep, so the message does not alias
-	// r.buf, which the next call reuses.
-	if err := msg.BtcDecode(bytes.NewBuffer(payload), r.pver, r.enc); err != nil {
-		return nil, &SoftError{Command: cmd, Reason: "malformed payload: " + err.Error()}
+	// the buffer, which goes back to the pool. (MsgVersion insists on
+	// reading from a *bytes.Buffer.)
+	if err := msg.BtcDecode(r.buf, r.pver, r.enc); err != nil {
+		return nil, &SoftError{Command: r.cmd, Reason: "malformed payload: " + err.Error()}
 	}
 	return msg, nil
 }
 
-// payload reads n bytes into the reusable buffer, growing it only as bytes
-// arrive, so a header that lies about its length costs nothing until the
-// bytes are really sent.
-func (r *Reader) payload(n uint32) ([]byte, error) {
-	r.buf.Reset()
-	if n == 0 {
-		return nil, nil
-	}
-	got, err := r.buf.ReadFrom(io.LimitReader(r.r, int64(n)))
-	if err != nil {
-		return nil, err
-	}
-	if got < int64(n) {
-		return nil, io.ErrUnexpectedEOF
-	}
-	b := r.buf.Bytes()
-	if r.buf.Cap() > 64<<10 {
-		// Do not keep a large buffer for an idle peer: the next
-		// message gets a fresh one.
-		r.buf = bytes.Buffer{}
-	}
-	return b, nil
+// Release hands back the buffer of a partly read message, if any. Call it
+// when the stream is done with; the Reader must not be used afterwards.
+func (r *Reader) Release() {
+	putBuffer(r.buf)
+	r.buf = nil
 }
 
-func (r *Reader) discard(n uint32) error {
-	got, err := io.CopyN(io.Discard, r.r, int64(n))
-	if err != nil && got < int64(n) {
-		if err == io.EOF {
-			err = io.ErrUnexpectedEOF
-		}
-		return err
+// Buffers are shared by every Reader and Writer of the process: a peer
+// borrows one for the time it takes to read or write one message, so ten
+// thousand idle peers hold none. Buffers that grew past maxPooled are left
+// to the garbage collector rather than kept for the next small message.
+const maxPooled = 64 << 10
+
+var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+func getBuffer() *bytes.Buffer { return bufPool.Get().(*bytes.Buffer) }
+
+func putBuffer(b *bytes.Buffer) {
+	if b == nil || b.Cap() > maxPooled {
+		return
 	}
-	return nil
+	b.Reset()
+	bufPool.Put(b)
 }
 
 // MinCommandLimit is the least any command may carry. Messages of a fixed

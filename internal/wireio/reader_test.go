@@ -470,6 +470,89 @@ func TestEverySplitPoint(t *testing.T) {
 	}
 }
 
+// stallReader gives data in one-byte reads and fails with errStall once
+// before the bytes at each offset in stalls, as a connection does when its
+// read deadline passes (or is moved to wake the peer's goroutine) in the
+// middle of a message.
+type stallReader struct {
+	data   []byte
+	off    int
+	stalls map[int]bool
+}
+
+var errStall = errors.New("stall (a read deadline)")
+
+func (r *stallReader) Read(p []byte) (int, error) {
+	if r.stalls[r.off] {
+		delete(r.stalls, r.off)
+		return 0, errStall
+	}
+	if r.off == len(r.data) {
+		return 0, io.EOF
+	}
+	p[0] = r.data[r.off]
+	r.off++
+	return 1, nil
+}
+
+// A read that fails in the middle of any part of a message (header,
+// decoded payload, discarded payload, invalid command) loses nothing: the
+// next call to Next resumes the message, and the stream comes out whole.
+func TestResumesAfterAnyStall(t *testing.T) {
+	stream, want := sampleStream(t)
+	unknown := rawFrame(testNet, "headers", 5, [4]byte{}, []byte{1, 2, 3, 4, 5})
+	invalid := rawFrame(testNet, "pi\x01ng", 3, [4]byte{}, []byte{1, 2, 3})
+	stream = append(append(stream, unknown...), invalid...)
+	stream = append(stream, encode(t, pongMsg)...)
+	want = append(want, &Unknown{Cmd: "headers", Size: 5}, nil, pongMsg)
+	for _, every := range []int{1, 2, 7} {
+		stalls := map[int]bool{}
+		for i := 0; i < len(stream); i += every {
+			stalls[i] = true
+		}
+		r := NewReader(&stallReader{data: stream, stalls: stalls}, testNet)
+		var got []wire.Message
+		for {
+			m, err := r.Next()
+			var soft *SoftError
+			switch {
+			case errors.Is(err, errStall):
+				continue
+			case errors.As(err, &soft):
+				got = append(got, nil)
+				continue
+			case err == io.EOF:
+			case err != nil:
+				t.Fatalf("stall every %d bytes: %v", every, err)
+			default:
+				got = append(got, m)
+				continue
+			}
+			break
+		}
+		if len(got) != len(want) {
+			t.Fatalf("stall every %d bytes: read %d messages, want %d", every, len(got), len(want))
+		}
+		for i := range want {
+			if !reflect.DeepEqual(got[i], want[i]) {
+				t.Errorf("stall every %d bytes: message %d: got %+v, want %+v", every, i, got[i], want[i])
+			}
+		}
+	}
+}
+
+// A stall inside a message is not a clean end: EOF after it is unexpected.
+func TestEOFAfterStallMidHeader(t *testing.T) {
+	ping := encode(t, &wire.MsgPing{Nonce: 1})
+	r := NewReader(&stallReader{data: ping[:10], stalls: map[int]bool{10: true}}, testNet)
+	if _, err := r.Next(); !errors.Is(err, errStall) {
+		t.Fatalf("got %v, want the stall", err)
+	}
+	if _, err := r.Next(); err != io.ErrUnexpectedEOF {
+		t.Fatalf("got %v, want io.ErrUnexpectedEOF", err)
+	}
+}
+
 // ---------------------------------------------------------------------------
 // 4. Fatal errors, before any payload byte is consumed.
 
@@ -910,23 +993,27 @@ func TestLyingHeaderDoesNotAllocate(t *testing.T) {
 	}
 }
 
-// After a message above 64 KiB the Reader lets its buffer go, so an idle
-// peer does not pin it.
-func TestLargeBufferReleased(t *testing.T) {
+// A Reader holds no payload buffer between messages, and a buffer that grew
+// past maxPooled for a large message is not kept in the pool for the next.
+func TestIdleReaderHoldsNoBuffer(t *testing.T) {
 	big := &wire.MsgInv{InvList: sampleInvList(3000)} // 108 KB payload
 	stream := append(encode(t, big), encode(t, pongMsg)...)
 	r := NewReader(bytes.NewReader(stream), testNet)
-	if _, err := r.Next(); err != nil {
-		t.Fatal(err)
+	for range 2 {
+		if _, err := r.Next(); err != nil {
+			t.Fatal(err)
+		}
+		if r.buf != nil {
+			t.Fatalf("Reader kept a %d-byte buffer after a message", r.buf.Cap())
+		}
 	}
-	if c := r.buf.Cap(); c != 0 {
-		t.Errorf("buffer of %d bytes kept after a large message", c)
-	}
-	if _, err := r.Next(); err != nil {
-		t.Fatal(err)
-	}
-	if c := r.buf.Cap(); c == 0 || c > 64<<10 {
-		t.Errorf("buffer of %d bytes after a small message", c)
+	large := new(bytes.Buffer)
+	large.Grow(maxPooled + 1)
+	putBuffer(large)
+	for range 100 {
+		if b := getBuffer(); b.Cap() > maxPooled {
+			t.Fatalf("pool handed out a %d-byte buffer", b.Cap())
+		}
 	}
 }
 
@@ -1031,5 +1118,22 @@ func BenchmarkReadPing(b *testing.B) {
 		if _, err := r.Next(); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BytesRead counts every byte taken from the stream: decoded payloads,
+// discarded ones and partial reads.
+func TestBytesRead(t *testing.T) {
+	stream, _ := sampleStream(t)
+	stream = append(stream, rawFrame(testNet, "headers", 5, [4]byte{}, []byte{1, 2, 3, 4, 5})...)
+	r := NewReader(&stallReader{data: stream, stalls: map[int]bool{3: true, 30: true}}, testNet)
+	for {
+		_, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+	}
+	if got := r.BytesRead(); got != uint64(len(stream)) {
+		t.Fatalf("BytesRead %d, want %d", got, len(stream))
 	}
 }

@@ -1,20 +1,19 @@
 package wireio
 
 import (
-	"bytes"
 	"io"
 
 	"github.com/btcsuite/btcd/wire/v2"
 )
 
-// Writer encodes messages into one reusable buffer and writes each with a
-// single Write call, so header and payload leave in one segment. It is not
-// safe for concurrent use.
+// Writer encodes each message into a buffer borrowed from the package's
+// pool and writes it with a single Write call, so header and payload leave
+// in one segment and an idle connection holds no buffer. It is not safe for
+// concurrent use.
 type Writer struct {
 	w    io.Writer
 	net  wire.BitcoinNet
 	pver uint32
-	buf  bytes.Buffer
 }
 
 // NewWriter returns a Writer for the network magic net.
@@ -33,13 +32,11 @@ func (w *Writer) Write(msg wire.Message) error {
 // WriteEncoding encodes msg with enc and writes it: wire.BaseEncoding
 // strips witnesses from a transaction, for a peer that asked for MSG_TX.
 func (w *Writer) WriteEncoding(msg wire.Message, enc wire.MessageEncoding) error {
-	w.buf.Reset()
-	if _, err := wire.WriteMessageWithEncodingN(&w.buf, msg, w.pver, w.net, enc); err != nil {
+	buf := getBuffer()
+	defer putBuffer(buf)
+	if _, err := wire.WriteMessageWithEncodingN(buf, msg, w.pver, w.net, enc); err != nil {
 		return err
 	}
-	_, err := w.w.Write(w.buf.Bytes())
-	if w.buf.Cap() > 64<<10 {
-		w.buf = bytes.Buffer{}
-	}
+	_, err := w.w.Write(buf.Bytes())
 	return err
 }
