@@ -1,0 +1,517 @@
+#!/usr/bin/env bash
+# bench-compare.sh measures what a handshake and a held idle peer cost
+# peerd, btcd v0.26.2 (pinned by go.mod, regtest) and the floor
+# (cmd/peerfloor: a server that answers the handshake with pre-encoded bytes
+# and nothing else), and writes the results into docs/benchmarks.md.
+#
+# It builds the four programs, then runs BENCH_RUNS rounds. A round
+# measures, for each mode and each target, one run of peerload against a
+# fresh target (temporary data directory, a free loopback port, started for
+# that run alone and stopped after it):
+#
+#   handshake  peerload handshake: BENCH_HS_WORKERS workers connect,
+#              handshake, reset and start again, BENCH_HS_COUNT times;
+#              handshakes per second, latency, and the target's CPU time per
+#              handshake (/proc/PID/stat, read by peerload --pid).
+#   hold       peerload hold: BENCH_HOLD_PEERS connections opened and kept
+#              for BENCH_HOLD (pings answered); the target's resident memory
+#              (/proc/PID/status VmRSS) before the first connection and
+#              BENCH_SETTLE after the last: the growth per held peer.
+#
+# Within a round the targets take turns (and the order rotates from round
+# to round), so that whatever else the machine is doing hits all of them
+# alike; the page compares them as ratios within a round, and gives the
+# median, minimum and maximum over the rounds. Before each run the script
+# waits (a bounded time) for the machine to be quiet, and it records how
+# much CPU other processes used during the run; a run during which they
+# used more than BENCH_MAX_OTHER% of the CPUs is set aside and repeated.
+#
+# The generated part of docs/benchmarks.md lies between the BEGIN and END
+# markers below; the rest of the file is kept. (Relay latency has its own
+# script, scripts/bench-relay.sh, and its own markers.)
+#
+# Needs go, jq, awk and Linux's /proc. A quick try:
+#   BENCH_RUNS=1 BENCH_HS_COUNT=2000 BENCH_HOLD_PEERS=1000 BENCH_HOLD=4s BENCH_SETTLE=2s \
+#     BENCH_OUT=/tmp/bench.md scripts/bench-compare.sh
+#
+# Settings (environment):
+#   BENCH_TARGETS     targets, in the first round's order  (default "peerd btcd floor")
+#   BENCH_MODES       modes                               (default "handshake hold")
+#   BENCH_RUNS        rounds                              (default 3)
+#   BENCH_HS_COUNT    handshakes per handshake run        (default 20000)
+#   BENCH_HS_WORKERS  handshakes in progress at once      (default 32)
+#   BENCH_HS_MAXTIME  stop a handshake run after this     (default 60s)
+#   BENCH_HOLD_PEERS  connections per hold run            (default 10000)
+#   BENCH_HOLD        how long a hold run keeps them      (default 12s)
+#   BENCH_SETTLE      when, after the last one opened, the memory
+#                     figure is read                      (default 5s)
+#   BENCH_MAXPEERS    the targets' --maxpeers  (default BENCH_HOLD_PEERS + 200)
+#   BENCH_WARMUP      seconds between a target's start and the run (default 2)
+#   BENCH_OUT         the page to write                   (default docs/benchmarks.md)
+#   BENCH_KEEP        a directory to copy each run's JSON and target log into
+#   BENCH_QUIET_PCT   other processes may use at most this % of all CPUs
+#                     before a run starts                 (default 10)
+#   BENCH_QUIET_WAIT  seconds to wait for that, per run   (default 120)
+#   BENCH_MAX_OTHER   a run during which other processes used more than
+#                     this % of all CPUs is set aside and repeated (default 10)
+#   BENCH_RETRIES     at most this many times per run     (default 2)
+#   BENCH_REV         build everything from this commit (e.g. HEAD) instead
+#                     of the working tree
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+TARGETS=${BENCH_TARGETS:-"peerd btcd floor"}
+MODES=${BENCH_MODES:-"handshake hold"}
+RUNS=${BENCH_RUNS:-3}
+HS_COUNT=${BENCH_HS_COUNT:-20000}
+HS_WORKERS=${BENCH_HS_WORKERS:-32}
+HS_MAXTIME=${BENCH_HS_MAXTIME:-60s}
+HOLD_PEERS=${BENCH_HOLD_PEERS:-10000}
+HOLD=${BENCH_HOLD:-12s}
+SETTLE=${BENCH_SETTLE:-5s}
+MAXPEERS=${BENCH_MAXPEERS:-$((HOLD_PEERS + 200))}
+WARMUP=${BENCH_WARMUP:-2}
+OUT=${BENCH_OUT:-docs/benchmarks.md}
+KEEP=${BENCH_KEEP:-}
+QUIET_PCT=${BENCH_QUIET_PCT:-10}
+QUIET_WAIT=${BENCH_QUIET_WAIT:-120}
+MAX_OTHER=${BENCH_MAX_OTHER:-10}
+RETRIES=${BENCH_RETRIES:-2}
+REV=${BENCH_REV:-}
+BEGIN='<!-- BEGIN scripts/bench-compare.sh: generated, do not edit -->'
+END='<!-- END scripts/bench-compare.sh -->'
+
+for t in $TARGETS; do
+	case $t in peerd | btcd | floor) ;; *)
+		echo "bench-compare: unknown target $t (want peerd, btcd, floor)" >&2
+		exit 2
+		;;
+	esac
+done
+for m in $MODES; do
+	case $m in handshake | hold) ;; *)
+		echo "bench-compare: unknown mode $m (want handshake, hold)" >&2
+		exit 2
+		;;
+	esac
+done
+
+tmp=$(mktemp -d -t peerd-compare-XXXXXX)
+target_pid=
+
+stop_target() {
+	[[ -n $target_pid ]] || return 0
+	if kill -0 "$target_pid" 2>/dev/null; then
+		kill -INT "$target_pid" 2>/dev/null || true
+		for _ in $(seq 150); do
+			kill -0 "$target_pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -KILL "$target_pid" 2>/dev/null || true
+	fi
+	wait "$target_pid" 2>/dev/null || true
+	target_pid=
+}
+cleanup() {
+	stop_target
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+log() { echo "bench-compare: $*" >&2; }
+
+# A target holds one descriptor per peer (Go raises its soft limit to the
+# hard one; btcd keeps a limit above 2,048); peerload raises its own.
+if [[ $(ulimit -n) != unlimited && $(ulimit -n) -lt $((HOLD_PEERS + 100)) ]]; then
+	ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+	if [[ $(ulimit -n) != unlimited && $(ulimit -n) -lt $((HOLD_PEERS + 100)) ]]; then
+		log "warning: the open file limit is $(ulimit -n), below the $((HOLD_PEERS + 100)) a hold run needs"
+	fi
+fi
+
+# With BENCH_REV, build from that commit (git archive into a temporary
+# directory), not from the working tree with whatever is being edited in it.
+src=.
+if [[ -n $REV ]]; then
+	REV_ID=$(git rev-parse --short "$REV^{commit}")
+	src=$tmp/src
+	mkdir -p "$src"
+	git archive "$REV_ID" | tar -x -C "$src"
+	PEERD_AT="commit $REV_ID"
+else
+	PEERD_AT="the working tree at $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
+	if ! git diff --quiet HEAD -- . ':!docs' ':!scripts' 2>/dev/null; then
+		PEERD_AT+=" with uncommitted changes"
+	fi
+fi
+log "building peerd, peerload, peerfloor and the pinned btcd from $PEERD_AT"
+(
+	cd "$src"
+	go build -o "$tmp/peerd" ./cmd/peerd
+	go build -o "$tmp/peerload" ./cmd/peerload
+	go build -o "$tmp/peerfloor" ./cmd/peerfloor
+	# go.mod's "tool github.com/btcsuite/btcd" pins the version (as in
+	# internal/btcdtest).
+	go build -o "$tmp/btcd" github.com/btcsuite/btcd
+)
+BTCD_VERSION=$("$tmp/btcd" --version | awk '{print $NF}')
+: >"$tmp/none.conf"
+
+# free_port prints a loopback port nobody listens on, below Linux's
+# ephemeral range (so that peerload's own connections cannot take it).
+free_port() {
+	local p
+	for _ in $(seq 200); do
+		p=$((20000 + RANDOM % 12000))
+		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+			echo "$p"
+			return 0
+		fi
+	done
+	log "no free port found"
+	return 1
+}
+
+# busy_ticks prints "busy total" jiffies of all CPUs from /proc/stat.
+busy_ticks() {
+	awk '/^cpu /{b=$2+$3+$4+$7+$8+$9; print b, b+$5+$6; exit}' /proc/stat
+}
+
+# proc_ticks prints the user+system jiffies of process $1.
+proc_ticks() {
+	# Field 2 (comm) may hold spaces: count from after its ")".
+	sed 's/^.*) //' "/proc/$1/stat" | awk '{print $12+$13}'
+}
+
+HZ=$(getconf CLK_TCK)
+NCPU=$(nproc)
+
+# wait_quiet waits until other processes use at most QUIET_PCT% of the
+# CPUs over 2 s, for at most QUIET_WAIT s, and prints the last reading.
+wait_quiet() {
+	local deadline=$((SECONDS + QUIET_WAIT)) b0 t0 b1 t1 pct
+	while :; do
+		read -r b0 t0 < <(busy_ticks)
+		sleep 2
+		read -r b1 t1 < <(busy_ticks)
+		pct=$(((b1 - b0) * 100 / (t1 - t0 > 0 ? t1 - t0 : 1)))
+		if ((pct <= QUIET_PCT)); then
+			echo "$pct"
+			return
+		fi
+		if ((SECONDS >= deadline)); then
+			log "warning: the machine is still ${pct}% busy after ${QUIET_WAIT}s; measuring anyway"
+			echo "$pct"
+			return
+		fi
+		log "machine ${pct}% busy with other work; waiting"
+		sleep 3
+	done
+}
+
+# The commands, as the page shows them.
+PEERD_CMD='peerd --regtest --datadir=$TMP/data --configfile=$TMP/none.conf --listen=127.0.0.1:$P2P --norpc --maxpeers='$MAXPEERS' --nodnsseed --nologfile --debuglevel=warn'
+BTCD_CMD='btcd --regtest --datadir=$TMP/data --logdir=$TMP/logs --configfile=$TMP/none.conf --listen=127.0.0.1:$P2P --norpc --maxpeers='$MAXPEERS' --nodnsseed --debuglevel=warn'
+FLOOR_CMD='peerfloor --regtest --listen=127.0.0.1:$P2P'
+HS_CMD='peerload --regtest --target=127.0.0.1:$P2P --json -q handshake --workers='$HS_WORKERS' --count='$HS_COUNT' --duration='$HS_MAXTIME' --settle=1s --pid=$PID'
+HOLD_CMD='peerload --regtest --target=127.0.0.1:$P2P --peers='$HOLD_PEERS' --json -q hold --hold='$HOLD' --settle='$SETTLE' --pid=$PID'
+
+# start_target TARGET NAME: a fresh target on a free port, in its own
+# directory; sets target_pid and port, and returns once it accepts
+# connections.
+start_target() {
+	local t=$1 name=$2 dir=$tmp/$2
+	mkdir -p "$dir"
+	port=$(free_port)
+	case $t in
+	peerd)
+		"$tmp/peerd" --regtest --datadir="$dir/data" --configfile="$tmp/none.conf" --listen="127.0.0.1:$port" \
+			--norpc --maxpeers="$MAXPEERS" --nodnsseed --nologfile --debuglevel=warn >"$dir/target.log" 2>&1 &
+		;;
+	btcd)
+		"$tmp/btcd" --regtest --datadir="$dir/data" --logdir="$dir/logs" --configfile="$tmp/none.conf" \
+			--listen="127.0.0.1:$port" --norpc --maxpeers="$MAXPEERS" --nodnsseed --debuglevel=warn >"$dir/target.log" 2>&1 &
+		;;
+	floor)
+		"$tmp/peerfloor" --regtest --listen="127.0.0.1:$port" >"$dir/target.log" 2>&1 &
+		;;
+	esac
+	target_pid=$!
+	for _ in $(seq 300); do
+		if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+			sleep "$WARMUP"
+			return 0
+		fi
+		kill -0 "$target_pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	log "$t did not start:"
+	cat "$dir/target.log" >&2
+	return 1
+}
+
+# measure MODE RUN TARGET NAME: one peerload run against a fresh target;
+# writes its figures as one TSV line to $tmp/line.tsv (columns: see the jq
+# programs; the first four are mode, run, target, other processes' CPU %).
+# Not run in a subshell: the EXIT trap must see target_pid.
+measure() {
+	local mode=$1 run=$2 t=$3 name=$4 b0 t0 b1 t1 p0 p1 json=$tmp/$4/run.json
+	start_target "$t" "$name"
+	read -r b0 t0 < <(busy_ticks)
+	p0=$(proc_ticks "$target_pid")
+	local args=(--regtest --target="127.0.0.1:$port" --json -q)
+	if [[ $mode == handshake ]]; then
+		args+=(handshake --workers="$HS_WORKERS" --count="$HS_COUNT" --duration="$HS_MAXTIME" --settle=1s --pid="$target_pid")
+	else
+		args+=(--peers="$HOLD_PEERS" hold --hold="$HOLD" --settle="$SETTLE" --pid="$target_pid")
+	fi
+	if ! "$tmp/peerload" "${args[@]}" >"$json" 2>"$tmp/$name/run.err"; then
+		log "peerload $mode against $t failed:"
+		cat "$tmp/$name/run.err" "$json" >&2
+		tail -20 "$tmp/$name/target.log" >&2
+		return 1
+	fi
+	read -r b1 t1 < <(busy_ticks)
+	p1=$(proc_ticks "$target_pid")
+	stop_target
+	if [[ -n $KEEP ]]; then
+		mkdir -p "$KEEP"
+		cp "$json" "$KEEP/$name.json"
+		cp "$tmp/$name/target.log" "$KEEP/$name.log"
+		[[ ! -f $tmp/$name/logs/regtest/btcd.log ]] || cp "$tmp/$name/logs/regtest/btcd.log" "$KEEP/$name.btcd.log"
+	fi
+	# CPU, as a % of all CPUs over the run's wall time: the target's,
+	# peerload's, and what the rest of the machine used.
+	local common='($total / $ncpu / $hz) as $wall
+		| (.peerload_cpu_ms / 1000) as $pl
+		| ([($busy / $hz) - ($tgt / $hz) - $pl, 0] | max) as $other
+		| [$mode, $run, $t, ($other * 100 / $wall / $ncpu | floor),
+		   ($tgt / $hz * 100 / $wall / $ncpu | floor), ($pl * 100 / $wall / $ncpu | floor)]'
+	local fields
+	if [[ $mode == handshake ]]; then
+		# 7 rate, 8 target µs/handshake, 9 p50, 10 p99, 11 max, 12 peerload
+		# µs/handshake, 13 completed, 14 failed
+		fields='[.handshakes_per_s, (.target_cpu_us_per_handshake // "n/a"), .latency.p50_ms, .latency.p99_ms,
+			.latency.max_ms, .peerload_cpu_us_per_handshake, .handshakes, .failed]'
+	else
+		# 7 kB per peer, 8 held (settled), 9 held at the end, 10 failed,
+		# 11 RSS before (kB), 12 RSS settled, 13 open time (ms), 14 target
+		# µs per connection opened, 15 peers asked for
+		fields='[(.target_kb_per_peer // "n/a"), .held, .held_end, .failed,
+			(.target_rss_before_kb // "n/a"), (.target_rss_settled_kb // "n/a"), .open_ms,
+			(.target_cpu_us_per_open // "n/a"), .peers]'
+	fi
+	jq -r --arg mode "$mode" --arg run "$run" --arg t "$t" --argjson hz "$HZ" --argjson ncpu "$NCPU" \
+		--argjson busy "$((b1 - b0))" --argjson total "$((t1 - t0))" --argjson tgt "$((p1 - p0))" \
+		"$common + $fields | @tsv" "$json" >"$tmp/line.tsv"
+}
+
+results=$tmp/results.tsv
+discarded=$tmp/discarded.tsv
+: >"$results"
+: >"$discarded"
+read -r -a order <<<"$TARGETS"
+started=$(date -u '+%Y-%m-%d %H:%M UTC')
+for run in $(seq "$RUNS"); do
+	# Rotate the order, so that no target always runs first or last.
+	k=$(((run - 1) % ${#order[@]}))
+	round=("${order[@]:k}" "${order[@]:0:k}")
+	for mode in $MODES; do
+		for t in "${round[@]}"; do
+			for attempt in $(seq 0 "$RETRIES"); do
+				quiet=$(wait_quiet)
+				log "round $run of $RUNS: $mode against $t, attempt $((attempt + 1)) (machine ${quiet}% busy before)"
+				measure "$mode" "$run" "$t" "$mode.$t.$run.$attempt"
+				line=$(<"$tmp/line.tsv")
+				other=$(cut -f4 <<<"$line")
+				if [[ $mode == handshake ]]; then
+					log "$(awk -F'\t' '{printf "%s handshakes/s, %s µs of target CPU each, p99 %s ms, %s failed; CPU: target %s%%, peerload %s%%, other processes %s%%", $7, $8, $10, $14, $5, $6, $4}' <<<"$line")"
+				else
+					log "$(awk -F'\t' '{printf "%s of %s held, %s kB per peer, opened in %.1f s; other processes %s%%", $8, $15, $7, $13/1000, $4}' <<<"$line")"
+				fi
+				if ((other <= MAX_OTHER || attempt == RETRIES)); then
+					echo "$line" >>"$results"
+					break
+				fi
+				log "other processes used more than ${MAX_OTHER}% of the CPUs: setting this run aside and repeating it"
+				echo "$line" >>"$discarded"
+			done
+		done
+	done
+done
+
+# cell MODE TARGET COLUMN FORMAT prints "median (min–max)" of COLUMN over
+# the rounds, or "n/a".
+cell() {
+	awk -F'\t' -v m="$1" -v t="$2" -v c="$3" '$1==m && $3==t && $c != "n/a" {print $c}' "$results" | sort -g |
+		awk -v f="$4" '{a[NR]=$1} END {
+			if (NR == 0) {print "n/a"; exit}
+			m = NR % 2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2
+			if (NR == 1) printf f "\n", m; else printf f " (" f "–" f ")\n", m, a[1], a[NR]}'
+}
+
+# ratio MODE A B COLUMN prints "median (min–max)" over the rounds of
+# A's COLUMN / B's COLUMN in the same round, or "n/a".
+ratio() {
+	awk -F'\t' -v m="$1" -v a="$2" -v b="$3" -v c="$4" '
+		$1==m && $3==a && $c != "n/a" {x[$2]=$c}
+		$1==m && $3==b && $c != "n/a" {y[$2]=$c}
+		END {for (r in x) if ((r in y) && y[r] > 0) print x[r]/y[r]}' "$results" | sort -g |
+		awk '{a[NR]=$1} END {
+			if (NR == 0) {print "n/a"; exit}
+			m = NR % 2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2
+			if (NR == 1) printf "%.2f\n", m; else printf "%.2f (%.2f–%.2f)\n", m, a[1], a[NR]}'
+}
+
+# median_of MODE A B COLUMN prints the median ratio alone (for the
+# verdicts), or nothing.
+median_ratio() { ratio "$@" | awk '$1 != "n/a" {print $1}'; }
+
+has() { [[ " $TARGETS " == *" $1 "* ]]; }
+has_mode() { [[ " $MODES " == *" $1 "* ]]; }
+
+# verdict VALUE OP LIMIT prints "met" or "missed".
+verdict() {
+	[[ -n $1 ]] || {
+		echo "n/a"
+		return
+	}
+	awk -v v="$1" -v op="$2" -v l="$3" 'BEGIN {ok = op == "<=" ? v <= l : v >= l; print ok ? "**met**" : "**missed**"}'
+}
+
+# row LABEL MODE COLUMN FORMAT ISSUE: one line of a mode's table.
+row() {
+	local label=$1 mode=$2 col=$3 fmt=$4 issue=$5 t
+	printf '| %s |' "$label"
+	for t in $TARGETS; do printf ' %s |' "$(cell "$mode" "$t" "$col" "$fmt")"; done
+	printf ' %s |\n' "$issue"
+}
+
+header() {
+	local t
+	printf '| %s |' "$1"
+	for t in $TARGETS; do printf ' %s |' "$t"; done
+	printf " the issue's figures (2 cores, loopback) |\n|---|"
+	for t in $TARGETS; do printf -- '---:|'; done
+	printf -- '---|\n'
+}
+
+gen=$tmp/generated.md
+{
+	echo "$BEGIN"
+	echo
+	echo "Measured $started by \`${REV:+BENCH_REV=$REV }BENCH_RUNS=$RUNS BENCH_HS_COUNT=$HS_COUNT BENCH_HS_WORKERS=$HS_WORKERS BENCH_HOLD_PEERS=$HOLD_PEERS BENCH_HOLD=$HOLD BENCH_SETTLE=$SETTLE scripts/bench-compare.sh\`."
+	echo
+	echo "- Machine: \`nproc\` $NCPU, CPU $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(awk '/^MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), Linux $(uname -r); the targets and peerload share the machine"
+	echo "- Go: $(go version | cut -d' ' -f3-); btcd $BTCD_VERSION (go.mod's pin); peerd, peerload and peerfloor built from $PEERD_AT"
+	echo "- peerd: \`$PEERD_CMD\`"
+	echo "- btcd: \`$BTCD_CMD\`"
+	echo "- floor: \`$FLOOR_CMD\`"
+	echo "- handshake runs: \`$HS_CMD\`"
+	echo "- hold runs: \`$HOLD_CMD\`"
+	echo
+	echo "Every run has a fresh target (\$TMP: a new temporary directory; \$P2P: a free loopback port; none.conf is empty; \$PID: the target's process id),"
+	echo "started $WARMUP s before peerload and stopped after it. $RUNS round$( ((RUNS == 1)) || echo s); in each, the targets take turns (the order rotates from round to round)."
+	echo "Each cell is the median of the rounds, with the minimum and maximum in parentheses; a ratio is taken within each round, then its median, minimum and maximum."
+	if has_mode handshake; then
+		echo
+		echo "### Handshakes: $HS_COUNT per run, $HS_WORKERS at a time"
+		echo
+		header 'handshake'
+		row 'handshakes per second' handshake 7 '%.0f' 'peerd ≥ 1.5 × btcd'
+		row "target's CPU per handshake, µs" handshake 8 '%.0f' 'btcd ≈ 140, floor ≈ 52, peerd ≤ 70'
+		row 'latency, connect → verack, p50, ms' handshake 9 '%.2f' ''
+		row 'latency, p99, ms' handshake 10 '%.2f' ''
+		row "peerload's CPU per handshake, µs" handshake 12 '%.0f' ''
+		row 'failed handshakes' handshake 14 '%d' ''
+	fi
+	if has_mode hold; then
+		echo
+		echo "### Held idle peers: $HOLD_PEERS per run"
+		echo
+		header 'hold'
+		row "target's memory per held peer, kB (1,024 bytes)" hold 7 '%.2f' 'btcd ≈ 31 at 5,000–10,000 peers, floor ≈ 4, peerd ≤ 8'
+		row "peers held (of $HOLD_PEERS)" hold 8 '%d' 'peerd: 10,000'
+		row "peers still held after $HOLD" hold 9 '%d' ''
+		row "target's RSS before, kB" hold 11 '%.0f' ''
+		row "target's RSS with the peers, kB" hold 12 '%.0f' ''
+		row "time to open them all, ms" hold 13 '%.0f' ''
+		row "target's CPU per connection opened, µs" hold 14 '%.0f' ''
+	fi
+	if has peerd && { has btcd || has floor; }; then
+		echo
+		echo "### peerd against the others, as ratios within a round"
+		echo
+		echo "| ratio | median (min–max) | the issue's target | the median |"
+		echo "|---|---:|---:|---|"
+		if has_mode handshake && has btcd; then
+			echo "| handshakes per second, peerd / btcd | $(ratio handshake peerd btcd 7) | ≥ 1.5 | $(verdict "$(median_ratio handshake peerd btcd 7)" '>=' 1.5) |"
+			echo "| CPU per handshake, peerd / btcd | $(ratio handshake peerd btcd 8) | ≤ 0.50 (70 / 140 µs) | $(verdict "$(median_ratio handshake peerd btcd 8)" '<=' 0.5) |"
+		fi
+		if has_mode handshake && has floor; then
+			echo "| handshakes per second, peerd / floor | $(ratio handshake peerd floor 7) | | |"
+			echo "| CPU per handshake, peerd / floor | $(ratio handshake peerd floor 8) | ≤ 1.35 (70 / 52 µs) | $(verdict "$(median_ratio handshake peerd floor 8)" '<=' 1.35) |"
+		fi
+		if has_mode hold && has btcd; then
+			echo "| memory per held peer, peerd / btcd | $(ratio hold peerd btcd 7) | ≤ 0.26 (8 / 31 kB) | $(verdict "$(median_ratio hold peerd btcd 7)" '<=' 0.26) |"
+		fi
+		if has_mode hold; then
+			held=$(awk -F'\t' '$1=="hold" && $3=="peerd" {print $8}' "$results" | sort -g | head -1)
+			echo "| peers held by peerd, fewest of a round | $held of $HOLD_PEERS | 10,000 | $(verdict "$held" '>=' 10000) |"
+		fi
+		if has_mode hold && has floor; then
+			echo "| memory per held peer, peerd / floor | $(ratio hold peerd floor 7) | ≤ 2 (8 / 4 kB) | $(verdict "$(median_ratio hold peerd floor 7)" '<=' 2) |"
+		fi
+	fi
+	for mode in $MODES; do
+		echo
+		echo "<details><summary>Every $mode run</summary>"
+		echo
+		if [[ $mode == handshake ]]; then
+			echo '| round | target | handshakes/s | target µs per handshake | p50 ms | p99 ms | max ms | peerload µs per handshake | completed | failed | CPU: target | peerload | other processes |'
+			echo '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|'
+			awk -F'\t' '$1=="handshake" {printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s%% | %s%% | %s%% |\n", $2, $3, $7, $8, $9, $10, $11, $12, $13, $14, $5, $6, $4}' "$results"
+		else
+			echo '| round | target | kB per peer | held | held at the end | failed | RSS before, kB | RSS with the peers, kB | open, ms | target µs per open | CPU: target | peerload | other processes |'
+			echo '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|'
+			awk -F'\t' '$1=="hold" {printf "| %s | %s | %s | %s/%s | %s | %s | %s | %s | %s | %s | %s%% | %s%% | %s%% |\n", $2, $3, $7, $8, $15, $9, $10, $11, $12, int($13 + 0.5), $14, $5, $6, $4}' "$results"
+		fi
+		if awk -F'\t' -v m="$mode" '$1==m {found=1} END {exit !found}' "$discarded"; then
+			echo
+			echo "Set aside because other processes used more than ${MAX_OTHER}% of the CPUs during them (not counted above):"
+			echo
+			awk -F'\t' -v m="$mode" '$1==m {printf "- round %s, %s: other processes %s%%\n", $2, $3, $4}' "$discarded"
+		fi
+		echo
+		echo "</details>"
+	done
+	echo
+	echo "CPU columns: share of all $NCPU CPUs over the run's wall time (for hold, the idle holding included), from /proc; \"other processes\" is what neither the target nor peerload used."
+	echo
+	echo "$END"
+} >"$gen"
+
+if [[ -f $OUT ]] && grep -qF "$BEGIN" "$OUT" && grep -qF "$END" "$OUT"; then
+	awk -v gen="$gen" -v b="$BEGIN" -v e="$END" '
+		$0 == b {while ((getline l < gen) > 0) print l; skip = 1; next}
+		$0 == e {skip = 0; next}
+		!skip' "$OUT" >"$tmp/out.md"
+	cp "$tmp/out.md" "$OUT"
+else
+	mkdir -p "$(dirname "$OUT")"
+	{
+		if [[ -f $OUT ]]; then
+			cat "$OUT"
+		else
+			echo "# Benchmarks"
+		fi
+		echo
+		echo "## Handshakes and held peers: peerd, btcd and the floor"
+		echo
+		cat "$gen"
+	} >"$tmp/out.md"
+	cp "$tmp/out.md" "$OUT"
+fi
+log "wrote $OUT"
+cat "$gen"
