@@ -64,23 +64,9 @@ func (n *Node) refuseInbound(remote net.Addr) string {
 	}
 	subnet := subnetKey(ip)
 	n.mu.Lock()
-	pending, fromIP, inbound := 0, 0, 0
-	for _, p := range n.peers {
-		if !p.Inbound() {
-			continue
-		}
-		inbound++
-		pip, ok := remoteAddr(peerAddr(p))
-		if !ok {
-			continue
-		}
-		if pip == ip {
-			fromIP++
-		}
-		if !p.WasReady() && subnet.Contains(pip) {
-			pending++
-		}
-	}
+	pending := n.admitted.pending[subnet]
+	fromIP := n.admitted.perIP[ip]
+	inbound := len(n.admitted.peers)
 	total := len(n.peers)
 	discouraged := n.isDiscouragedLocked(ip)
 	n.mu.Unlock()
@@ -96,6 +82,71 @@ func (n *Node) refuseInbound(remote net.Addr) string {
 		return fmt.Sprintf("%d peers, the maximum, and none to evict", n.cfg.MaxPeers)
 	}
 	return ""
+}
+
+// admissionCounts keeps what refuseInbound needs to know about the inbound
+// peers (connections per address, unfinished handshakes per subnet) up to
+// date as they arrive, finish their handshake and leave, so that admitting
+// the ten-thousandth peer costs two map lookups, not a walk over the
+// other 9,999.
+type admissionCounts struct {
+	peers   map[uint64]inboundPeer
+	perIP   map[netip.Addr]int
+	pending map[netip.Prefix]int
+}
+
+type inboundPeer struct {
+	ip      netip.Addr
+	pending bool // handshake not finished
+}
+
+func newAdmissionCounts() admissionCounts {
+	return admissionCounts{
+		peers:   make(map[uint64]inboundPeer),
+		perIP:   make(map[netip.Addr]int),
+		pending: make(map[netip.Prefix]int),
+	}
+}
+
+// add counts a new inbound peer, its handshake unfinished.
+func (c *admissionCounts) add(id uint64, remote net.Addr) {
+	ip, ok := remoteAddr(remote)
+	if !ok {
+		ip = netip.IPv6Unspecified()
+	}
+	c.peers[id] = inboundPeer{ip: ip, pending: true}
+	c.perIP[ip]++
+	c.pending[subnetKey(ip)]++
+}
+
+// ready notes that peer id finished its handshake.
+func (c *admissionCounts) ready(id uint64) {
+	if rec, ok := c.peers[id]; ok && rec.pending {
+		rec.pending = false
+		c.peers[id] = rec
+		decrement(c.pending, subnetKey(rec.ip))
+	}
+}
+
+// remove forgets peer id; outbound ids are not there and are ignored.
+func (c *admissionCounts) remove(id uint64) {
+	rec, ok := c.peers[id]
+	if !ok {
+		return
+	}
+	delete(c.peers, id)
+	decrement(c.perIP, rec.ip)
+	if rec.pending {
+		decrement(c.pending, subnetKey(rec.ip))
+	}
+}
+
+func decrement[K comparable](m map[K]int, k K) {
+	if m[k] <= 1 {
+		delete(m, k)
+		return
+	}
+	m[k]--
 }
 
 func peerAddr(p *peer.Peer) net.Addr {

@@ -180,6 +180,10 @@ func (l *banList) saveLocked() error {
 
 // remoteAddr extracts the IP of a connection's remote address.
 func remoteAddr(a net.Addr) (netip.Addr, bool) {
+	if t, ok := a.(*net.TCPAddr); ok {
+		ip := t.AddrPort().Addr().Unmap()
+		return ip, ip.IsValid()
+	}
 	ap, err := netip.ParseAddrPort(a.String())
 	if err != nil {
 		return netip.Addr{}, false

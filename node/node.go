@@ -131,6 +131,7 @@ type Node struct {
 
 	bans        *banList
 	discouraged map[netip.Addr]time.Time // guarded by mu
+	admitted    admissionCounts          // guarded by mu
 
 	reports        chan report
 	relayDropped   atomic.Uint64 // relay batches a full peer queue refused
@@ -206,6 +207,7 @@ func New(cfg Config) (*Node, error) {
 		bans:     bans,
 
 		discouraged: make(map[netip.Addr]time.Time),
+		admitted:    newAdmissionCounts(),
 	}
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	n.cfg.Peer.OnReady = n.peerReady
@@ -493,6 +495,9 @@ func (n *Node) newPeer(conn net.Conn, inbound bool, nonce uint64) *peer.Peer {
 	})
 	n.mu.Lock()
 	n.peers[id] = p
+	if inbound {
+		n.admitted.add(id, conn.RemoteAddr())
+	}
 	n.mu.Unlock()
 	log.Debugf("New %v", p)
 	return p
@@ -507,6 +512,7 @@ func (n *Node) runPeer(p *peer.Peer) {
 	n.mu.Lock()
 	delete(n.peers, p.ID())
 	delete(n.nonces, p.Nonce())
+	n.admitted.remove(p.ID())
 	n.mu.Unlock()
 	log.Debugf("%v ended: %s", p, reason)
 }

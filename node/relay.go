@@ -123,6 +123,11 @@ func (n *Node) reannounceDelay() time.Duration {
 // the peer is offered every transaction in the mempool (it never blocks: the
 // peer's own queue takes the batch or refuses it).
 func (n *Node) peerReady(p *peer.Peer) {
+	if p.Inbound() {
+		n.mu.Lock()
+		n.admitted.ready(p.ID())
+		n.mu.Unlock()
+	}
 	if n.cfg.Mempool == nil {
 		return
 	}
