@@ -405,10 +405,12 @@ func (n *Node) acceptLoop(l net.Listener) {
 		}
 		p := n.newPeer(conn, true, 0)
 		n.wg.Add(1)
-		go func() {
+		// No goroutine of ours waits for an inbound peer: it serves
+		// itself and reports its end (see peer.Start).
+		p.Start(func(reason peer.Reason) {
 			defer n.wg.Done()
-			n.runPeer(p)
-		}()
+			n.peerEnded(p, reason)
+		})
 	}
 }
 
@@ -503,9 +505,11 @@ func (n *Node) newPeer(conn net.Conn, inbound bool, nonce uint64) *peer.Peer {
 	return p
 }
 
-// runPeer runs p on the calling goroutine and forgets it afterwards.
-func (n *Node) runPeer(p *peer.Peer) {
-	reason := p.Run()
+// runPeer runs p, waiting for it, and forgets it afterwards.
+func (n *Node) runPeer(p *peer.Peer) { n.peerEnded(p, p.Run()) }
+
+// peerEnded forgets p, which ended for reason.
+func (n *Node) peerEnded(p *peer.Peer, reason peer.Reason) {
 	if p.Inbound() && misbehaved(reason) {
 		n.discourage(p.Addr())
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/btcsuite/btcd/wire/v2"
 	"github.com/btcsuite/btclog"
 
+	"github.com/peerd/peerd/handshake"
 	"github.com/peerd/peerd/internal/fsm"
 	"github.com/peerd/peerd/internal/wireio"
 )
@@ -86,6 +87,13 @@ type Peer struct {
 	w      *wireio.Writer
 	broken bool // the machine panicked; the peer is closing
 	taken  inbox
+	// worked: a step ran since the loop last moved to a fresh
+	// goroutine; handoffAt: when it moves if nothing else happens.
+	worked     bool
+	handoffAt  time.Time
+	onEnd      func(Reason)
+	stopParent func() bool
+	handoffs   int // times the loop moved to a fresh goroutine
 
 	// Shared.
 	in        inbox       // guarded by inMu
@@ -109,9 +117,14 @@ type Peer struct {
 // machineSnap is what the owner loop publishes after each step.
 type machineSnap struct {
 	path     string
-	info     Snapshot
 	pingSent time.Time
 	reason   Reason
+	minRTT   time.Duration
+	lastRTT  time.Duration
+	// info points at the machine's record of the handshake, which the
+	// machine writes once, before the peer is ready, and never again;
+	// nil until then.
+	info *handshake.Info
 }
 
 // New prepares a peer on an established connection. p.Params.Inbound says
@@ -247,59 +260,100 @@ func (p *Peer) wake() {
 
 // Run serves the peer until it disconnects or the context given to New
 // ends, then closes the connection. It returns the reason the peer ended.
+// The peer is served on goroutines of its own (see Start); Run waits.
 func (p *Peer) Run() Reason {
-	stop := p.start()
-	for !p.finished() {
-		p.next()
-	}
-	return p.end(stop)
+	ended := make(chan Reason, 1)
+	p.Start(func(r Reason) { ended <- r })
+	return <-ended
 }
 
-// start and end keep Run's own frame small: Run stays on the stack while
-// an idle peer waits (see next).
+// Start serves the peer on goroutines of its own and returns at once. When
+// the peer has ended, onEnd is called with the reason, from the peer's last
+// goroutine, after which nothing of the peer runs any more (and Done is
+// closed). Call Start or Run once.
 //
-//go:noinline
-func (p *Peer) start() (stop func() bool) {
-	stop = context.AfterFunc(p.parent, p.shutdown)
-	p.step(Event{Kind: EvStart, Now: time.Now()})
-	return stop
+// The peer is served by one goroutine at a time, but not always the same
+// one: after a burst of work (a handshake, a relay, a ping) that has grown
+// the goroutine's stack, a peer that then stays idle for IdleHandoff hands
+// its loop to a fresh goroutine, whose stack is the runtime's smallest,
+// and the old one exits. The runtime would shrink the old stack only to
+// 4 kB (it keeps a quarter of a stack free), twice what an idle peer needs;
+// with ten thousand peers the difference is 20 MB.
+func (p *Peer) Start(onEnd func(Reason)) {
+	p.onEnd = onEnd
+	p.stopParent = context.AfterFunc(p.parent, p.shutdown)
+	go func() {
+		p.step(Event{Kind: EvStart, Now: time.Now()})
+		p.serve()
+	}()
 }
 
-//go:noinline
-func (p *Peer) end(stop func() bool) Reason {
-	stop()
+// IdleHandoff is how long a peer stays idle after some work before its
+// loop moves to a fresh goroutine with a small stack (see Start).
+const IdleHandoff = time.Second
+
+// serve runs the loop until the peer ends or hands the loop over.
+func (p *Peer) serve() {
+	for !p.finished() {
+		if p.next() {
+			p.handoffs++
+			go p.serve()
+			return
+		}
+	}
+	p.end()
+}
+
+func (p *Peer) end() {
+	p.stopParent()
 	p.conn.Close()
 	p.r.Release()
-	close(p.done)
+	reason := p.m.Reason()
 	if p.broken {
-		return ReasonInternal
+		reason = ReasonInternal
 	}
-	return p.m.Reason()
+	close(p.done)
+	if p.onEnd != nil {
+		p.onEnd(reason)
+	}
 }
 
 func (p *Peer) shutdown() { p.Disconnect(ReasonShutdown) }
 
 // next makes one move: it drains the inbox, or ticks the machine when its
 // deadline has come, or reads one message (waiting for it, up to the
-// deadline or a wake-up). An idle peer sits in the read, so this frame and
-// the reader's are kept small: the deeper work (steps, writes, logging)
-// happens in calls that have returned by then, and the runtime can shrink
-// the goroutine's stack back while it waits.
+// deadline or a wake-up). It reports true when the peer has been idle for
+// IdleHandoff since its last step and should move to a fresh goroutine.
+//
+// An idle peer sits in the read, so this frame and the reader's are kept
+// small: the deeper work (steps, writes, logging) happens in calls that
+// have returned by then.
 //
 //go:noinline
-func (p *Peer) next() {
+func (p *Peer) next() (handoff bool) {
 	if p.woken.Swap(false) {
 		p.drain()
-		return
+		return false
 	}
+	now := time.Now()
 	deadline := p.m.Deadline()
-	if !deadline.IsZero() && !time.Now().Before(deadline) {
+	if !deadline.IsZero() && !now.Before(deadline) {
 		p.tick()
-		return
+		return false
 	}
-	p.conn.SetReadDeadline(deadline)
+	readBy := deadline
+	if p.worked {
+		if !now.Before(p.handoffAt) {
+			p.worked = false
+			return true
+		}
+		if readBy.IsZero() || p.handoffAt.Before(readBy) {
+			readBy = p.handoffAt
+		}
+	}
+	p.conn.SetReadDeadline(readBy)
 	if p.woken.Load() {
-		return
+		return false
 	}
 	msg, err := p.r.Next()
 	if n := p.r.BytesRead(); n != p.bytesRecv.Load() {
@@ -307,11 +361,12 @@ func (p *Peer) next() {
 		p.lastRecv.Store(time.Now().UnixNano())
 	}
 	if err != nil && (errors.Is(err, os.ErrDeadlineExceeded) || p.closing.Load()) {
-		// Woken, or the deadline came: the next move looks at both.
+		// Woken, or a deadline came: the next move looks at which.
 		// The reader keeps a partly read message for later.
-		return
+		return false
 	}
 	p.received(msg, err)
+	return false
 }
 
 //go:noinline
@@ -408,6 +463,7 @@ func (p *Peer) step(ev Event) {
 			p.Disconnect(ReasonInternal)
 		}
 	}()
+	p.worked, p.handoffAt = true, ev.Now.Add(IdleHandoff)
 	p.m.Step(ev, out)
 	for i := range *out {
 		p.act(&(*out)[i])
@@ -479,26 +535,17 @@ func (p *Peer) transitioned(t fsm.Transition) {
 
 func (p *Peer) publish(now time.Time) {
 	minRTT, last := p.m.RTT()
-	info := p.m.Info()
+	wait := p.m.PingWait(now)
 	p.mu.Lock()
-	p.snap = machineSnap{
-		path:     p.m.Path(),
-		pingSent: now.Add(-p.m.PingWait(now)),
-		reason:   p.m.Reason(),
-		info: Snapshot{
-			ProtocolVersion: info.ProtocolVersion,
-			Services:        info.Services,
-			UserAgent:       info.UserAgent,
-			StartHeight:     info.StartHeight,
-			Relay:           info.Relay,
-			WTxIDRelay:      info.WTxIDRelay,
-			AddrV2:          info.AddrV2,
-			MinPing:         minRTT,
-			LastPing:        last,
-		},
+	p.snap.path = p.m.Path()
+	p.snap.reason = p.m.Reason()
+	p.snap.minRTT, p.snap.lastRTT = minRTT, last
+	p.snap.pingSent = time.Time{}
+	if wait != 0 {
+		p.snap.pingSent = now.Add(-wait)
 	}
-	if p.m.PingWait(now) == 0 {
-		p.snap.pingSent = time.Time{}
+	if p.snap.info == nil && p.ready.Load() {
+		p.snap.info = p.m.InfoRef()
 	}
 	p.mu.Unlock()
 }
@@ -531,7 +578,12 @@ type Snapshot struct {
 // Snapshot returns the peer's current view. Safe for concurrent use.
 func (p *Peer) Snapshot() Snapshot {
 	p.mu.Lock()
-	s := p.snap.info
+	var s Snapshot
+	if info := p.snap.info; info != nil {
+		s.ProtocolVersion, s.Services, s.UserAgent = info.ProtocolVersion, info.Services, info.UserAgent
+		s.StartHeight, s.Relay, s.WTxIDRelay, s.AddrV2 = info.StartHeight, info.Relay, info.WTxIDRelay, info.AddrV2
+	}
+	s.MinPing, s.LastPing = p.snap.minRTT, p.snap.lastRTT
 	s.State = p.snap.path
 	s.DisconnectedFor = p.snap.reason
 	if !p.snap.pingSent.IsZero() {

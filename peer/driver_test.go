@@ -316,3 +316,41 @@ func TestDriverRelayQueueNeverBlocks(t *testing.T) {
 		<-done
 	})
 }
+
+// After some work, a peer idle for IdleHandoff moves its loop to a fresh
+// goroutine (whose stack is small again) and goes on serving there: once
+// per idle period, never while busy, and the old goroutine is gone (the
+// bubble fails the test if any goroutine outlives it).
+func TestDriverIdleHandoff(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r, p, done := startPeer(t, context.Background(), testDriverConfig(), false)
+		r.expect(wire.CmdVersion)
+		v := wire.NewMsgVersion(&wire.NetAddress{}, &wire.NetAddress{}, 5, 0)
+		r.send(v)
+		r.expect(wire.CmdWTxIdRelay)
+		r.expect(wire.CmdSendAddrV2)
+		r.expect(wire.CmdVerAck)
+		r.send(wire.NewMsgVerAck())
+		ping := r.expect(wire.CmdPing).(*wire.MsgPing)
+		r.send(wire.NewMsgPong(ping.Nonce))
+
+		for i := range 3 {
+			time.Sleep(10 * IdleHandoff) // idle: one handoff
+			r.send(wire.NewMsgPing(uint64(100 + i)))
+			if pong := r.expect(wire.CmdPong).(*wire.MsgPong); pong.Nonce != uint64(100+i) {
+				t.Fatalf("after idle period %d: pong %d, want %d", i, pong.Nonce, 100+i)
+			}
+		}
+		// Busy: messages closer together than IdleHandoff cause none.
+		for i := range 5 {
+			time.Sleep(IdleHandoff / 4)
+			r.send(wire.NewMsgPing(uint64(200 + i)))
+			r.expect(wire.CmdPong)
+		}
+		r.conn.Close()
+		<-done
+		if p.handoffs != 3 {
+			t.Fatalf("%d handoffs, want 3 (one per idle period after work)", p.handoffs)
+		}
+	})
+}

@@ -155,6 +155,12 @@ func (m *Machine) Path() string { return fsm.Path[Event, Action](&m.level) }
 // machine has left Handshake).
 func (m *Machine) Info() handshake.Info { return m.info }
 
+// InfoRef returns the machine's own record of the handshake. The machine
+// writes it once, when the handshake completes, and never afterwards, so
+// after ActReady it may be read from any goroutine that learned of the
+// completion through a synchronizing operation.
+func (m *Machine) InfoRef() *handshake.Info { return &m.info }
+
 // Reason returns why the peer was disconnected, or "".
 func (m *Machine) Reason() Reason { return m.reason }
 

@@ -22,6 +22,7 @@ package fsm
 import (
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -231,8 +232,21 @@ func join(prefix, s string) string {
 	if prefix == "" {
 		return s
 	}
-	return prefix + "/" + s
+	k := pathKey{prefix, s}
+	if v, ok := paths.Load(k); ok {
+		return v.(string)
+	}
+	v, _ := paths.LoadOrStore(k, prefix+"/"+s)
+	return v.(string)
 }
+
+// paths interns the joined state paths, so that every peer in
+// "handshake/awaitVerack" shares one string instead of building its own at
+// each transition and snapshot. Prefixes and states come from Specs, so
+// the map is bounded by the states declared.
+var paths sync.Map // pathKey -> string
+
+type pathKey struct{ prefix, state string }
 
 // Result says what a machine did with an event.
 type Result uint8
