@@ -14,8 +14,9 @@
 //  2. Add gives it the next Seq, appends an add record to the log and
 //     fsyncs; concurrent Adds share one write and one fsync. Add returns
 //     only then: an acknowledged transaction survives kill -9.
-//  3. It becomes visible (Get, Since, ...) and Notify wakes the relay,
-//     which reads Since(last Seq it saw).
+//  3. As soon as it is in the batch being written, Notify wakes the relay,
+//     which reads Accepted(last Seq it saw) and may announce it while the
+//     fsync runs; once durable it becomes visible to Get, Since, Entries.
 //  4. The relay notes inv, getdata and inv-back per peer (RecordInv,
 //     RecordFetch, RecordSeen); Unbroadcast lists what nobody fetched yet.
 //  5. Remove or Expire drop it, with a removal record, fsynced.

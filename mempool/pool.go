@@ -163,6 +163,8 @@ type Pool struct {
 	lock  io.Closer
 	wbuf  []byte
 	syncs int // fsyncs of appended batches (for the benchmarks)
+	// beforeSync, if set (tests), runs before each fsync of an append.
+	beforeSync func()
 
 	mu sync.RWMutex
 	// Guarded by mu.
@@ -173,6 +175,7 @@ type Pool struct {
 	order     []*Entry // live entries by Seq
 	bytes     int64
 	pendTx    map[chainhash.Hash]*batch // accepted, not yet durable, by txid
+	pendE     map[chainhash.Hash]*Entry // the same entries, by txid
 	pendW     map[chainhash.Hash]*batch // the same, by wtxid
 	pendBytes int64
 	batch     *batch // open batch: receives records until a flush takes it
@@ -216,6 +219,7 @@ func Open(cfg Config) (*Pool, error) {
 		byTxID:  make(map[chainhash.Hash]*Entry),
 		byWTxID: make(map[chainhash.Hash]*Entry),
 		pendTx:  make(map[chainhash.Hash]*batch),
+		pendE:   make(map[chainhash.Hash]*Entry),
 		pendW:   make(map[chainhash.Hash]*batch),
 		batch:   newBatch(),
 	}
@@ -390,8 +394,12 @@ func (p *Pool) Add(tx *wire.MsgTx) (*Entry, error) {
 		b.add(e)
 		p.pendTx[e.TxID] = b
 		p.pendW[e.WTxID] = b
+		p.pendE[e.TxID] = e
 		p.pendBytes += int64(e.Size)
 		p.mu.Unlock()
+		// The relay may announce it while it is being written (see
+		// Accepted); Add still returns only once it is durable.
+		p.wake()
 		if err := p.commit(b); err != nil {
 			return nil, err
 		}
@@ -528,6 +536,7 @@ func (p *Pool) flushLocked() {
 		default:
 			delete(p.pendTx, r.e.TxID)
 			delete(p.pendW, r.e.WTxID)
+			delete(p.pendE, r.e.TxID)
 			p.pendBytes -= int64(r.e.Size)
 			if err == nil {
 				p.insertLocked(r.e)
@@ -542,10 +551,7 @@ func (p *Pool) flushLocked() {
 	b.err = err
 	close(b.done)
 	if err == nil && b.adds > 0 {
-		select {
-		case p.notify <- struct{}{}:
-		default:
-		}
+		p.wake()
 	}
 	if compact {
 		p.compactLocked()
@@ -571,6 +577,9 @@ func (p *Pool) writeLocked(b *batch) error {
 	if _, err := p.f.WriteAt(buf, p.size); err != nil {
 		_ = p.f.Truncate(p.size) // best effort; Open copes with a torn tail anyway
 		return fmt.Errorf("mempool: write log: %w", err)
+	}
+	if p.beforeSync != nil {
+		p.beforeSync()
 	}
 	if err := p.f.Sync(); err != nil {
 		return fmt.Errorf("mempool: sync log: %w", err)
@@ -651,8 +660,45 @@ func (p *Pool) Since(seq uint64) []*Entry {
 	return slices.Clone(p.order[i:])
 }
 
+// Accepted returns the entries with Seq > seq, by Seq, in a new slice:
+// those of Since and, after them, the ones accepted whose write and fsync
+// are still under way (an Add that has not returned yet). It is what the
+// relay announces from: a peer needs a transaction checked, not durable,
+// and announcing while the log is fsynced takes the fsync off the
+// propagation time. Nothing is lost by it: an Add whose write fails
+// returns an error, so the operator never got an acknowledgement, and
+// peers that fetched the transaction meanwhile simply have it. Never waits
+// for disk I/O.
+func (p *Pool) Accepted(seq uint64) []*Entry {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	i := sort.Search(len(p.order), func(i int) bool { return p.order[i].Seq > seq })
+	out := slices.Clone(p.order[i:])
+	n := len(out)
+	for _, e := range p.pendE {
+		if e.Seq > seq {
+			out = append(out, e)
+		}
+	}
+	// Batches are written in Seq order, so every pending entry comes
+	// after every durable one; only the pending ones need sorting.
+	sortBySeq(out[n:])
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
+func (p *Pool) wake() {
+	select {
+	case p.notify <- struct{}{}:
+	default:
+	}
+}
+
 // Notify returns the channel (capacity 1) that receives a value after new
-// entries become visible. Sends never block: a wake-up already pending
+// entries are accepted (Accepted) and again once they become durable
+// (Since). Sends never block: a wake-up already pending
 // covers later entries. It is meant for a single consumer, which calls
 // Since after each receive (two consumers would steal each other's
 // wake-ups). It is never closed.
@@ -687,8 +733,15 @@ func (p *Pool) RecordSeen(txid chainhash.Hash, peer PeerRef, at time.Time) bool 
 	return p.record(txid, kindSeen, peer, at)
 }
 
+// record notes a propagation event, for a durable entry or one still
+// being written (the relay announces those too: see Accepted).
 func (p *Pool) record(txid chainhash.Hash, kind int, peer PeerRef, at time.Time) bool {
-	e, ok := p.Get(txid)
+	p.mu.RLock()
+	e, ok := p.byTxID[txid]
+	if !ok {
+		e, ok = p.pendE[txid]
+	}
+	p.mu.RUnlock()
 	return ok && e.prop.record(kind, peer, at)
 }
 

@@ -198,8 +198,18 @@ func TestClose(t *testing.T) {
 
 // TestSinceNotifyLossless runs many concurrent Adds against one slow
 // consumer: it must see every entry exactly once, in Seq order, and no Add
-// may wait for it.
+// may wait for it; whether it reads durable entries (Since) or accepted
+// ones (Accepted, the relay's).
 func TestSinceNotifyLossless(t *testing.T) {
+	for _, read := range []struct {
+		name string
+		f    func(*Pool, uint64) []*Entry
+	}{{"Since", (*Pool).Since}, {"Accepted", (*Pool).Accepted}} {
+		t.Run(read.name, func(t *testing.T) { testNotifyLossless(t, read.f) })
+	}
+}
+
+func testNotifyLossless(t *testing.T, read func(*Pool, uint64) []*Entry) {
 	p := open(t, t.TempDir(), newClock(), Config{})
 	defer mustClose(t, p)
 	const writers, each = 8, 40
@@ -216,7 +226,7 @@ func TestSinceNotifyLossless(t *testing.T) {
 			case <-p.Notify():
 			case <-stop:
 			}
-			for _, e := range p.Since(last) {
+			for _, e := range read(p, last) {
 				if e.Seq <= last {
 					t.Errorf("Seq %d after %d", e.Seq, last)
 				}
@@ -273,6 +283,60 @@ func TestSinceNotifyLossless(t *testing.T) {
 	}
 	if got := p.Since(all[total-1].Seq); got != nil {
 		t.Fatalf("Since(last): %d entries", len(got))
+	}
+}
+
+// An entry is in Accepted, and its propagation can be recorded, as soon as
+// it is in the batch being written: before the fsync and before Add
+// returns. Since, Get and Entries show it only once it is durable.
+func TestAcceptedBeforeDurable(t *testing.T) {
+	p := open(t, t.TempDir(), newClock(), Config{})
+	defer mustClose(t, p)
+	syncing, release := make(chan struct{}), make(chan struct{})
+	p.beforeSync = func() {
+		syncing <- struct{}{}
+		<-release
+	}
+	tx := testTx(1)
+	added := make(chan error, 1)
+	go func() {
+		_, err := p.Add(tx)
+		added <- err
+	}()
+	<-syncing // the write is done, the fsync not
+	<-p.Notify()
+	got := p.Accepted(0)
+	if len(got) != 1 || got[0].TxID != tx.TxHash() {
+		t.Fatalf("Accepted(0) during the fsync: %d entries", len(got))
+	}
+	if len(p.Since(0)) != 0 || len(p.Entries()) != 0 {
+		t.Fatal("an entry being written is visible as durable")
+	}
+	if _, ok := p.Get(tx.TxHash()); ok {
+		t.Fatal("Get finds an entry being written")
+	}
+	peer := PeerRef{ID: 7, Addr: "127.0.0.1:1"}
+	if !p.RecordInv(tx.TxHash(), peer, time.Unix(100, 0)) {
+		t.Fatal("RecordInv refused an entry being written")
+	}
+	select {
+	case err := <-added:
+		t.Fatalf("Add returned before the fsync: %v", err)
+	default:
+	}
+	close(release)
+	if err := <-added; err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Since(0)) != 1 {
+		t.Fatal("not durable after Add returned")
+	}
+	prop, ok := p.Propagation(tx.TxHash())
+	if !ok || len(prop.InvSent) != 1 || prop.InvSent[0].Peer != peer {
+		t.Fatalf("the inv recorded while writing was lost: %+v", prop)
+	}
+	if got := p.Accepted(got[0].Seq); got != nil {
+		t.Fatalf("Accepted(last): %d entries", len(got))
 	}
 }
 

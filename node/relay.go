@@ -91,7 +91,7 @@ func (n *Node) relayLoop() {
 	for {
 		select {
 		case <-pool.Notify():
-			es := pool.Since(seq)
+			es := pool.Accepted(seq)
 			if len(es) == 0 {
 				continue
 			}
@@ -131,7 +131,7 @@ func (n *Node) peerReady(p *peer.Peer) {
 	if n.cfg.Mempool == nil {
 		return
 	}
-	if es := n.cfg.Mempool.Entries(); len(es) > 0 && !p.Relay(peerTxs(es)) {
+	if es := n.cfg.Mempool.Accepted(0); len(es) > 0 && !p.Relay(peerTxs(es)) {
 		n.relayDropped.Add(1)
 	}
 }
