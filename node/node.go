@@ -27,6 +27,7 @@ import (
 
 	"github.com/btcsuite/btcd/chaincfg/v2"
 	"github.com/btcsuite/btcd/wire/v2"
+	"github.com/btcsuite/btclog"
 
 	"github.com/peerd/peerd/handshake"
 	"github.com/peerd/peerd/mempool"
@@ -181,7 +182,7 @@ func New(cfg Config) (*Node, error) {
 	}
 	cfg.Peer.Net = cfg.Params.Net
 	if cfg.Dial == nil {
-		cfg.Dial = (&net.Dialer{}).DialContext
+		cfg.Dial = (&net.Dialer{KeepAlive: -1}).DialContext
 	}
 	if cfg.LookupHost == nil {
 		cfg.LookupHost = net.DefaultResolver.LookupHost
@@ -226,7 +227,7 @@ func New(cfg Config) (*Node, error) {
 				n.closeListeners()
 				return nil, err
 			}
-			l, err := net.Listen("tcp", la)
+			l, err := p2pListen.Listen(context.Background(), "tcp", la)
 			if err != nil {
 				n.closeListeners()
 				return nil, err // "listen tcp ADDR: bind: ..." says it all
@@ -236,6 +237,13 @@ func New(cfg Config) (*Node, error) {
 	}
 	return n, nil
 }
+
+// p2pListen turns TCP keep-alive off on accepted connections (Go turns it
+// on): the peer machine's pings and inactivity timeouts already find dead
+// peers, and keep-alive would cost three setsockopt calls per accepted
+// connection. Outbound dials do the same. Bitcoin Core sets no keep-alive
+// on its peer sockets either.
+var p2pListen = net.ListenConfig{KeepAlive: -1}
 
 // NormalizeAddr adds defaultPort to an address without one: "host",
 // "1.2.3.4", "[::1]" and "host:port" are accepted.
@@ -501,7 +509,9 @@ func (n *Node) newPeer(conn net.Conn, inbound bool, nonce uint64) *peer.Peer {
 		n.admitted.add(id, conn.RemoteAddr())
 	}
 	n.mu.Unlock()
-	log.Debugf("New %v", p)
+	if log.Level() <= btclog.LevelDebug {
+		log.Debugf("New %v", p)
+	}
 	return p
 }
 
@@ -518,7 +528,9 @@ func (n *Node) peerEnded(p *peer.Peer, reason peer.Reason) {
 	delete(n.nonces, p.Nonce())
 	n.admitted.remove(p.ID())
 	n.mu.Unlock()
-	log.Debugf("%v ended: %s", p, reason)
+	if log.Level() <= btclog.LevelDebug {
+		log.Debugf("%v ended: %s", p, reason)
+	}
 }
 
 func (n *Node) isOwnNonce(nonce uint64) bool {

@@ -425,10 +425,11 @@ func (c countingWriter) Write(b []byte) (int, error) {
 
 // readEvent turns what the reader produced into an event.
 func (p *Peer) readEvent(msg wire.Message, err error) Event {
+	if err == nil {
+		return Event{Kind: EvMsg, Msg: msg}
+	}
 	var soft *wireio.SoftError
 	switch {
-	case err == nil:
-		return Event{Kind: EvMsg, Msg: msg}
 	case errors.As(err, &soft):
 		return Event{Kind: EvBadMsg, Err: err}
 	case errors.Is(err, wireio.ErrBadMagic):
@@ -468,7 +469,33 @@ func (p *Peer) step(ev Event) {
 	for i := range *out {
 		p.act(&(*out)[i])
 	}
+	p.flush()
 	p.publish(ev.Now)
+}
+
+// maxCoalesce bounds what a step queues before writing it.
+const maxCoalesce = 16 << 10
+
+// flush writes what the step queued, with a write deadline: a peer that
+// does not read stalls only this loop, up to the deadline, and is then
+// dropped with a write error.
+func (p *Peer) flush() {
+	if p.w.Buffered() == 0 {
+		p.w.Flush() // releases an empty buffer, if any
+		return
+	}
+	if p.m.State() == Disconnected {
+		p.w.Flush() // the connection is closed: this only releases the buffer
+		return
+	}
+	p.conn.SetWriteDeadline(time.Now().Add(orDefault(p.cfg.WriteTimeout, DefaultWriteTimeout)))
+	if err := p.w.Flush(); err != nil {
+		log.Debugf("%v: write: %v", p, err)
+		var ignored []Action
+		p.m.Step(Event{Kind: EvClosed, Now: time.Now(), Reason: ReasonWriteError}, &ignored)
+		return
+	}
+	p.lastSend.Store(time.Now().UnixNano())
 }
 
 func (p *Peer) act(a *Action) {
@@ -477,32 +504,40 @@ func (p *Peer) act(a *Action) {
 		if p.m.State() == Disconnected {
 			return // the write failed earlier in this step
 		}
-		p.conn.SetWriteDeadline(time.Now().Add(orDefault(p.cfg.WriteTimeout, DefaultWriteTimeout)))
 		enc := a.Enc
 		if enc == 0 {
 			enc = wire.WitnessEncoding
 		}
-		if err := p.w.WriteEncoding(a.Msg, enc); err != nil {
-			if p.m.State() != Disconnected {
-				log.Debugf("%v: write %s: %v", p, a.Msg.Command(), err)
-				var ignored []Action
-				p.m.Step(Event{Kind: EvClosed, Now: time.Now(), Reason: ReasonWriteError}, &ignored)
-			}
+		// Queued, and written with the step's other messages in one
+		// system call (flush): an inbound handshake's version,
+		// wtxidrelay, sendaddrv2 and verack leave together.
+		if err := p.w.Queue(a.Msg, enc); err != nil {
+			log.Errorf("%v: cannot encode %s: %v", p, a.Msg.Command(), err)
 			return
 		}
-		p.lastSend.Store(time.Now().UnixNano())
+		if p.w.Buffered() >= maxCoalesce {
+			// Large messages (transactions a getdata asked for)
+			// go at once: a step never holds more than one of
+			// them encoded.
+			p.flush()
+		}
 		if log.Level() <= btclog.LevelTrace {
 			log.Tracef("%v: sent %s", p, a.Msg.Command())
 		}
 	case ActDisconnect:
-		log.Infof("%v disconnected: %s", p, a.Reason)
+		p.flush() // what the machine said before it gave up
+		if log.Level() <= btclog.LevelInfo {
+			log.Infof("%v disconnected: %s", p, a.Reason)
+		}
 		p.conn.Close()
 	case ActReady:
 		info := p.m.Info()
 		p.ready.Store(true)
 		p.w.SetProtocolVersion(info.CommonVersion)
-		log.Infof("%v ready: %s, version %d, services %v, wtxidrelay %v, addrv2 %v, relay %v",
-			p, info.UserAgent, info.ProtocolVersion, info.Services, info.WTxIDRelay, info.AddrV2, info.Relay)
+		if log.Level() <= btclog.LevelInfo {
+			log.Infof("%v ready: %s, version %d, services %v, wtxidrelay %v, addrv2 %v, relay %v",
+				p, info.UserAgent, info.ProtocolVersion, info.Services, info.WTxIDRelay, info.AddrV2, info.Relay)
+		}
 		if p.cfg.OnReady != nil {
 			p.cfg.OnReady(p)
 		}
@@ -527,7 +562,9 @@ func (p *Peer) act(a *Action) {
 }
 
 func (p *Peer) transitioned(t fsm.Transition) {
-	log.Debugf("%v: %s", p, t)
+	if log.Level() <= btclog.LevelDebug {
+		log.Debugf("%v: %s", p, t)
+	}
 	p.mu.Lock()
 	p.hist.Transitioned(t)
 	p.mu.Unlock()

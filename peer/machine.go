@@ -439,6 +439,11 @@ func (l *hsLevel) Step(ev Event, out *[]Action) fsm.Result {
 		// The peer machine records the connection time too.
 		m.connectedAt = ev.Now
 	}
+	if m.hsOut == nil {
+		// Room for a handshake's largest step (version, wtxidrelay,
+		// sendaddrv2, verack) at once; released when it ends.
+		m.hsOut = make([]handshake.Action, 0, 4)
+	}
 	m.hsOut = m.hsOut[:0]
 	res := m.hs.Step(hev, &m.hsOut)
 	for _, a := range m.hsOut {

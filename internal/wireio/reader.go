@@ -27,6 +27,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"sync"
 
 	"github.com/btcsuite/btcd/wire/v2"
@@ -108,15 +109,59 @@ func (h *Header) command() (string, bool) {
 	}
 	for _, c := range h.Command[:n] {
 		if c < ' ' || c > '~' {
-			return fmt.Sprintf("%q", h.Command[:n]), false
+			return quoteCommand(h.Command[:n]), false
 		}
 	}
 	for _, c := range h.Command[n:] {
 		if c != 0 {
-			return fmt.Sprintf("%q", bytes.TrimRight(h.Command[:], "\x00")), false
+			return quoteCommand(bytes.TrimRight(h.Command[:], "\x00")), false
 		}
 	}
-	return string(h.Command[:n]), true
+	return internCommand(h.Command[:n]), true
+}
+
+// quoteCommand Go-quotes an invalid command field. It takes a copy, so
+// that the header it comes from does not escape to the heap on the path
+// of every valid message.
+func quoteCommand(b []byte) string { return strconv.Quote(string(b)) }
+
+// internCommand returns the constant string for the commands peerd
+// decodes (the switch on a converted byte slice does not allocate), and a
+// new string for any other.
+func internCommand(b []byte) string {
+	switch string(b) {
+	case wire.CmdVersion:
+		return wire.CmdVersion
+	case wire.CmdVerAck:
+		return wire.CmdVerAck
+	case wire.CmdWTxIdRelay:
+		return wire.CmdWTxIdRelay
+	case wire.CmdSendAddrV2:
+		return wire.CmdSendAddrV2
+	case wire.CmdPing:
+		return wire.CmdPing
+	case wire.CmdPong:
+		return wire.CmdPong
+	case wire.CmdInv:
+		return wire.CmdInv
+	case wire.CmdGetData:
+		return wire.CmdGetData
+	case wire.CmdNotFound:
+		return wire.CmdNotFound
+	case wire.CmdTx:
+		return wire.CmdTx
+	case wire.CmdFeeFilter:
+		return wire.CmdFeeFilter
+	case wire.CmdSendHeaders:
+		return wire.CmdSendHeaders
+	case wire.CmdGetAddr:
+		return wire.CmdGetAddr
+	case wire.CmdAddr:
+		return wire.CmdAddr
+	case wire.CmdAddrV2:
+		return wire.CmdAddrV2
+	}
+	return string(b)
 }
 
 // Reader reads messages from one stream. It is not safe for concurrent use.

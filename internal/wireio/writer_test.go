@@ -188,3 +188,62 @@ func BenchmarkWritePong(b *testing.B) {
 		}
 	}
 }
+
+// Queued messages leave in one Write, in order; a message that cannot be
+// encoded is refused without disturbing the others; Flush with nothing
+// queued writes nothing; an idle Writer holds no buffer.
+func TestWriterQueueFlush(t *testing.T) {
+	var rec recordingWriter
+	w := NewWriter(&rec, testNet)
+	msgs := []wire.Message{sampleVersion(), wire.NewMsgWTxIdRelay(), wire.NewMsgSendAddrV2(), wire.NewMsgVerAck()}
+	for i, m := range msgs {
+		if err := w.Queue(m, wire.WitnessEncoding); err != nil {
+			t.Fatal(err)
+		}
+		if i == 1 {
+			bad := &wire.MsgVersion{UserAgent: strings.Repeat("x", wire.MaxUserAgentLen+1)}
+			if err := w.Queue(bad, wire.WitnessEncoding); err == nil {
+				t.Fatal("an oversized user agent was queued")
+			}
+		}
+	}
+	if len(rec.writes) != 0 {
+		t.Fatalf("%d writes before Flush", len(rec.writes))
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.writes) != 1 {
+		t.Fatalf("%d writes for 4 queued messages, want 1", len(rec.writes))
+	}
+	got, err := readAll(NewReader(bytes.NewReader(rec.writes[0]), testNet))
+	if err != io.EOF {
+		t.Fatal(err)
+	}
+	checkMessages(t, got, msgs)
+	if w.queued != nil || w.Buffered() != 0 {
+		t.Fatal("Writer holds a buffer after Flush")
+	}
+	if err := w.Flush(); err != nil || len(rec.writes) != 1 {
+		t.Fatalf("empty Flush: %v, %d writes", err, len(rec.writes))
+	}
+}
+
+// The frames are byte for byte those of btcd's wire.WriteMessage.
+func TestWriterMatchesBtcd(t *testing.T) {
+	for _, s := range sampleMessages() {
+		for _, enc := range []wire.MessageEncoding{wire.BaseEncoding, wire.WitnessEncoding} {
+			var want bytes.Buffer
+			if _, err := wire.WriteMessageWithEncodingN(&want, s.msg, wire.ProtocolVersion, testNet, enc); err != nil {
+				t.Fatal(err)
+			}
+			var rec recordingWriter
+			if err := NewWriter(&rec, testNet).WriteEncoding(s.msg, enc); err != nil {
+				t.Fatal(err)
+			}
+			if len(rec.writes) != 1 || !bytes.Equal(rec.writes[0], want.Bytes()) {
+				t.Errorf("%s (encoding %d): frame differs from btcd's", s.msg.Command(), enc)
+			}
+		}
+	}
+}
