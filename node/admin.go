@@ -57,7 +57,7 @@ func (a *Admin) SendRawTransaction(hexTx string) (string, error) {
 	var rej *mempool.RejectError
 	switch {
 	case errors.Is(err, mempool.ErrAlreadyHave):
-		a.n.broadcast(peerTxs([]*mempool.Entry{e}))
+		a.n.broadcast(a.n.peerTxs([]*mempool.Entry{e}))
 	case errors.As(err, &rej) && rej.Reason == mempool.ReasonSameNonWitness:
 		// Core answers with the txid when a transaction with the same
 		// txid (another witness) is already in its mempool.

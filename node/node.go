@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/btcsuite/btcd/chaincfg/v2"
+	"github.com/btcsuite/btcd/chainhash/v2"
 	"github.com/btcsuite/btcd/wire/v2"
 	"github.com/btcsuite/btclog"
 
@@ -134,6 +135,9 @@ type Node struct {
 	discouraged map[netip.Addr]time.Time // guarded by mu
 	admitted    admissionCounts          // guarded by mu
 
+	txsMu sync.Mutex
+	txs   map[chainhash.Hash]*peer.Tx // shared forms of mempool entries (relay.go)
+
 	reports        chan report
 	relayDropped   atomic.Uint64 // relay batches a full peer queue refused
 	reportsDropped atomic.Uint64 // reports the full recorder queue refused
@@ -209,12 +213,14 @@ func New(cfg Config) (*Node, error) {
 
 		discouraged: make(map[netip.Addr]time.Time),
 		admitted:    newAdmissionCounts(),
+		txs:         make(map[chainhash.Hash]*peer.Tx),
 	}
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	n.cfg.Peer.OnReady = n.peerReady
 	if cfg.Mempool != nil {
 		n.cfg.Peer.OnReport = n.peerReport
 		n.cfg.Peer.Machine.CheckTx = mempool.CheckSanity
+		n.cfg.Peer.Machine.LookupTx = n.lookupTx
 	}
 	if !cfg.NoListen {
 		addrs := cfg.Listen

@@ -45,13 +45,49 @@ func (n *Node) flushReports() {
 	}
 }
 
-// peerTxs converts mempool entries to the peers' shared, immutable form.
-func peerTxs(es []*mempool.Entry) []*peer.Tx {
+// peerTxs converts mempool entries to the peers' shared, immutable form:
+// the same *peer.Tx for an entry every time, so that the known inventory of
+// a thousand peers points at one object per transaction, not a thousand.
+func (n *Node) peerTxs(es []*mempool.Entry) []*peer.Tx {
 	txs := make([]*peer.Tx, len(es))
+	n.txsMu.Lock()
 	for i, e := range es {
-		txs[i] = &peer.Tx{TxID: e.TxID, WTxID: e.WTxID, Msg: e.Tx}
+		tx, ok := n.txs[e.TxID]
+		if !ok {
+			tx = &peer.Tx{TxID: e.TxID, WTxID: e.WTxID, Msg: e.Tx}
+			n.txs[e.TxID] = tx
+		}
+		txs[i] = tx
 	}
+	n.txsMu.Unlock()
 	return txs
+}
+
+// pruneTxs forgets the shared forms of transactions no longer in the
+// mempool (peers that announced them keep their own pointers).
+func (n *Node) pruneTxs() {
+	pool := n.cfg.Mempool
+	n.txsMu.Lock()
+	for id := range n.txs {
+		if _, ok := pool.Get(id); !ok {
+			delete(n.txs, id)
+		}
+	}
+	n.txsMu.Unlock()
+}
+
+// lookupTx is the peers' Config.LookupTx: a mempool transaction by txid
+// or wtxid, for a getdata by the hash it was not announced by.
+func (n *Node) lookupTx(h chainhash.Hash, byWTxID bool) *peer.Tx {
+	get := n.cfg.Mempool.Get
+	if byWTxID {
+		get = n.cfg.Mempool.GetByWTxID
+	}
+	e, ok := get(h)
+	if !ok {
+		return nil
+	}
+	return n.peerTxs([]*mempool.Entry{e})[0]
 }
 
 // readyPeers returns the peers that have completed their handshake.
@@ -96,17 +132,18 @@ func (n *Node) relayLoop() {
 				continue
 			}
 			seq = es[len(es)-1].Seq
-			n.broadcast(peerTxs(es))
+			n.broadcast(n.peerTxs(es))
 		case <-reannounce.C:
 			if es := pool.Unbroadcast(); len(es) > 0 {
 				log.Infof("Re-announcing %d transactions no peer has fetched yet", len(es))
-				n.broadcast(peerTxs(es))
+				n.broadcast(n.peerTxs(es))
 			}
 			if exp, err := pool.Expire(); err != nil {
 				log.Errorf("Mempool expiry: %v", err)
 			} else if len(exp) > 0 {
 				log.Infof("Expired %d transactions from the mempool", len(exp))
 			}
+			n.pruneTxs()
 			reannounce.Reset(n.reannounceDelay())
 		case <-n.ctx.Done():
 			return
@@ -131,7 +168,7 @@ func (n *Node) peerReady(p *peer.Peer) {
 	if n.cfg.Mempool == nil {
 		return
 	}
-	if es := n.cfg.Mempool.Accepted(0); len(es) > 0 && !p.Relay(peerTxs(es)) {
+	if es := n.cfg.Mempool.Accepted(0); len(es) > 0 && !p.Relay(n.peerTxs(es)) {
 		n.relayDropped.Add(1)
 	}
 }

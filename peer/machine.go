@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/btcsuite/btcd/chainhash/v2"
 	"github.com/btcsuite/btcd/wire/v2"
 
 	"github.com/peerd/peerd/handshake"
@@ -81,6 +82,13 @@ type Config struct {
 	// CheckTx runs the context-free checks on a transaction a peer sent;
 	// it runs on the executor, never on the peer's loop. Nil accepts all.
 	CheckTx func(*wire.MsgTx) error
+	// LookupTx finds a transaction of ours by the hash a getdata asks for
+	// (by wtxid when byWTxID, else by txid), or returns nil. The peer
+	// remembers each transaction it announced by the hash it announced
+	// it by only; a getdata by the other hash is answered through
+	// LookupTx, and only for a transaction announced to this peer. Nil:
+	// such requests get notfound.
+	LookupTx func(h chainhash.Hash, byWTxID bool) *Tx
 }
 
 func orDefault(d, def time.Duration) time.Duration {

@@ -147,15 +147,20 @@ func (m *Machine) flushInv(now time.Time, out *[]Action) {
 		if r.known.has(key) && r.known.get(key) == nil {
 			continue // the peer announced it to us meanwhile
 		}
-		// Both hashes serve getdata: MSG_TX and MSG_WITNESS_TX ask by
-		// txid, MSG_WTX by wtxid.
-		r.known.add(tx.TxID, tx)
-		r.known.add(tx.WTxID, tx)
+		// Remembered by the hash it is announced by only (half the
+		// memory of keeping both); a getdata by the other hash goes
+		// through Config.LookupTx (see announced).
+		r.known.add(key, tx)
 		h := key
 		_ = inv.AddInvVect(wire.NewInvVect(typ, &h))
 		*out = append(*out, Action{Kind: ActReport, Report: Report{Kind: ReportInv, TxID: tx.TxID}})
 	}
 	r.pending = append(r.pending[:0], r.pending[n:]...)
+	if len(r.pending) == 0 {
+		// Let go of the map and the slice a burst grew: an idle peer
+		// should not keep the high-water mark of its last relay.
+		r.pending, r.queued = nil, nil
+	}
 	if len(inv.InvList) > 0 {
 		*out = append(*out, Action{Kind: ActSend, Msg: inv})
 	}
@@ -176,14 +181,11 @@ func (m *Machine) getData(req *wire.MsgGetData, out *[]Action) {
 		enc := wire.WitnessEncoding
 		switch iv.Type {
 		case wire.InvTypeTx:
-			tx, enc = m.relayState.known.get(iv.Hash), wire.BaseEncoding
+			tx, enc = m.announced(iv.Hash, false), wire.BaseEncoding
 		case wire.InvTypeWitnessTx:
-			tx = m.relayState.known.get(iv.Hash)
+			tx = m.announced(iv.Hash, false)
 		case InvTypeWTx:
-			tx = m.relayState.known.get(iv.Hash)
-			if tx != nil && tx.WTxID != iv.Hash {
-				tx = nil // a txid asked as a wtxid
-			}
+			tx = m.announced(iv.Hash, true)
 		default:
 			continue
 		}
@@ -201,6 +203,25 @@ func (m *Machine) getData(req *wire.MsgGetData, out *[]Action) {
 	if nf != nil {
 		*out = append(*out, Action{Kind: ActSend, Msg: nf})
 	}
+}
+
+// announced returns the transaction with hash h (a wtxid when byWTxID, else
+// a txid) if we announced it to this peer, else nil.
+func (m *Machine) announced(h chainhash.Hash, byWTxID bool) *Tx {
+	k := &m.relayState.known
+	if tx := k.get(h); tx != nil {
+		if (byWTxID && tx.WTxID == h) || (!byWTxID && tx.TxID == h) {
+			return tx
+		}
+		return nil // a txid asked as a wtxid, or the reverse
+	}
+	if m.cfg.LookupTx == nil {
+		return nil
+	}
+	if tx := m.cfg.LookupTx(h, byWTxID); tx != nil {
+		return k.get(m.announceKey(tx))
+	}
+	return nil
 }
 
 // inv records what the peer announces: it has those transactions, so we will

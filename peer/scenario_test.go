@@ -326,6 +326,15 @@ func (s *scenario) startMachine(f []string) {
 		},
 		PingTimeout: s.dur(args, "pingtimeout"),
 		IdleTimeout: s.dur(args, "idle"),
+		// The scenario's transactions stand for the mempool.
+		LookupTx: func(h chainhash.Hash, byWTxID bool) *Tx {
+			for _, tx := range s.txs {
+				if (byWTxID && tx.WTxID == h) || (!byWTxID && tx.TxID == h) {
+					return tx
+				}
+			}
+			return nil
+		},
 	}
 	own := s.num(args, "ownnonce", 0)
 	p := Params{
