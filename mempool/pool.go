@@ -11,6 +11,7 @@ import (
 	"slices"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/btcsuite/btcd/chainhash/v2"
@@ -22,6 +23,9 @@ const (
 	DefaultMaxCount       = 50_000
 	DefaultMaxBytes int64 = 300_000_000
 	DefaultExpiry         = 14 * 24 * time.Hour // Core's -mempoolexpiry
+	// DefaultMaxRecords bounds the propagation records of the whole pool
+	// (about 100 bytes each, so about 25 MB).
+	DefaultMaxRecords = 250_000
 )
 
 // Config configures a Pool. Zero (or negative) fields take their defaults;
@@ -37,6 +41,11 @@ type Config struct {
 	MaxBytes int64
 	// Expiry is how long an entry stays (default 14 days): see Expire.
 	Expiry time.Duration
+	// MaxRecords bounds the propagation records (peer events) kept for
+	// all entries together (default DefaultMaxRecords). Once it is
+	// reached, later events are not recorded until entries leave the
+	// pool; each list of an entry is also bounded by MaxPeerEvents.
+	MaxRecords int
 	// Now is the clock (default time.Now). It is called with the pool's
 	// lock held and must not call back into the pool.
 	Now func() time.Time
@@ -163,6 +172,9 @@ type Pool struct {
 	lock  io.Closer
 	wbuf  []byte
 	syncs int // fsyncs of appended batches (for the benchmarks)
+	// records counts the propagation records of every entry (pool-wide
+	// budget: Config.MaxRecords).
+	records atomic.Int64
 	// beforeSync, if set (tests), runs before each fsync of an append.
 	beforeSync func()
 
@@ -200,6 +212,9 @@ func Open(cfg Config) (*Pool, error) {
 	}
 	if cfg.Expiry <= 0 {
 		cfg.Expiry = DefaultExpiry
+	}
+	if cfg.MaxRecords <= 0 {
+		cfg.MaxRecords = DefaultMaxRecords
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -482,6 +497,7 @@ func (p *Pool) insertLocked(e *Entry) {
 
 // forgetLocked drops e from the maps and the byte count (not from order).
 func (p *Pool) forgetLocked(e *Entry) {
+	p.records.Add(-int64(e.prop.retire()))
 	delete(p.byTxID, e.TxID)
 	delete(p.byWTxID, e.WTxID)
 	p.bytes -= int64(e.Size)
@@ -742,7 +758,7 @@ func (p *Pool) record(txid chainhash.Hash, kind int, peer PeerRef, at time.Time)
 		e, ok = p.pendE[txid]
 	}
 	p.mu.RUnlock()
-	return ok && e.prop.record(kind, peer, at)
+	return ok && e.prop.record(kind, peer, at, &p.records, int64(p.cfg.MaxRecords))
 }
 
 // Propagation returns a copy of txid's propagation records. They are kept

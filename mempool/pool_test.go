@@ -417,6 +417,44 @@ func TestPropagation(t *testing.T) {
 	}
 }
 
+// The records of all entries together stay within Config.MaxRecords; an
+// entry that leaves gives its share back, and nothing more is recorded
+// for it.
+func TestPropagationBudget(t *testing.T) {
+	p := open(t, t.TempDir(), newClock(), Config{MaxRecords: 10})
+	defer mustClose(t, p)
+	e1 := mustAdd(t, p, testTx(1))
+	e2 := mustAdd(t, p, testTx(2))
+	t0 := time.Unix(100, 0)
+	for i := range uint64(8) {
+		p.RecordInv(e1.TxID, PeerRef{ID: i}, t0)
+	}
+	for i := range uint64(8) {
+		p.RecordInv(e2.TxID, PeerRef{ID: i}, t0)
+	}
+	pr1, _ := p.Propagation(e1.TxID)
+	pr2, _ := p.Propagation(e2.TxID)
+	if len(pr1.InvSent) != 8 || len(pr2.InvSent) != 2 || p.records.Load() != 10 {
+		t.Fatalf("records %d + %d (count %d), want 8 + 2 within the budget of 10",
+			len(pr1.InvSent), len(pr2.InvSent), p.records.Load())
+	}
+	if _, err := p.Remove(e1.TxID); err != nil {
+		t.Fatal(err)
+	}
+	if p.records.Load() != 2 {
+		t.Fatalf("after removing e1: %d records counted, want 2", p.records.Load())
+	}
+	if p.RecordInv(e1.TxID, PeerRef{ID: 99}, t0) {
+		t.Fatal("recorded an event for a removed entry")
+	}
+	for i := range uint64(8) {
+		p.RecordFetch(e2.TxID, PeerRef{ID: i}, t0)
+	}
+	if pr2, _ = p.Propagation(e2.TxID); len(pr2.Fetched) != 8 || p.records.Load() != 10 {
+		t.Fatalf("after the budget came back: %d fetches, %d records", len(pr2.Fetched), p.records.Load())
+	}
+}
+
 func TestPropagationConcurrent(t *testing.T) {
 	p := open(t, t.TempDir(), newClock(), Config{})
 	defer mustClose(t, p)

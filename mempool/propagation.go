@@ -47,6 +47,7 @@ type propagation struct {
 	lists   [3][]PeerEvent    // guarded by mu, by kind
 	index   [3]map[uint64]int // guarded by mu: peer id -> position in lists[kind]
 	fetched atomic.Bool       // len(lists[kindFetch]) > 0, readable without mu
+	gone    bool              // guarded by mu: the entry left the pool
 }
 
 // indexOf returns the position of peer id in lists[kind], or -1: a map
@@ -62,9 +63,15 @@ func (pr *propagation) indexOf(kind int, id uint64) int {
 // peer is new to that list. A repeat keeps the earlier of the two times.
 // "Seen" from a peer we announced to or that fetched from us is ignored: it
 // learnt the transaction from us.
-func (pr *propagation) record(kind int, peer PeerRef, at time.Time) bool {
+//
+// Each new event takes one unit of budget (the pool's count of records),
+// and is not recorded when that would pass max.
+func (pr *propagation) record(kind int, peer PeerRef, at time.Time, budget *atomic.Int64, max int64) bool {
 	pr.mu.Lock()
 	defer pr.mu.Unlock()
+	if pr.gone {
+		return false
+	}
 	if kind == kindSeen && (pr.indexOf(kindInv, peer.ID) >= 0 || pr.indexOf(kindFetch, peer.ID) >= 0) {
 		return false
 	}
@@ -78,6 +85,10 @@ func (pr *propagation) record(kind int, peer PeerRef, at time.Time) bool {
 	if len(l) >= MaxPeerEvents {
 		return false
 	}
+	if budget.Add(1) > max {
+		budget.Add(-1)
+		return false
+	}
 	if pr.index[kind] == nil {
 		pr.index[kind] = make(map[uint64]int)
 	}
@@ -87,6 +98,16 @@ func (pr *propagation) record(kind int, peer PeerRef, at time.Time) bool {
 		pr.fetched.Store(true)
 	}
 	return true
+}
+
+// retire marks the entry gone from the pool, so that nothing more is
+// recorded for it, and returns how many events its lists hold (the budget
+// they give back).
+func (pr *propagation) retire() int {
+	pr.mu.Lock()
+	defer pr.mu.Unlock()
+	pr.gone = true
+	return len(pr.lists[0]) + len(pr.lists[1]) + len(pr.lists[2])
 }
 
 func (pr *propagation) snapshot() Propagation {
