@@ -85,9 +85,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "peerfloor: %v\n", err)
 		return exitError
 	}
+	// No TCP keep-alive on accepted connections: Go turns it on by
+	// default, at four setsockopt calls per connection, and a Bitcoin
+	// connection has pings for that.
+	lc := net.ListenConfig{KeepAlive: -1}
 	var ls []net.Listener
 	for _, a := range addrs {
-		l, err := net.Listen("tcp", a)
+		l, err := lc.Listen(ctx, "tcp", a)
 		if err != nil {
 			for _, l := range ls {
 				l.Close()

@@ -22,7 +22,7 @@
 //
 // It closes a connection on a wrong network magic or a header that
 // announces more than 4,000,000 bytes, and when the client closes. It sends
-// no ping, has no timeouts and no connection limit, keeps no state but a
+// no ping, has no timeouts, no connection limit and no TCP keep-alive, keeps no state but a
 // 512-byte buffer and a few counters per connection, and does not check
 // that the client's protocol version is recent enough for wtxidrelay and
 // sendaddrv2 (every client it is meant for is). One goroutine per
