@@ -79,11 +79,16 @@ func FuzzReader(f *testing.F) {
 		r := NewReader(cr, testNet)
 		// Every message, even a dropped one, consumes a 24-byte header,
 		// so len(data)+1 calls are more than enough to reach the end.
+		// used: bytes the Reader has taken and not merely read ahead.
+		used := func() int { return cr.n - r.Buffered() }
 		for range len(data) + 1 {
-			before := cr.n
+			before := used()
 			msg, err := r.Next()
 			if cr.n > len(data) {
 				t.Fatalf("consumed %d of %d bytes", cr.n, len(data))
+			}
+			if r.Buffered() > readAhead {
+				t.Fatalf("%d bytes read ahead, more than %d", r.Buffered(), readAhead)
 			}
 			var se *SoftError
 			switch {
@@ -91,8 +96,8 @@ func FuzzReader(f *testing.F) {
 				if msg == nil {
 					t.Fatal("nil message and nil error")
 				}
-				if cr.n-before < HeaderSize {
-					t.Fatalf("message from %d bytes", cr.n-before)
+				if used()-before < HeaderSize {
+					t.Fatalf("message from %d bytes", used()-before)
 				}
 				if _, ok := msg.(*Unknown); !ok {
 					checkReencodes(t, msg)
@@ -101,8 +106,8 @@ func FuzzReader(f *testing.F) {
 				if msg != nil {
 					t.Fatalf("message %T with soft error %v", msg, err)
 				}
-				if cr.n-before < HeaderSize {
-					t.Fatalf("soft error %v after %d bytes", err, cr.n-before)
+				if used()-before < HeaderSize {
+					t.Fatalf("soft error %v after %d bytes", err, used()-before)
 				}
 			default:
 				if msg != nil {
@@ -115,8 +120,8 @@ func FuzzReader(f *testing.F) {
 				if errors.Is(err, io.EOF) && cr.n != len(data) {
 					t.Fatalf("io.EOF with %d of %d bytes consumed", cr.n, len(data))
 				}
-				if (errors.Is(err, ErrBadMagic) || errors.Is(err, ErrOversized)) && cr.n-before != HeaderSize {
-					t.Fatalf("%v after %d bytes, want the header alone", err, cr.n-before)
+				if (errors.Is(err, ErrBadMagic) || errors.Is(err, ErrOversized)) && used()-before != HeaderSize {
+					t.Fatalf("%v after %d bytes, want the header alone", err, used()-before)
 				}
 				return
 			}

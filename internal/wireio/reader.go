@@ -195,7 +195,47 @@ type Reader struct {
 	buf  *bytes.Buffer
 	lr   io.LimitedReader
 	n    uint64 // bytes read from the stream
+
+	// Read-ahead: in[i0:i1] holds bytes read from the stream and not yet
+	// used. One read of up to len(in) bytes brings a whole small message
+	// (a version is about 126 bytes) or several (wtxidrelay, sendaddrv2
+	// and verack are 24 each), where reading header and payload apart
+	// would take a system call each.
+	in     [readAhead]byte
+	i0, i1 int
 }
+
+// readAhead is the size of a Reader's read-ahead buffer: big enough for a
+// version message, small enough to cost an idle peer little.
+const readAhead = 128
+
+// fill reads into p: from the read-ahead buffer if it holds anything,
+// else straight from the stream when p is at least as large as the
+// buffer, else by refilling the buffer with one read.
+func (r *Reader) fill(p []byte) (int, error) {
+	if r.i0 == r.i1 {
+		if len(p) >= len(r.in) {
+			n, err := r.r.Read(p)
+			r.n += uint64(n)
+			return n, err
+		}
+		n, err := r.r.Read(r.in[:])
+		r.n += uint64(n)
+		r.i0, r.i1 = 0, n
+		if n == 0 {
+			return 0, err
+		}
+		// An error that came with data comes again on the next read.
+	}
+	n := copy(p, r.in[r.i0:r.i1])
+	r.i0 += n
+	return n, nil
+}
+
+// source reads through the Reader's read-ahead buffer.
+type source struct{ r *Reader }
+
+func (s source) Read(p []byte) (int, error) { return s.r.fill(p) }
 
 // NewReader returns a Reader for the network magic net. It reads r directly,
 // without a buffer of its own, so an idle connection holds no read buffer.
@@ -207,8 +247,14 @@ func NewReader(r io.Reader, net wire.BitcoinNet) *Reader {
 // version negotiated in the handshake.
 func (r *Reader) SetProtocolVersion(pver uint32) { r.pver = pver }
 
-// BytesRead returns how many bytes the Reader has taken from the stream.
+// BytesRead returns how many bytes the Reader has taken from the stream,
+// including those read ahead and not used yet (Buffered).
 func (r *Reader) BytesRead() uint64 { return r.n }
+
+// Buffered returns how many bytes were read ahead from the stream and not
+// used yet: at most the read-ahead buffer's size (128 bytes), whatever a
+// header claims.
+func (r *Reader) Buffered() int { return r.i1 - r.i0 }
 
 // Next reads the next message. Errors are *SoftError (the message was
 // dropped, call Next again), ErrBadMagic or ErrOversized wrapped with detail
@@ -220,9 +266,8 @@ func (r *Reader) Next() (wire.Message, error) {
 		// A plain loop rather than io.ReadFull: an idle peer waits in
 		// here, and every frame on its stack then counts.
 		for r.hdrN < HeaderSize {
-			n, err := r.r.Read(r.hdr[r.hdrN:])
+			n, err := r.fill(r.hdr[r.hdrN:])
 			r.hdrN += n
-			r.n += uint64(n)
 			if err != nil && r.hdrN < HeaderSize {
 				if err == io.EOF && r.hdrN > 0 {
 					err = io.ErrUnexpectedEOF
@@ -271,9 +316,8 @@ func (r *Reader) header() error {
 // skip discards the payload of a message that is not decoded.
 func (r *Reader) skip() (wire.Message, error) {
 	if r.got < r.want {
-		n, err := io.CopyN(io.Discard, r.r, r.want-r.got)
+		n, err := io.CopyN(io.Discard, source{r}, r.want-r.got)
 		r.got += n
-		r.n += uint64(n)
 		if r.got < r.want {
 			if err == io.EOF || err == nil {
 				err = io.ErrUnexpectedEOF
@@ -296,11 +340,10 @@ func (r *Reader) decode() (wire.Message, error) {
 		r.buf = getBuffer()
 	}
 	if r.got < r.want {
-		r.lr = io.LimitedReader{R: r.r, N: r.want - r.got}
+		r.lr = io.LimitedReader{R: source{r}, N: r.want - r.got}
 		n, err := r.buf.ReadFrom(&r.lr)
 		r.lr.R = nil
 		r.got += n
-		r.n += uint64(n)
 		if r.got < r.want {
 			if err == nil {
 				err = io.ErrUnexpectedEOF

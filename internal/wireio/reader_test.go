@@ -314,8 +314,8 @@ func TestRoundTrip(t *testing.T) {
 			if again := encode(t, got); !bytes.Equal(again, wireBytes) {
 				t.Errorf("re-encoding differs:\n got %x\nwant %x", again, wireBytes)
 			}
-			if cr.n != len(wireBytes) {
-				t.Errorf("consumed %d bytes, want %d", cr.n, len(wireBytes))
+			if used := cr.n - r.Buffered(); used != len(wireBytes) {
+				t.Errorf("used %d bytes, want %d", used, len(wireBytes))
 			}
 			if _, err := r.Next(); err != io.EOF {
 				t.Errorf("Next at end of stream: %v, want io.EOF", err)
@@ -597,8 +597,10 @@ func TestFatalErrorsBeforePayload(t *testing.T) {
 			if !isFatal(err) {
 				t.Errorf("error %v is a SoftError, want fatal", err)
 			}
-			if cr.n != HeaderSize {
-				t.Errorf("consumed %d bytes, want exactly %d (the header)", cr.n, HeaderSize)
+			// Read ahead, at most readAhead bytes; used: the header.
+			if used := cr.n - r.Buffered(); used != HeaderSize || cr.n > HeaderSize+readAhead {
+				t.Errorf("used %d bytes (read %d), want exactly %d (the header), read at most %d",
+					used, cr.n, HeaderSize, HeaderSize+readAhead)
 			}
 			if alloc > 64<<10 {
 				t.Errorf("allocated %d bytes for a rejected header", alloc)
@@ -757,8 +759,8 @@ func TestSoftErrors(t *testing.T) {
 			if !strings.Contains(se.Reason, tc.reason) {
 				t.Errorf("Reason %q, want it to contain %q", se.Reason, tc.reason)
 			}
-			if cr.n != len(tc.msg) {
-				t.Errorf("consumed %d bytes, want %d (exactly the dropped message)", cr.n, len(tc.msg))
+			if used := cr.n - r.Buffered(); used != len(tc.msg) {
+				t.Errorf("used %d bytes, want %d (exactly the dropped message)", used, len(tc.msg))
 			}
 			got, err := r.Next()
 			if err != nil {
@@ -877,8 +879,8 @@ func TestUnknownCommands(t *testing.T) {
 			if u.Command() != tc.cmd {
 				t.Errorf("Command() = %q", u.Command())
 			}
-			if cr.n != len(msg) {
-				t.Errorf("consumed %d bytes, want %d", cr.n, len(msg))
+			if used := cr.n - r.Buffered(); used != len(msg) {
+				t.Errorf("used %d bytes, want %d", used, len(msg))
 			}
 			next, err := r.Next()
 			if err != nil || !reflect.DeepEqual(next, pongMsg) {
@@ -1135,5 +1137,46 @@ func TestBytesRead(t *testing.T) {
 	}
 	if got := r.BytesRead(); got != uint64(len(stream)) {
 		t.Fatalf("BytesRead %d, want %d", got, len(stream))
+	}
+}
+
+// countReads counts the Read calls made on a reader.
+type countReads struct {
+	r     io.Reader
+	calls int
+}
+
+func (c *countReads) Read(p []byte) (int, error) {
+	c.calls++
+	return c.r.Read(p)
+}
+
+// The read-ahead buffer brings small messages in few reads: a handshake's
+// version, wtxidrelay, sendaddrv2 and verack (198 bytes, header and
+// payload apart: 5 reads) take 2; a large payload is read straight into
+// its buffer, not through the small one.
+func TestReadAheadSavesReads(t *testing.T) {
+	msgs := []wire.Message{sampleVersion(), wire.NewMsgWTxIdRelay(), wire.NewMsgSendAddrV2(), wire.NewMsgVerAck()}
+	var stream []byte
+	for _, m := range msgs {
+		stream = append(stream, encode(t, m)...)
+	}
+	cr := &countReads{r: bytes.NewReader(stream)}
+	got, err := readAll(NewReader(cr, testNet))
+	if err != io.EOF {
+		t.Fatal(err)
+	}
+	checkMessages(t, got, msgs)
+	if want := (len(stream)+readAhead-1)/readAhead + 1; cr.calls > want { // +1: the read that finds EOF
+		t.Fatalf("%d reads for %d bytes in 4 messages, want at most %d", cr.calls, len(stream), want)
+	}
+
+	big := encode(t, &wire.MsgInv{InvList: sampleInvList(1000)}) // 36 kB
+	cr = &countReads{r: bytes.NewReader(big)}
+	if _, err := readAll(NewReader(cr, testNet)); err != io.EOF {
+		t.Fatal(err)
+	}
+	if cr.calls > 5 {
+		t.Fatalf("%d reads for one 36 kB message", cr.calls)
 	}
 }
