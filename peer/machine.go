@@ -152,6 +152,9 @@ func NewMachine(cfg *Config, p Params, obs fsm.Observer) *Machine {
 // Step feeds one event through the machine and its running inner machine,
 // appending the resulting actions to out.
 func (m *Machine) Step(ev Event, out *[]Action) {
+	// The previous step's actions are done with: a large announcement's
+	// buffers can go.
+	m.relayState.releaseInv()
 	fsm.Dispatch[Event, Action](&m.level, ev, out)
 }
 

@@ -62,10 +62,50 @@ func (k *known) add(h chainhash.Hash, tx *Tx) {
 
 // relayState is the standby machine's transaction relay to one peer.
 type relayState struct {
-	known       known
-	pending     []*Tx
-	queued      map[chainhash.Hash]bool // txids in pending
-	nextTrickle time.Time               // zero when nothing is pending
+	known   known
+	pending []*Tx
+	// queued indexes the txids in pending once there are more than
+	// smallQueue of them; below that, pending is searched.
+	queued      map[chainhash.Hash]bool
+	nextTrickle time.Time // zero when nothing is pending
+
+	// The announcement is built in these and reused: a message in an
+	// action is valid until the next step.
+	inv     wire.MsgInv
+	invVecs []wire.InvVect
+}
+
+// smallQueue is how many pending transactions are searched one by one
+// before an index is built: a relay of one transaction at a time (the
+// common case) allocates no map.
+const smallQueue = 16
+
+// isQueued reports whether txid waits in pending.
+func (r *relayState) isQueued(txid chainhash.Hash) bool {
+	if r.queued != nil {
+		return r.queued[txid]
+	}
+	for _, tx := range r.pending {
+		if tx.TxID == txid {
+			return true
+		}
+	}
+	return false
+}
+
+// enqueue adds tx to pending, indexing pending once it grows past
+// smallQueue.
+func (r *relayState) enqueue(tx *Tx) {
+	r.pending = append(r.pending, tx)
+	switch {
+	case r.queued != nil:
+		r.queued[tx.TxID] = true
+	case len(r.pending) > smallQueue:
+		r.queued = make(map[chainhash.Hash]bool, len(r.pending))
+		for _, p := range r.pending {
+			r.queued[p.TxID] = true
+		}
+	}
 }
 
 // announceKey is the hash a transaction is announced by to this peer.
@@ -84,14 +124,10 @@ func (m *Machine) relay(now time.Time, txs []*Tx, out *[]Action) {
 	}
 	r := &m.relayState
 	for _, tx := range txs {
-		if r.known.has(m.announceKey(tx)) || r.queued[tx.TxID] {
+		if r.known.has(m.announceKey(tx)) || r.isQueued(tx.TxID) {
 			continue
 		}
-		if r.queued == nil {
-			r.queued = make(map[chainhash.Hash]bool)
-		}
-		r.queued[tx.TxID] = true
-		r.pending = append(r.pending, tx)
+		r.enqueue(tx)
 	}
 	if len(r.pending) == 0 {
 		return
@@ -136,13 +172,12 @@ func (m *Machine) trickle(now time.Time, out *[]Action) {
 func (m *Machine) flushInv(now time.Time, out *[]Action) {
 	r := &m.relayState
 	n := min(len(r.pending), MaxInvPerTrickle)
-	inv := wire.NewMsgInvSizeHint(uint(n))
 	typ := wire.InvTypeTx
 	if m.info.WTxIDRelay {
 		typ = InvTypeWTx
 	}
+	r.invVecs = r.invVecs[:0]
 	for _, tx := range r.pending[:n] {
-		delete(r.queued, tx.TxID)
 		key := m.announceKey(tx)
 		if r.known.has(key) && r.known.get(key) == nil {
 			continue // the peer announced it to us meanwhile
@@ -151,23 +186,44 @@ func (m *Machine) flushInv(now time.Time, out *[]Action) {
 		// memory of keeping both); a getdata by the other hash goes
 		// through Config.LookupTx (see announced).
 		r.known.add(key, tx)
-		h := key
-		_ = inv.AddInvVect(wire.NewInvVect(typ, &h))
+		r.invVecs = append(r.invVecs, wire.InvVect{Type: typ, Hash: key})
 		*out = append(*out, Action{Kind: ActReport, Report: Report{Kind: ReportInv, TxID: tx.TxID}})
 	}
+	clear(r.pending[:n])
 	r.pending = append(r.pending[:0], r.pending[n:]...)
-	if len(r.pending) == 0 {
-		// Let go of the map and the slice a burst grew: an idle peer
-		// should not keep the high-water mark of its last relay.
-		r.pending, r.queued = nil, nil
+	if r.queued != nil {
+		r.queued = nil
+		if len(r.pending) > smallQueue {
+			r.queued = make(map[chainhash.Hash]bool, len(r.pending))
+			for _, tx := range r.pending {
+				r.queued[tx.TxID] = true
+			}
+		}
 	}
-	if len(inv.InvList) > 0 {
-		*out = append(*out, Action{Kind: ActSend, Msg: inv})
+	if len(r.invVecs) > 0 {
+		r.inv.InvList = r.inv.InvList[:0]
+		for i := range r.invVecs {
+			r.inv.InvList = append(r.inv.InvList, &r.invVecs[i])
+		}
+		*out = append(*out, Action{Kind: ActSend, Msg: &r.inv})
+	}
+	if len(r.pending) == 0 && cap(r.pending) > smallQueue {
+		// Let go of what a burst grew: an idle peer should not keep
+		// the high-water mark of its last relay.
+		r.pending = nil
 	}
 	r.nextTrickle = time.Time{}
 	if len(r.pending) > 0 {
 		mean := m.trickleMean()
 		r.nextTrickle = now.Add(m.poisson(mean))
+	}
+}
+
+// releaseInv lets go of the announcement's buffers after a burst (called
+// when the step that sent them is over, see Machine.Step).
+func (r *relayState) releaseInv() {
+	if cap(r.invVecs) > smallQueue {
+		r.invVecs, r.inv.InvList = nil, nil
 	}
 }
 
