@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/hex"
 	"encoding/json"
 	"net"
 	"os"
@@ -13,15 +12,6 @@ import (
 	"testing"
 	"time"
 )
-
-func hexReader(t *testing.T, s string) *bytes.Reader {
-	t.Helper()
-	b, err := hex.DecodeString(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return bytes.NewReader(b)
-}
 
 func freeAddr(t *testing.T) string {
 	t.Helper()

@@ -6,11 +6,6 @@ import (
 	"slices"
 	"testing"
 	"time"
-
-	"github.com/btcsuite/btcd/chainhash/v2"
-	"github.com/btcsuite/btcd/wire/v2"
-
-	"github.com/peerd/peerd/mempool"
 )
 
 func msSeq(n int) []time.Duration {
@@ -130,42 +125,5 @@ func TestRelayStats(t *testing.T) {
 	}
 	if time.Duration(r.RPC.Max) != 3*ms {
 		t.Errorf("rpc max = %v", time.Duration(r.RPC.Max))
-	}
-}
-
-// TestMakeTxs: the transactions are distinct, repeatable from the seed,
-// segwit, and accepted by peerd's mempool.
-func TestMakeTxs(t *testing.T) {
-	a, b := makeTxs(50, 7), makeTxs(50, 7)
-	seen := map[chainhash.Hash]bool{}
-	for i := range a {
-		if a[i].WitnessHash() != b[i].WitnessHash() {
-			t.Fatalf("tx %d differs between two calls with the same seed", i)
-		}
-		if !a[i].HasWitness() {
-			t.Fatalf("tx %d has no witness", i)
-		}
-		if seen[a[i].TxHash()] {
-			t.Fatalf("tx %d repeats", i)
-		}
-		seen[a[i].TxHash()] = true
-	}
-	if makeTxs(1, 8)[0].TxHash() == a[0].TxHash() {
-		t.Error("seeds 7 and 8 gave the same first transaction")
-	}
-	pool, err := mempool.Open(mempool.Config{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
-	for i, tx := range a {
-		// The hex form, as sendrawtransaction gets it.
-		var back wire.MsgTx
-		if err := back.Deserialize(hexReader(t, txHex(tx))); err != nil {
-			t.Fatalf("tx %d: %v", i, err)
-		}
-		if _, err := pool.Add(&back); err != nil {
-			t.Fatalf("the mempool refuses tx %d: %v", i, err)
-		}
 	}
 }
