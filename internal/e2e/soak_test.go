@@ -21,7 +21,6 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -42,6 +41,7 @@ import (
 
 	"github.com/peerd/peerd/internal/btcdtest"
 	"github.com/peerd/peerd/internal/memwatch"
+	"github.com/peerd/peerd/internal/txgen"
 	"github.com/peerd/peerd/internal/wireio"
 	"github.com/peerd/peerd/mempool"
 )
@@ -140,7 +140,7 @@ func TestSoak(t *testing.T) {
 		"--pinginterval=2s")
 	s := &soak{t: t, p: p, profile: profile, txs: &injected{
 		index: map[chainhash.Hash]int{}, heard: make([]atomic.Int64, warmupTxs+*soakTxs)}}
-	all := makeSoakTxs(warmupTxs+*soakTxs, rand.Uint64())
+	all := txgen.Segwit(warmupTxs+*soakTxs, rand.Uint64())
 
 	s.checkPerIPLimit()
 
@@ -394,7 +394,7 @@ func (s *soak) phase(name string, d time.Duration, txs []*wire.MsgTx) time.Durat
 		go func() {
 			defer calls.Done()
 			defer func() { <-sem }()
-			if _, err := s.p.rawCall("sendrawtransaction", txHexOf(tx)); err != nil {
+			if _, err := s.p.rawCall("sendrawtransaction", txgen.Hex(tx)); err != nil {
 				s.stats.fail("sendrawtransaction %d: %v", i, err)
 				return
 			}
@@ -938,41 +938,4 @@ func rawHeader(magic wire.BitcoinNet, cmd string, length uint32) []byte {
 	copy(b[4:16], cmd)
 	binary.LittleEndian.PutUint32(b[16:20], length)
 	return b
-}
-
-// makeSoakTxs returns n distinct transactions that pass peerd's
-// context-free checks (it has no UTXO set): one input spending a made-up
-// outpoint with a P2WPKH-shaped witness, one P2WPKH output, as peerload's.
-func makeSoakTxs(n int, seed uint64) []*wire.MsgTx {
-	r := rand.New(rand.NewPCG(seed, seed^0x5eed))
-	fill := func(b []byte) {
-		for i := range b {
-			b[i] = byte(r.Uint32())
-		}
-	}
-	txs := make([]*wire.MsgTx, n)
-	for i := range txs {
-		var prev chainhash.Hash
-		fill(prev[:])
-		sig, pub := make([]byte, 72), make([]byte, 33)
-		fill(sig)
-		fill(pub)
-		sig[0], sig[71], pub[0] = 0x30, 0x01, 0x02
-		tx := wire.NewMsgTx(2)
-		in := wire.NewTxIn(&wire.OutPoint{Hash: prev, Index: r.Uint32N(4)}, nil, wire.TxWitness{sig, pub})
-		in.Sequence = 0xfffffffd
-		tx.AddTxIn(in)
-		pk := make([]byte, 22)
-		fill(pk[2:])
-		pk[0], pk[1] = 0x00, 0x14
-		tx.AddTxOut(wire.NewTxOut(10_000+int64(r.Uint32N(1_000_000)), pk))
-		txs[i] = tx
-	}
-	return txs
-}
-
-func txHexOf(tx *wire.MsgTx) string {
-	var b bytes.Buffer
-	tx.Serialize(&b)
-	return hex.EncodeToString(b.Bytes())
 }
