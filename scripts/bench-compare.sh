@@ -30,7 +30,8 @@
 # markers below; the rest of the file is kept. (Relay latency has its own
 # script, scripts/bench-relay.sh, and its own markers.)
 #
-# Needs go, jq, awk and Linux's /proc. A quick try:
+# Needs go, jq, awk and Linux's /proc; the functions it shares with
+# bench-relay.sh are in scripts/bench-lib.sh. A quick try:
 #   BENCH_RUNS=1 BENCH_HS_COUNT=2000 BENCH_HOLD_PEERS=1000 BENCH_HOLD=4s BENCH_SETTLE=2s \
 #     BENCH_OUT=/tmp/bench.md scripts/bench-compare.sh
 #
@@ -60,6 +61,7 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
+. scripts/bench-lib.sh
 TARGETS=${BENCH_TARGETS:-"peerd btcd floor"}
 MODES=${BENCH_MODES:-"handshake hold"}
 RUNS=${BENCH_RUNS:-3}
@@ -96,30 +98,7 @@ for m in $MODES; do
 	esac
 done
 
-tmp=$(mktemp -d -t peerd-compare-XXXXXX)
-target_pid=
-
-stop_target() {
-	[[ -n $target_pid ]] || return 0
-	if kill -0 "$target_pid" 2>/dev/null; then
-		kill -INT "$target_pid" 2>/dev/null || true
-		for _ in $(seq 150); do
-			kill -0 "$target_pid" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -KILL "$target_pid" 2>/dev/null || true
-	fi
-	wait "$target_pid" 2>/dev/null || true
-	target_pid=
-}
-cleanup() {
-	stop_target
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-log() { echo "bench-compare: $*" >&2; }
+bench_init peerd-compare-XXXXXX 150
 
 # A target holds one descriptor per peer (Go raises its soft limit to the
 # hard one; btcd keeps a limit above 2,048); peerload raises its own.
@@ -157,58 +136,6 @@ log "building peerd, peerload, peerfloor and the pinned btcd from $PEERD_AT"
 )
 BTCD_VERSION=$("$tmp/btcd" --version | awk '{print $NF}')
 : >"$tmp/none.conf"
-
-# free_port prints a loopback port nobody listens on, below Linux's
-# ephemeral range (so that peerload's own connections cannot take it).
-free_port() {
-	local p
-	for _ in $(seq 200); do
-		p=$((20000 + RANDOM % 12000))
-		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-			echo "$p"
-			return 0
-		fi
-	done
-	log "no free port found"
-	return 1
-}
-
-# busy_ticks prints "busy total" jiffies of all CPUs from /proc/stat.
-busy_ticks() {
-	awk '/^cpu /{b=$2+$3+$4+$7+$8+$9; print b, b+$5+$6; exit}' /proc/stat
-}
-
-# proc_ticks prints the user+system jiffies of process $1.
-proc_ticks() {
-	# Field 2 (comm) may hold spaces: count from after its ")".
-	sed 's/^.*) //' "/proc/$1/stat" | awk '{print $12+$13}'
-}
-
-HZ=$(getconf CLK_TCK)
-NCPU=$(nproc)
-
-# wait_quiet waits until other processes use at most QUIET_PCT% of the
-# CPUs over 2 s, for at most QUIET_WAIT s, and prints the last reading.
-wait_quiet() {
-	local deadline=$((SECONDS + QUIET_WAIT)) b0 t0 b1 t1 pct
-	while :; do
-		read -r b0 t0 < <(busy_ticks)
-		sleep 2
-		read -r b1 t1 < <(busy_ticks)
-		pct=$(((b1 - b0) * 100 / (t1 - t0 > 0 ? t1 - t0 : 1)))
-		if ((pct <= QUIET_PCT)); then
-			echo "$pct"
-			return
-		fi
-		if ((SECONDS >= deadline)); then
-			log "warning: the machine is still ${pct}% busy after ${QUIET_WAIT}s; measuring anyway"
-			echo "$pct"
-			return
-		fi
-		log "machine ${pct}% busy with other work; waiting"
-		sleep 3
-	done
-}
 
 # The commands, as the page shows them.
 PEERD_CMD='peerd --regtest --datadir=$TMP/data --configfile=$TMP/none.conf --listen=127.0.0.1:$P2P --norpc --maxpeers='$MAXPEERS' --nodnsseed --nologfile --debuglevel=warn'
@@ -251,15 +178,15 @@ start_target() {
 	return 1
 }
 
-# measure MODE RUN TARGET NAME: one peerload run against a fresh target;
+# measure MODE RUN TARGET ATTEMPT: one peerload run against a fresh target;
 # writes its figures as one TSV line to $tmp/line.tsv (columns: see the jq
 # programs; the first four are mode, run, target, other processes' CPU %).
 # Not run in a subshell: the EXIT trap must see target_pid.
 measure() {
-	local mode=$1 run=$2 t=$3 name=$4 b0 t0 b1 t1 p0 p1 json=$tmp/$4/run.json
+	local mode=$1 run=$2 t=$3 name=$1.$3.$2.$4
+	local json=$tmp/$name/run.json
 	start_target "$t" "$name"
-	read -r b0 t0 < <(busy_ticks)
-	p0=$(proc_ticks "$target_pid")
+	cpu_start "$target_pid"
 	local args=(--regtest --target="127.0.0.1:$port" --json -q)
 	if [[ $mode == handshake ]]; then
 		args+=(handshake --workers="$HS_WORKERS" --count="$HS_COUNT" --duration="$HS_MAXTIME" --settle=1s --pid="$target_pid")
@@ -272,8 +199,7 @@ measure() {
 		tail -20 "$tmp/$name/target.log" >&2
 		return 1
 	fi
-	read -r b1 t1 < <(busy_ticks)
-	p1=$(proc_ticks "$target_pid")
+	cpu_end "$target_pid"
 	stop_target
 	if [[ -n $KEEP ]]; then
 		mkdir -p "$KEEP"
@@ -283,11 +209,7 @@ measure() {
 	fi
 	# CPU, as a % of all CPUs over the run's wall time: the target's,
 	# peerload's, and what the rest of the machine used.
-	local common='($total / $ncpu / $hz) as $wall
-		| (.peerload_cpu_ms / 1000) as $pl
-		| ([($busy / $hz) - ($tgt / $hz) - $pl, 0] | max) as $other
-		| [$mode, $run, $t, ($other * 100 / $wall / $ncpu | floor),
-		   ($tgt / $hz * 100 / $wall / $ncpu | floor), ($pl * 100 / $wall / $ncpu | floor)]'
+	local common='[$mode, $run, $t, $other_pct, $target_pct, $peerload_pct]'
 	local fields
 	if [[ $mode == handshake ]]; then
 		# 7 rate, 8 target µs/handshake, 9 p50, 10 p99, 11 max, 12 peerload
@@ -302,10 +224,12 @@ measure() {
 			(.target_rss_before_kb // "n/a"), (.target_rss_settled_kb // "n/a"), .open_ms,
 			(.target_cpu_us_per_open // "n/a"), .peers]'
 	fi
-	jq -r --arg mode "$mode" --arg run "$run" --arg t "$t" --argjson hz "$HZ" --argjson ncpu "$NCPU" \
-		--argjson busy "$((b1 - b0))" --argjson total "$((t1 - t0))" --argjson tgt "$((p1 - p0))" \
-		"$common + $fields | @tsv" "$json" >"$tmp/line.tsv"
+	jq_cpu "$common + $fields | @tsv" "$json" --arg mode "$mode" --arg run "$run" --arg t "$t" >"$tmp/line.tsv"
 }
+
+# What the log says of a run (awk programs over its TSV line).
+HS_SUMMARY='{printf "%s handshakes/s, %s µs of target CPU each, p99 %s ms, %s failed; CPU: target %s%%, peerload %s%%, other processes %s%%", $7, $8, $10, $14, $5, $6, $4}'
+HOLD_SUMMARY='{printf "%s of %s held, %s kB per peer, opened in %.1f s; other processes %s%%", $8, $15, $7, $13/1000, $4}'
 
 results=$tmp/results.tsv
 discarded=$tmp/discarded.tsv
@@ -318,25 +242,10 @@ for run in $(seq "$RUNS"); do
 	k=$(((run - 1) % ${#order[@]}))
 	round=("${order[@]:k}" "${order[@]:0:k}")
 	for mode in $MODES; do
+		summary=$HS_SUMMARY
+		[[ $mode == handshake ]] || summary=$HOLD_SUMMARY
 		for t in "${round[@]}"; do
-			for attempt in $(seq 0 "$RETRIES"); do
-				quiet=$(wait_quiet)
-				log "round $run of $RUNS: $mode against $t, attempt $((attempt + 1)) (machine ${quiet}% busy before)"
-				measure "$mode" "$run" "$t" "$mode.$t.$run.$attempt"
-				line=$(<"$tmp/line.tsv")
-				other=$(cut -f4 <<<"$line")
-				if [[ $mode == handshake ]]; then
-					log "$(awk -F'\t' '{printf "%s handshakes/s, %s µs of target CPU each, p99 %s ms, %s failed; CPU: target %s%%, peerload %s%%, other processes %s%%", $7, $8, $10, $14, $5, $6, $4}' <<<"$line")"
-				else
-					log "$(awk -F'\t' '{printf "%s of %s held, %s kB per peer, opened in %.1f s; other processes %s%%", $8, $15, $7, $13/1000, $4}' <<<"$line")"
-				fi
-				if ((other <= MAX_OTHER || attempt == RETRIES)); then
-					echo "$line" >>"$results"
-					break
-				fi
-				log "other processes used more than ${MAX_OTHER}% of the CPUs: setting this run aside and repeating it"
-				echo "$line" >>"$discarded"
-			done
+			measure_quietly "round $run of $RUNS: $mode against $t" 4 "$summary" measure "$mode" "$run" "$t"
 		done
 	done
 done
@@ -403,7 +312,7 @@ gen=$tmp/generated.md
 	echo
 	echo "Measured $started by \`${REV:+BENCH_REV=$REV }BENCH_RUNS=$RUNS BENCH_HS_COUNT=$HS_COUNT BENCH_HS_WORKERS=$HS_WORKERS BENCH_HOLD_PEERS=$HOLD_PEERS BENCH_HOLD=$HOLD BENCH_SETTLE=$SETTLE scripts/bench-compare.sh\`."
 	echo
-	echo "- Machine: \`nproc\` $NCPU, CPU $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(awk '/^MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), Linux $(uname -r); the targets and peerload share the machine"
+	echo "- Machine: $(machine memory); the targets and peerload share the machine"
 	echo "- Go: $(go version | cut -d' ' -f3-); btcd $BTCD_VERSION (go.mod's pin); peerd, peerload and peerfloor built from $PEERD_AT"
 	echo "- peerd: \`$PEERD_CMD\`"
 	echo "- btcd: \`$BTCD_CMD\`"
@@ -492,26 +401,6 @@ gen=$tmp/generated.md
 	echo "$END"
 } >"$gen"
 
-if [[ -f $OUT ]] && grep -qF "$BEGIN" "$OUT" && grep -qF "$END" "$OUT"; then
-	awk -v gen="$gen" -v b="$BEGIN" -v e="$END" '
-		$0 == b {while ((getline l < gen) > 0) print l; skip = 1; next}
-		$0 == e {skip = 0; next}
-		!skip' "$OUT" >"$tmp/out.md"
-	cp "$tmp/out.md" "$OUT"
-else
-	mkdir -p "$(dirname "$OUT")"
-	{
-		if [[ -f $OUT ]]; then
-			cat "$OUT"
-		else
-			echo "# Benchmarks"
-		fi
-		echo
-		echo "## Handshakes and held peers: peerd, btcd and the floor"
-		echo
-		cat "$gen"
-	} >"$tmp/out.md"
-	cp "$tmp/out.md" "$OUT"
-fi
+put_section "$gen" "$OUT" "$BEGIN" "$END" "Handshakes and held peers: peerd, btcd and the floor"
 log "wrote $OUT"
 cat "$gen"
