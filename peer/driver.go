@@ -249,7 +249,7 @@ func (p *Peer) hand(put func(*inbox) bool) bool {
 	return ok
 }
 
-// wake makes the owner loop look at its inbox and context. Whoever sets
+// wake makes the owner loop look at its inbox and whether it is closing. Whoever sets
 // the flag first also moves the read deadline into the past; the loop
 // clears the flag before it looks, and looks at the flag again after it
 // sets its own deadline, so a wake-up is never lost between the two.
