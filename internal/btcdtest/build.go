@@ -86,10 +86,12 @@ var (
 // with the tests' status. A build failure does not abort the binary: tests
 // that call [Binary] fail with the build error, other tests still run.
 func Main(m *testing.M) {
-	os.Exit(runMain(m))
+	os.Exit(Run(m))
 }
 
-func runMain(m *testing.M) int {
+// Run is Main without the exit: it returns m.Run's code, so that a
+// TestMain can clean up after its tests before it exits.
+func Run(m *testing.M) int {
 	if !flag.Parsed() {
 		flag.Parse()
 	}

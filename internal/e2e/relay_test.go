@@ -22,13 +22,23 @@ import (
 	"github.com/peerd/peerd/internal/wireio"
 )
 
-func TestMain(m *testing.M) { btcdtest.Main(m) }
+func TestMain(m *testing.M) {
+	code := btcdtest.Run(m)
+	if binsDir != "" {
+		os.RemoveAll(binsDir)
+	}
+	os.Exit(code)
+}
+
+// binsDir is where bins built the binaries, removed when the tests end.
+var binsDir string
 
 var bins = sync.OnceValues(func() (string, error) {
 	dir, err := os.MkdirTemp("", "peerd-e2e-")
 	if err != nil {
 		return "", err
 	}
+	binsDir = dir
 	for _, c := range []string{"peerd", "peerctl"} {
 		out, err := exec.Command("go", "build", "-o", filepath.Join(dir, c), "github.com/peerd/peerd/cmd/"+c).CombinedOutput()
 		if err != nil {
