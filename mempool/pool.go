@@ -175,6 +175,8 @@ type Pool struct {
 	// records counts the propagation records of every entry (pool-wide
 	// budget: Config.MaxRecords).
 	records atomic.Int64
+	// invHint is how many peers an inv is likely to go to (SetInvHint).
+	invHint atomic.Int64
 	// beforeSync, if set (tests), runs before each fsync of an append.
 	beforeSync func()
 
@@ -749,6 +751,11 @@ func (p *Pool) RecordSeen(txid chainhash.Hash, peer PeerRef, at time.Time) bool 
 	return p.record(txid, kindSeen, peer, at)
 }
 
+// SetInvHint tells the pool how many peers the relay announces to, so
+// that an entry's list of announcements is sized once rather than grown
+// while the announcements come in.
+func (p *Pool) SetInvHint(peers int) { p.invHint.Store(int64(peers)) }
+
 // record notes a propagation event, for a durable entry or one still
 // being written (the relay announces those too: see Accepted).
 func (p *Pool) record(txid chainhash.Hash, kind int, peer PeerRef, at time.Time) bool {
@@ -758,7 +765,11 @@ func (p *Pool) record(txid chainhash.Hash, kind int, peer PeerRef, at time.Time)
 		e, ok = p.pendE[txid]
 	}
 	p.mu.RUnlock()
-	return ok && e.prop.record(kind, peer, at, &p.records, int64(p.cfg.MaxRecords))
+	hint := 1
+	if kind == kindInv {
+		hint = int(p.invHint.Load())
+	}
+	return ok && e.prop.record(kind, peer, at, &p.records, int64(p.cfg.MaxRecords), hint)
 }
 
 // Propagation returns a copy of txid's propagation records. They are kept

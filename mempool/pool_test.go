@@ -455,6 +455,31 @@ func TestPropagationBudget(t *testing.T) {
 	}
 }
 
+// With SetInvHint, an entry's inv list is sized once for the peers an inv
+// goes to, not grown one doubling at a time while they are recorded.
+func TestInvHintSizesTheList(t *testing.T) {
+	p := open(t, t.TempDir(), newClock(), Config{})
+	defer mustClose(t, p)
+	e := mustAdd(t, p, testTx(1))
+	p.SetInvHint(300)
+	p.RecordInv(e.TxID, PeerRef{ID: 1}, time.Unix(100, 0))
+	e.prop.mu.Lock()
+	c := cap(e.prop.lists[kindInv])
+	e.prop.mu.Unlock()
+	if c < 300 {
+		t.Fatalf("inv list has room for %d, want the hint's 300", c)
+	}
+	for i := range uint64(299) {
+		p.RecordInv(e.TxID, PeerRef{ID: 2 + i}, time.Unix(100, 0))
+	}
+	e.prop.mu.Lock()
+	c2 := cap(e.prop.lists[kindInv])
+	e.prop.mu.Unlock()
+	if c2 != c {
+		t.Fatalf("the list grew from %d to %d for the hinted number of peers", c, c2)
+	}
+}
+
 func TestPropagationConcurrent(t *testing.T) {
 	p := open(t, t.TempDir(), newClock(), Config{})
 	defer mustClose(t, p)

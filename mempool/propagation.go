@@ -65,8 +65,13 @@ func (pr *propagation) indexOf(kind int, id uint64) int {
 // learnt the transaction from us.
 //
 // Each new event takes one unit of budget (the pool's count of records),
-// and is not recorded when that would pass max.
-func (pr *propagation) record(kind int, peer PeerRef, at time.Time, budget *atomic.Int64, max int64) bool {
+// and is not recorded when that would pass limit.
+//
+// hint is how many events the list will likely get (the peers an inv goes
+// to): a new list and its index are sized for it at once, so that the
+// recorder does not grow them step by step (and leave the steps to the
+// garbage collector) while a transaction fans out.
+func (pr *propagation) record(kind int, peer PeerRef, at time.Time, budget *atomic.Int64, limit int64, hint int) bool {
 	pr.mu.Lock()
 	defer pr.mu.Unlock()
 	if pr.gone {
@@ -85,12 +90,16 @@ func (pr *propagation) record(kind int, peer PeerRef, at time.Time, budget *atom
 	if len(l) >= MaxPeerEvents {
 		return false
 	}
-	if budget.Add(1) > max {
+	if budget.Add(1) > limit {
 		budget.Add(-1)
 		return false
 	}
 	if pr.index[kind] == nil {
-		pr.index[kind] = make(map[uint64]int)
+		hint = min(max(hint, 1), MaxPeerEvents)
+		pr.index[kind] = make(map[uint64]int, hint)
+		if l == nil {
+			l = make([]PeerEvent, 0, hint)
+		}
 	}
 	pr.index[kind][peer.ID] = len(l)
 	pr.lists[kind] = append(l, PeerEvent{Peer: peer, At: at})

@@ -108,7 +108,9 @@ func (n *Node) broadcast(txs []*peer.Tx) {
 	if len(txs) == 0 {
 		return
 	}
-	for _, p := range n.readyPeers() {
+	peers := n.readyPeers()
+	n.cfg.Mempool.SetInvHint(len(peers))
+	for _, p := range peers {
 		if !p.Relay(txs) {
 			n.relayDropped.Add(1)
 			log.Debugf("%v: relay queue full, %d transactions wait for re-announcement", p, len(txs))
