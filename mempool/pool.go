@@ -671,6 +671,12 @@ func (p *Pool) Entries() []*Entry {
 func (p *Pool) Since(seq uint64) []*Entry {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
+	return p.durableAfterLocked(seq)
+}
+
+// durableAfterLocked returns a new slice of the durable entries with
+// Seq > seq (nil if none). The caller holds mu.
+func (p *Pool) durableAfterLocked(seq uint64) []*Entry {
 	i := sort.Search(len(p.order), func(i int) bool { return p.order[i].Seq > seq })
 	if i == len(p.order) {
 		return nil
@@ -690,8 +696,7 @@ func (p *Pool) Since(seq uint64) []*Entry {
 func (p *Pool) Accepted(seq uint64) []*Entry {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
-	i := sort.Search(len(p.order), func(i int) bool { return p.order[i].Seq > seq })
-	out := slices.Clone(p.order[i:])
+	out := p.durableAfterLocked(seq)
 	n := len(out)
 	for _, e := range p.pendE {
 		if e.Seq > seq {

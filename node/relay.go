@@ -52,15 +52,21 @@ func (n *Node) peerTxs(es []*mempool.Entry) []*peer.Tx {
 	txs := make([]*peer.Tx, len(es))
 	n.txsMu.Lock()
 	for i, e := range es {
-		tx, ok := n.txs[e.TxID]
-		if !ok {
-			tx = &peer.Tx{TxID: e.TxID, WTxID: e.WTxID, Msg: e.Tx}
-			n.txs[e.TxID] = tx
-		}
-		txs[i] = tx
+		txs[i] = n.sharedTxLocked(e)
 	}
 	n.txsMu.Unlock()
 	return txs
+}
+
+// sharedTxLocked returns the shared form of e, making it on first use.
+// The caller holds txsMu.
+func (n *Node) sharedTxLocked(e *mempool.Entry) *peer.Tx {
+	tx, ok := n.txs[e.TxID]
+	if !ok {
+		tx = &peer.Tx{TxID: e.TxID, WTxID: e.WTxID, Msg: e.Tx}
+		n.txs[e.TxID] = tx
+	}
+	return tx
 }
 
 // pruneTxs forgets the shared forms of transactions no longer in the
@@ -87,7 +93,9 @@ func (n *Node) lookupTx(h chainhash.Hash, byWTxID bool) *peer.Tx {
 	if !ok {
 		return nil
 	}
-	return n.peerTxs([]*mempool.Entry{e})[0]
+	n.txsMu.Lock()
+	defer n.txsMu.Unlock()
+	return n.sharedTxLocked(e)
 }
 
 // readyPeers returns the peers that have completed their handshake.

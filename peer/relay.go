@@ -97,13 +97,21 @@ func (r *relayState) isQueued(txid chainhash.Hash) bool {
 // smallQueue.
 func (r *relayState) enqueue(tx *Tx) {
 	r.pending = append(r.pending, tx)
-	switch {
-	case r.queued != nil:
+	if r.queued != nil {
 		r.queued[tx.TxID] = true
-	case len(r.pending) > smallQueue:
+	} else {
+		r.reindex()
+	}
+}
+
+// reindex builds the index of pending when it holds more than smallQueue
+// transactions, and drops it otherwise.
+func (r *relayState) reindex() {
+	r.queued = nil
+	if len(r.pending) > smallQueue {
 		r.queued = make(map[chainhash.Hash]bool, len(r.pending))
-		for _, p := range r.pending {
-			r.queued[p.TxID] = true
+		for _, tx := range r.pending {
+			r.queued[tx.TxID] = true
 		}
 	}
 }
@@ -192,13 +200,7 @@ func (m *Machine) flushInv(now time.Time, out *[]Action) {
 	clear(r.pending[:n])
 	r.pending = append(r.pending[:0], r.pending[n:]...)
 	if r.queued != nil {
-		r.queued = nil
-		if len(r.pending) > smallQueue {
-			r.queued = make(map[chainhash.Hash]bool, len(r.pending))
-			for _, tx := range r.pending {
-				r.queued[tx.TxID] = true
-			}
-		}
+		r.reindex()
 	}
 	if len(r.invVecs) > 0 {
 		r.inv.InvList = r.inv.InvList[:0]
