@@ -10,6 +10,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net"
+	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -44,6 +45,7 @@ const (
 type options struct {
 	ShowVersion bool             `short:"V" long:"version" description:"Display version information and exit"`
 	Listen      []string         `long:"listen" value-name:"HOST:PORT" description:"Address to listen on (repeatable; default: 127.0.0.1 on the network's P2P port, e.g. regtest 18444)"`
+	RPCListen   string           `long:"rpclisten" value-name:"HOST:PORT" description:"Answer sendrawtransaction (announce the transaction to every connection at once), getconnectioncount and getpeerinfo over JSON-RPC on this loopback address: the floor of relay fan-out (off when empty)"`
 	Network     netflags.Options `group:"Network Options"`
 }
 
@@ -103,10 +105,27 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "peerfloor: listening on %s (%s)\n", l.Addr(), n.Params.Name)
 	}
 	var wg sync.WaitGroup
+	var rpc *http.Server
+	if o.RPCListen != "" {
+		rl, err := listenLoopback(ctx, o.RPCListen)
+		if err != nil {
+			for _, l := range ls {
+				l.Close()
+			}
+			fmt.Fprintf(stderr, "peerfloor: --rpclisten: %v\n", err)
+			return exitError
+		}
+		rpc = &http.Server{Handler: f, ReadHeaderTimeout: 10 * time.Second}
+		fmt.Fprintf(stdout, "peerfloor: relay RPC on %s\n", rl.Addr())
+		wg.Go(func() { rpc.Serve(rl) })
+	}
 	for _, l := range ls {
 		wg.Go(func() { f.serve(l) })
 	}
 	<-ctx.Done()
+	if rpc != nil {
+		rpc.Close()
+	}
 	for _, l := range ls {
 		l.Close()
 	}
@@ -118,7 +137,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 // bytes.
 type floor struct {
 	magic uint32
-	hello []byte // version, wtxidrelay, sendaddrv2, verack
+	hello []byte   // version, wtxidrelay, sendaddrv2, verack
+	reg   registry // connections whose handshake is done, for the relay
 }
 
 // newFloor encodes the reply to a version once.
@@ -160,6 +180,13 @@ func (f *floor) serve(l net.Listener) {
 // skip counts payload bytes still to discard (they need not fit in buf).
 func (f *floor) conn(c net.Conn) {
 	defer c.Close()
+	fc := &fconn{c: c, addr: c.RemoteAddr().String()}
+	listed := false
+	defer func() {
+		if listed {
+			f.reg.remove(fc)
+		}
+	}()
 	buf := make([]byte, bufSize)
 	r, w, skip := 0, 0, 0
 	greeted, greetAfterSkip := false, false
@@ -184,7 +211,7 @@ func (f *floor) conn(c net.Conn) {
 				}
 			}
 			if greetAfterSkip {
-				if _, err := c.Write(f.hello); err != nil {
+				if err := fc.write(f.hello); err != nil {
 					return
 				}
 				greeted, greetAfterSkip = true, false
@@ -205,14 +232,22 @@ func (f *floor) conn(c net.Conn) {
 				if w-r < headerSize+8 {
 					break // the nonce is still to come
 				}
-				if err := f.pong(c, buf[r+headerSize:r+headerSize+8]); err != nil {
+				if err := f.pong(fc, buf[r+headerSize:r+headerSize+8]); err != nil {
 					return
 				}
 				r += headerSize + 8
 				continue
 			}
-			if !greeted && !greetAfterSkip && isCommand(cmd, "version") {
+			switch {
+			case !greeted && !greetAfterSkip && isCommand(cmd, "version"):
 				greetAfterSkip = true
+			case !listed && isCommand(cmd, "wtxidrelay"):
+				fc.wtxid.Store(true)
+			case !listed && greeted && isCommand(cmd, "verack"):
+				// The handshake is done: the relay (--rpclisten)
+				// may announce to this connection.
+				f.reg.add(fc)
+				listed = true
 			}
 			r += headerSize
 			skip = int(size)
@@ -238,7 +273,7 @@ func isCommand(field []byte, name string) bool {
 }
 
 // pong writes a pong with nonce.
-func (f *floor) pong(c net.Conn, nonce []byte) error {
+func (f *floor) pong(c *fconn, nonce []byte) error {
 	var m [headerSize + 8]byte
 	binary.LittleEndian.PutUint32(m[0:4], f.magic)
 	copy(m[4:16], "pong")
@@ -247,6 +282,18 @@ func (f *floor) pong(c net.Conn, nonce []byte) error {
 	sum := sha256.Sum256(first[:])
 	copy(m[20:24], sum[:4])
 	copy(m[24:], nonce)
-	_, err := c.Write(m[:])
-	return err
+	return c.write(m[:])
+}
+
+// listenLoopback listens on addr, which must be a loopback address.
+func listenLoopback(ctx context.Context, addr string) (net.Listener, error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, err
+	}
+	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+		return nil, fmt.Errorf("%s is not a loopback address", addr)
+	}
+	var lc net.ListenConfig
+	return lc.Listen(ctx, "tcp", addr)
 }

@@ -18,6 +18,13 @@ import (
 // startFloor serves a regtest floor on a free loopback port.
 func startFloor(t *testing.T) string {
 	t.Helper()
+	_, addr := serveFloor(t)
+	return addr
+}
+
+// serveFloor is startFloor that also returns the floor.
+func serveFloor(t *testing.T) (*floor, string) {
+	t.Helper()
 	f, err := newFloor(wire.TestNet)
 	if err != nil {
 		t.Fatal(err)
@@ -29,7 +36,7 @@ func startFloor(t *testing.T) string {
 	done := make(chan struct{})
 	go func() { f.serve(l); close(done) }()
 	t.Cleanup(func() { l.Close(); <-done })
-	return l.Addr().String()
+	return f, l.Addr().String()
 }
 
 func encode(t *testing.T, magic wire.BitcoinNet, msgs ...wire.Message) []byte {
@@ -201,6 +208,7 @@ func TestRun(t *testing.T) {
 		{[]string{"--regtest", "--simnet"}, exitUsage, "choose one network"},
 		{[]string{"--bogus"}, exitUsage, "bogus"},
 		{[]string{"--listen=127.0.0.1:bad"}, exitError, "bad"},
+		{[]string{"--regtest", "--listen=127.0.0.1:0", "--rpclisten=0.0.0.0:0"}, exitError, "not a loopback address"},
 	} {
 		var stdout, stderr bytes.Buffer
 		code := run(context.Background(), c.args, &stdout, &stderr)

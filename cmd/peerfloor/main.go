@@ -20,6 +20,10 @@
 //     keep an idle connection alive, as peerload hold does not but nodes
 //     do, stays connected; a ping costs the floor one write).
 //
+// With --rpclisten it also relays: sendrawtransaction announces the
+// transaction to every connection at once (see relay.go), the floor of
+// relay fan-out latency.
+//
 // It closes a connection on a wrong network magic or a header that
 // announces more than 4,000,000 bytes, and when the client closes. It sends
 // no ping, has no timeouts, no connection limit and no TCP keep-alive, keeps no state but a
