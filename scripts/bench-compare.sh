@@ -2,11 +2,12 @@
 # bench-compare.sh measures what a handshake and a held idle peer cost
 # peerd, btcd v0.26.2 (pinned by go.mod, regtest) and the floor
 # (cmd/peerfloor: a server that answers the handshake with pre-encoded bytes
-# and nothing else), and writes the results into docs/benchmarks.md.
+# and nothing else), and how fast peerd and btcd relay a transaction to
+# their peers, and writes the results into docs/benchmarks.md.
 #
 # It builds the four programs, then runs BENCH_RUNS rounds. A round
 # measures, for each mode and each target, one run of peerload against a
-# fresh target (temporary data directory, a free loopback port, started for
+# fresh target (temporary data directory, free loopback ports, started for
 # that run alone and stopped after it):
 #
 #   handshake  peerload handshake: BENCH_HS_WORKERS workers connect,
@@ -17,6 +18,22 @@
 #              for BENCH_HOLD (pings answered); the target's resident memory
 #              (/proc/PID/status VmRSS) before the first connection and
 #              BENCH_SETTLE after the last: the growth per held peer.
+#   relay      peerload relay: BENCH_RELAY_PEERS connections opened and
+#              handshaken; once the target reports them all ready,
+#              BENCH_RELAY_TXS transactions injected one at a time with
+#              sendrawtransaction (over the target's RPC server); the time
+#              from each call to each connection's inv, and whether every
+#              connection got every transaction. peerd and btcd only: the
+#              floor does not relay. btcd checks inputs, so each btcd run
+#              first mines a regtest chain to a well-known key (btcd
+#              --miningaddr, peerload fund: BENCH_RELAY_TXS + 100 blocks)
+#              and injects signed spends of its coinbases; peerd (which
+#              checks no inputs) gets the spends of one such chain, mined
+#              once at the start. peerd relays with its trickle off
+#              (--trickleinterval=0s); btcd's cannot be off (0 means its
+#              default, 10 s): it runs with BENCH_BTCD_TRICKLE. btcd v0.26
+#              does not implement wtxidrelay, so its listeners connect with
+#              --wtxid=false (invs by txid); peerd's negotiate wtxidrelay.
 #
 # Within a round the targets take turns (and the order rotates from round
 # to round), so that whatever else the machine is doing hits all of them
@@ -27,17 +44,18 @@
 # used more than BENCH_MAX_OTHER% of the CPUs is set aside and repeated.
 #
 # The generated part of docs/benchmarks.md lies between the BEGIN and END
-# markers below; the rest of the file is kept. (Relay latency has its own
-# script, scripts/bench-relay.sh, and its own markers.)
+# markers below; the rest of the file is kept. (scripts/bench-relay.sh
+# measures peerd's relay alone, at 100 and 1,000 peers, under its own
+# markers.)
 #
 # Needs go, jq, awk and Linux's /proc; the functions it shares with
 # bench-relay.sh are in scripts/bench-lib.sh. A quick try:
 #   BENCH_RUNS=1 BENCH_HS_COUNT=2000 BENCH_HOLD_PEERS=1000 BENCH_HOLD=4s BENCH_SETTLE=2s \
-#     BENCH_OUT=/tmp/bench.md scripts/bench-compare.sh
+#     BENCH_RELAY_PEERS=200 BENCH_OUT=/tmp/bench.md scripts/bench-compare.sh
 #
 # Settings (environment):
 #   BENCH_TARGETS     targets, in the first round's order  (default "peerd btcd floor")
-#   BENCH_MODES       modes                               (default "handshake hold")
+#   BENCH_MODES       modes                               (default "handshake hold relay")
 #   BENCH_RUNS        rounds                              (default 3)
 #   BENCH_HS_COUNT    handshakes per handshake run        (default 20000)
 #   BENCH_HS_WORKERS  handshakes in progress at once      (default 32)
@@ -47,6 +65,12 @@
 #   BENCH_SETTLE      when, after the last one opened, the memory
 #                     figure is read                      (default 5s)
 #   BENCH_MAXPEERS    the targets' --maxpeers  (default BENCH_HOLD_PEERS + 200)
+#   BENCH_RELAY_PEERS connections per relay run           (default 1000)
+#   BENCH_RELAY_TXS   transactions per relay run          (default 20)
+#   BENCH_RELAY_MAXPEERS  the targets' --maxpeers in relay runs
+#                     (default BENCH_RELAY_PEERS + 100)
+#   BENCH_BTCD_TRICKLE  btcd's --trickleinterval in relay runs (default 10ms;
+#                     see docs/benchmarks.md for why)
 #   BENCH_WARMUP      seconds between a target's start and the run (default 2)
 #   BENCH_OUT         the page to write                   (default docs/benchmarks.md)
 #   BENCH_KEEP        a directory to copy each run's JSON and target log into
@@ -63,7 +87,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/bench-lib.sh
 TARGETS=${BENCH_TARGETS:-"peerd btcd floor"}
-MODES=${BENCH_MODES:-"handshake hold"}
+MODES=${BENCH_MODES:-"handshake hold relay"}
 RUNS=${BENCH_RUNS:-3}
 HS_COUNT=${BENCH_HS_COUNT:-20000}
 HS_WORKERS=${BENCH_HS_WORKERS:-32}
@@ -72,6 +96,10 @@ HOLD_PEERS=${BENCH_HOLD_PEERS:-10000}
 HOLD=${BENCH_HOLD:-12s}
 SETTLE=${BENCH_SETTLE:-5s}
 MAXPEERS=${BENCH_MAXPEERS:-$((HOLD_PEERS + 200))}
+RELAY_PEERS=${BENCH_RELAY_PEERS:-1000}
+RELAY_TXS=${BENCH_RELAY_TXS:-20}
+RELAY_MAXPEERS=${BENCH_RELAY_MAXPEERS:-$((RELAY_PEERS + 100))}
+BTCD_TRICKLE=${BENCH_BTCD_TRICKLE:-10ms}
 WARMUP=${BENCH_WARMUP:-2}
 OUT=${BENCH_OUT:-docs/benchmarks.md}
 KEEP=${BENCH_KEEP:-}
@@ -91,8 +119,8 @@ for t in $TARGETS; do
 	esac
 done
 for m in $MODES; do
-	case $m in handshake | hold) ;; *)
-		echo "bench-compare: unknown mode $m (want handshake, hold)" >&2
+	case $m in handshake | hold | relay) ;; *)
+		echo "bench-compare: unknown mode $m (want handshake, hold, relay)" >&2
 		exit 2
 		;;
 	esac
@@ -100,12 +128,17 @@ done
 
 bench_init peerd-compare-XXXXXX 150
 
+has() { [[ " $TARGETS " == *" $1 "* ]]; }
+has_mode() { [[ " $MODES " == *" $1 "* ]]; }
+
 # A target holds one descriptor per peer (Go raises its soft limit to the
 # hard one; btcd keeps a limit above 2,048); peerload raises its own.
-if [[ $(ulimit -n) != unlimited && $(ulimit -n) -lt $((HOLD_PEERS + 100)) ]]; then
+fds=$((RELAY_PEERS + 100))
+if has_mode hold && ((HOLD_PEERS > RELAY_PEERS)); then fds=$((HOLD_PEERS + 100)); fi
+if [[ $(ulimit -n) != unlimited && $(ulimit -n) -lt $fds ]]; then
 	ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-	if [[ $(ulimit -n) != unlimited && $(ulimit -n) -lt $((HOLD_PEERS + 100)) ]]; then
-		log "warning: the open file limit is $(ulimit -n), below the $((HOLD_PEERS + 100)) a hold run needs"
+	if [[ $(ulimit -n) != unlimited && $(ulimit -n) -lt $fds ]]; then
+		log "warning: the open file limit is $(ulimit -n), below the $fds a run needs"
 	fi
 fi
 
@@ -136,6 +169,9 @@ log "building peerd, peerload, peerfloor and the pinned btcd from $PEERD_AT"
 )
 BTCD_VERSION=$("$tmp/btcd" --version | awk '{print $NF}')
 : >"$tmp/none.conf"
+# btcd's RPC password in relay runs, and the address it mines to.
+RPCPASS=$(od -An -tx1 -N12 /dev/urandom | tr -d ' \n')
+MINING_ADDR=$("$tmp/peerload" --regtest fund --address)
 
 # The commands, as the page shows them.
 PEERD_CMD='peerd --regtest --datadir=$TMP/data --configfile=$TMP/none.conf --listen=127.0.0.1:$P2P --norpc --maxpeers='$MAXPEERS' --nodnsseed --nologfile --debuglevel=warn'
@@ -143,39 +179,76 @@ BTCD_CMD='btcd --regtest --datadir=$TMP/data --logdir=$TMP/logs --configfile=$TM
 FLOOR_CMD='peerfloor --regtest --listen=127.0.0.1:$P2P'
 HS_CMD='peerload --regtest --target=127.0.0.1:$P2P --json -q handshake --workers='$HS_WORKERS' --count='$HS_COUNT' --duration='$HS_MAXTIME' --settle=1s --pid=$PID'
 HOLD_CMD='peerload --regtest --target=127.0.0.1:$P2P --peers='$HOLD_PEERS' --json -q hold --hold='$HOLD' --settle='$SETTLE' --pid=$PID'
+PEERD_RELAY_CMD='peerd --regtest --datadir=$TMP/data --configfile=$TMP/none.conf --listen=127.0.0.1:$P2P --rpclisten=127.0.0.1:$RPC --trickleinterval=0s --maxpeers='$RELAY_MAXPEERS' --nodnsseed --nologfile --debuglevel=warn'
+BTCD_RELAY_CMD='btcd --regtest --datadir=$TMP/data --logdir=$TMP/logs --configfile=$TMP/none.conf --listen=127.0.0.1:$P2P --rpclisten=127.0.0.1:$RPC --rpcuser=peerload --rpcpass=$PASS --notls --miningaddr=$ADDR --trickleinterval='$BTCD_TRICKLE' --maxpeers='$RELAY_MAXPEERS' --nodnsseed --debuglevel=warn'
+FUND_CMD='peerload --regtest --rpcserver=127.0.0.1:$RPC --rpcuser=peerload --rpcpass=$PASS -q fund --txs='$RELAY_TXS' --out=$TMP/txs.hex'
+PEERD_RELAY_RUN='peerload --regtest --target=127.0.0.1:$P2P --rpcserver=127.0.0.1:$RPC --datadir=$TMP/data --peers='$RELAY_PEERS' --json -q relay --txs='$RELAY_TXS' --txfile=$TXS'
+BTCD_RELAY_RUN='peerload --regtest --target=127.0.0.1:$P2P --rpcserver=127.0.0.1:$RPC --rpcuser=peerload --rpcpass=$PASS --wtxid=false --peers='$RELAY_PEERS' --json -q relay --txs='$RELAY_TXS' --txfile=$TMP/txs.hex --propagation=false'
 
-# start_target TARGET NAME: a fresh target on a free port, in its own
-# directory; sets target_pid and port, and returns once it accepts
-# connections.
+# start_target TARGET MODE NAME: a fresh target on free ports, in its own
+# directory $tmp/NAME; sets target_pid, port and (for relay and fund)
+# rpc_port, and returns once it accepts connections (and BENCH_WARMUP
+# seconds later). Mode relay starts the target with its RPC server, and a
+# btcd for relay then mines and writes its transactions (see fund); mode
+# fund starts a btcd that only mines.
 start_target() {
-	local t=$1 name=$2 dir=$tmp/$2
+	local t=$1 mode=$2 name=$3 dir=$tmp/$3 cookie=
 	mkdir -p "$dir"
 	port=$(free_port)
-	case $t in
-	peerd)
+	rpc_port=
+	local ports=("$port")
+	if [[ $mode == relay || $mode == fund ]]; then
+		rpc_port=$(free_port)
+		while [[ $rpc_port == "$port" ]]; do rpc_port=$(free_port); done
+		ports+=("$rpc_port")
+	fi
+	case $t.$mode in
+	peerd.relay)
+		"$tmp/peerd" --regtest --datadir="$dir/data" --configfile="$tmp/none.conf" --listen="127.0.0.1:$port" \
+			--rpclisten="127.0.0.1:$rpc_port" --trickleinterval=0s --maxpeers="$RELAY_MAXPEERS" --nodnsseed --nologfile \
+			--debuglevel=warn >"$dir/target.log" 2>&1 &
+		cookie=$dir/data/regtest/.cookie
+		;;
+	peerd.*)
 		"$tmp/peerd" --regtest --datadir="$dir/data" --configfile="$tmp/none.conf" --listen="127.0.0.1:$port" \
 			--norpc --maxpeers="$MAXPEERS" --nodnsseed --nologfile --debuglevel=warn >"$dir/target.log" 2>&1 &
 		;;
-	btcd)
+	btcd.relay | btcd.fund)
+		"$tmp/btcd" --regtest --datadir="$dir/data" --logdir="$dir/logs" --configfile="$tmp/none.conf" \
+			--listen="127.0.0.1:$port" --rpclisten="127.0.0.1:$rpc_port" --rpcuser=peerload --rpcpass="$RPCPASS" --notls \
+			--miningaddr="$MINING_ADDR" --trickleinterval="$BTCD_TRICKLE" --maxpeers="$RELAY_MAXPEERS" --nodnsseed \
+			--debuglevel=warn >"$dir/target.log" 2>&1 &
+		;;
+	btcd.*)
 		"$tmp/btcd" --regtest --datadir="$dir/data" --logdir="$dir/logs" --configfile="$tmp/none.conf" \
 			--listen="127.0.0.1:$port" --norpc --maxpeers="$MAXPEERS" --nodnsseed --debuglevel=warn >"$dir/target.log" 2>&1 &
 		;;
-	floor)
+	floor.*)
 		"$tmp/peerfloor" --regtest --listen="127.0.0.1:$port" >"$dir/target.log" 2>&1 &
 		;;
 	esac
 	target_pid=$!
-	for _ in $(seq 300); do
-		if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-			sleep "$WARMUP"
-			return 0
+	await_target "$t" "$dir/target.log" "$cookie" "${ports[@]}" || return 1
+	if [[ $t == btcd && ($mode == relay || $mode == fund) ]]; then
+		# btcd wipes a regtest chain when it starts (removeRegressionDB), so
+		# every btcd mines its own: --txs + 100 blocks, about 0.2 s.
+		if ! "$tmp/peerload" --regtest --rpcserver="127.0.0.1:$rpc_port" --rpcuser=peerload --rpcpass="$RPCPASS" \
+			-q fund --txs="$RELAY_TXS" --out="$dir/txs.hex" 2>"$dir/fund.err"; then
+			log "peerload fund against btcd failed:"
+			cat "$dir/fund.err" "$dir/target.log" >&2
+			return 1
 		fi
-		kill -0 "$target_pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	log "$t did not start:"
-	cat "$dir/target.log" >&2
-	return 1
+	fi
+	[[ $mode == fund ]] || sleep "$WARMUP"
+}
+
+# relay_txs: the transactions of peerd's relay runs, $tmp/txs.hex: the
+# spends of a chain that a btcd started for the purpose mines, so that
+# both targets relay transactions of the same kind.
+relay_txs() {
+	start_target btcd fund fund
+	cp "$tmp/fund/txs.hex" "$tmp/txs.hex"
+	stop_target
 }
 
 # measure MODE RUN TARGET ATTEMPT: one peerload run against a fresh target;
@@ -185,14 +258,25 @@ start_target() {
 measure() {
 	local mode=$1 run=$2 t=$3 name=$1.$3.$2.$4
 	local json=$tmp/$name/run.json
-	start_target "$t" "$name"
+	start_target "$t" "$mode" "$name"
 	cpu_start "$target_pid"
 	local args=(--regtest --target="127.0.0.1:$port" --json -q)
-	if [[ $mode == handshake ]]; then
+	case $mode.$t in
+	handshake.*)
 		args+=(handshake --workers="$HS_WORKERS" --count="$HS_COUNT" --duration="$HS_MAXTIME" --settle=1s --pid="$target_pid")
-	else
+		;;
+	hold.*)
 		args+=(--peers="$HOLD_PEERS" hold --hold="$HOLD" --settle="$SETTLE" --pid="$target_pid")
-	fi
+		;;
+	relay.peerd)
+		args+=(--rpcserver="127.0.0.1:$rpc_port" --datadir="$tmp/$name/data" --peers="$RELAY_PEERS"
+			relay --txs="$RELAY_TXS" --txfile="$tmp/txs.hex")
+		;;
+	relay.btcd)
+		args+=(--rpcserver="127.0.0.1:$rpc_port" --rpcuser=peerload --rpcpass="$RPCPASS" --wtxid=false --peers="$RELAY_PEERS"
+			relay --txs="$RELAY_TXS" --txfile="$tmp/$name/txs.hex" --propagation=false)
+		;;
+	esac
 	if ! "$tmp/peerload" "${args[@]}" >"$json" 2>"$tmp/$name/run.err"; then
 		log "peerload $mode against $t failed:"
 		cat "$tmp/$name/run.err" "$json" >&2
@@ -211,25 +295,40 @@ measure() {
 	# peerload's, and what the rest of the machine used.
 	local common='[$mode, $run, $t, $other_pct, $target_pct, $peerload_pct]'
 	local fields
-	if [[ $mode == handshake ]]; then
+	case $mode in
+	handshake)
 		# 7 rate, 8 target µs/handshake, 9 p50, 10 p99, 11 max, 12 peerload
 		# µs/handshake, 13 completed, 14 failed
 		fields='[.handshakes_per_s, (.target_cpu_us_per_handshake // "n/a"), .latency.p50_ms, .latency.p99_ms,
 			.latency.max_ms, .peerload_cpu_us_per_handshake, .handshakes, .failed]'
-	else
+		;;
+	hold)
 		# 7 kB per peer, 8 held (settled), 9 held at the end, 10 failed,
 		# 11 RSS before (kB), 12 RSS settled, 13 open time (ms), 14 target
 		# µs per connection opened, 15 peers asked for
 		fields='[(.target_kb_per_peer // "n/a"), .held, .held_end, .failed,
 			(.target_rss_before_kb // "n/a"), (.target_rss_settled_kb // "n/a"), .open_ms,
 			(.target_cpu_us_per_open // "n/a"), .peers]'
-	fi
+		;;
+	relay)
+		# 7 p50, 8 p99, 9 max (RPC issued → inv read), 10 listeners that
+		# got every tx, 11 listeners, 12 txs that reached every listener,
+		# 13 txs, 14 pairs delivered, 15 pairs, 16 duplicate invs, 17 invs
+		# of the wrong type, 18 dropped connections, 19 sendrawtransaction
+		# p50, 20 per tx: issued → first inv p50, 21 per tx: first → last
+		# inv p50
+		fields='[.issue_to_inv.p50_ms, .issue_to_inv.p99_ms, .issue_to_inv.max_ms, .listeners_got_all, .peers,
+			.txs_reached_all, .txs, .delivered_pairs, .pairs, .duplicate_invs, .wrong_type_invs,
+			.dropped_connections, .rpc.p50_ms, .first_inv.p50_ms, .spread.p50_ms]'
+		;;
+	esac
 	jq_cpu "$common + $fields | @tsv" "$json" --arg mode "$mode" --arg run "$run" --arg t "$t" >"$tmp/line.tsv"
 }
 
 # What the log says of a run (awk programs over its TSV line).
 HS_SUMMARY='{printf "%s handshakes/s, %s µs of target CPU each, p99 %s ms, %s failed; CPU: target %s%%, peerload %s%%, other processes %s%%", $7, $8, $10, $14, $5, $6, $4}'
 HOLD_SUMMARY='{printf "%s of %s held, %s kB per peer, opened in %.1f s; other processes %s%%", $8, $15, $7, $13/1000, $4}'
+RELAY_SUMMARY='{printf "p50 %s ms, p99 %s ms, max %s ms; %s of %s listeners got every tx; other processes %s%%", $7, $8, $9, $10, $11, $4}'
 
 results=$tmp/results.tsv
 discarded=$tmp/discarded.tsv
@@ -237,14 +336,23 @@ discarded=$tmp/discarded.tsv
 : >"$discarded"
 read -r -a order <<<"$TARGETS"
 started=$(date -u '+%Y-%m-%d %H:%M UTC')
+if has_mode relay && has peerd; then
+	log "mining the transactions of peerd's relay runs"
+	relay_txs
+fi
 for run in $(seq "$RUNS"); do
 	# Rotate the order, so that no target always runs first or last.
 	k=$(((run - 1) % ${#order[@]}))
 	round=("${order[@]:k}" "${order[@]:0:k}")
 	for mode in $MODES; do
-		summary=$HS_SUMMARY
-		[[ $mode == handshake ]] || summary=$HOLD_SUMMARY
+		case $mode in
+		handshake) summary=$HS_SUMMARY ;;
+		hold) summary=$HOLD_SUMMARY ;;
+		relay) summary=$RELAY_SUMMARY ;;
+		esac
 		for t in "${round[@]}"; do
+			# The floor answers the handshake and nothing else.
+			[[ $mode.$t != relay.floor ]] || continue
 			measure_quietly "round $run of $RUNS: $mode against $t" 4 "$summary" measure "$mode" "$run" "$t"
 		done
 	done
@@ -273,27 +381,38 @@ ratio() {
 			if (NR == 1) printf "%.2f\n", m; else printf "%.2f (%.2f–%.2f)\n", m, a[1], a[NR]}'
 }
 
-# median_of MODE A B COLUMN prints the median ratio alone (for the
-# verdicts), or nothing.
+# fewest MODE TARGET COLUMN prints the smallest value of COLUMN over the
+# rounds, or nothing.
+fewest() {
+	awk -F'\t' -v m="$1" -v t="$2" -v c="$3" '$1==m && $3==t {print $c}' "$results" | sort -g | head -1
+}
+
+# median_ratio MODE A B COLUMN prints the median ratio alone (for the
+# verdicts), or nothing; median_cell MODE TARGET COLUMN, likewise, the
+# median of a cell.
 median_ratio() { ratio "$@" | awk '$1 != "n/a" {print $1}'; }
+median_cell() { cell "$@" '%s' | awk '$1 != "n/a" {print $1}'; }
 
-has() { [[ " $TARGETS " == *" $1 "* ]]; }
-has_mode() { [[ " $MODES " == *" $1 "* ]]; }
-
-# verdict VALUE OP LIMIT prints "met" or "missed".
+# verdict VALUE OP LIMIT prints "met" or "missed" (OP: <=, < or >=).
 verdict() {
 	[[ -n $1 ]] || {
 		echo "n/a"
 		return
 	}
-	awk -v v="$1" -v op="$2" -v l="$3" 'BEGIN {ok = op == "<=" ? v <= l : v >= l; print ok ? "**met**" : "**missed**"}'
+	awk -v v="$1" -v op="$2" -v l="$3" 'BEGIN {ok = op == "<=" ? v <= l : op == "<" ? v < l : v >= l; print ok ? "**met**" : "**missed**"}'
 }
 
 # row LABEL MODE COLUMN FORMAT ISSUE: one line of a mode's table.
 row() {
 	local label=$1 mode=$2 col=$3 fmt=$4 issue=$5 t
 	printf '| %s |' "$label"
-	for t in $TARGETS; do printf ' %s |' "$(cell "$mode" "$t" "$col" "$fmt")"; done
+	for t in $TARGETS; do
+		if [[ $mode.$t == relay.floor ]]; then
+			printf ' n/a (does not relay) |'
+		else
+			printf ' %s |' "$(cell "$mode" "$t" "$col" "$fmt")"
+		fi
+	done
 	printf ' %s |\n' "$issue"
 }
 
@@ -306,21 +425,40 @@ header() {
 	printf -- '---|\n'
 }
 
+# The command line that made the page: the settings of the modes run.
+invocation="${REV:+BENCH_REV=$REV }BENCH_RUNS=$RUNS"
+[[ $MODES == "handshake hold relay" ]] || invocation+=" BENCH_MODES=\"$MODES\""
+! has_mode handshake || invocation+=" BENCH_HS_COUNT=$HS_COUNT BENCH_HS_WORKERS=$HS_WORKERS"
+! has_mode hold || invocation+=" BENCH_HOLD_PEERS=$HOLD_PEERS BENCH_HOLD=$HOLD BENCH_SETTLE=$SETTLE"
+! has_mode relay || invocation+=" BENCH_RELAY_PEERS=$RELAY_PEERS BENCH_RELAY_TXS=$RELAY_TXS BENCH_BTCD_TRICKLE=$BTCD_TRICKLE"
+
 gen=$tmp/generated.md
 {
 	echo "$BEGIN"
 	echo
-	echo "Measured $started by \`${REV:+BENCH_REV=$REV }BENCH_RUNS=$RUNS BENCH_HS_COUNT=$HS_COUNT BENCH_HS_WORKERS=$HS_WORKERS BENCH_HOLD_PEERS=$HOLD_PEERS BENCH_HOLD=$HOLD BENCH_SETTLE=$SETTLE scripts/bench-compare.sh\`."
+	echo "Measured $started by \`$invocation scripts/bench-compare.sh\`."
 	echo
 	echo "- Machine: $(machine memory); the targets and peerload share the machine"
 	echo "- Go: $(go version | cut -d' ' -f3-); btcd $BTCD_VERSION (go.mod's pin); peerd, peerload and peerfloor built from $PEERD_AT"
-	echo "- peerd: \`$PEERD_CMD\`"
-	echo "- btcd: \`$BTCD_CMD\`"
-	echo "- floor: \`$FLOOR_CMD\`"
-	echo "- handshake runs: \`$HS_CMD\`"
-	echo "- hold runs: \`$HOLD_CMD\`"
+	if has_mode handshake || has_mode hold; then
+		echo "- peerd: \`$PEERD_CMD\`"
+		echo "- btcd: \`$BTCD_CMD\`"
+		echo "- floor: \`$FLOOR_CMD\`"
+	fi
+	! has_mode handshake || echo "- handshake runs: \`$HS_CMD\`"
+	! has_mode hold || echo "- hold runs: \`$HOLD_CMD\`"
+	if has_mode relay; then
+		echo "- peerd, relay runs: \`$PEERD_RELAY_CMD\`, then \`$PEERD_RELAY_RUN\`"
+		echo "- btcd, relay runs: \`$BTCD_RELAY_CMD\`, then \`$FUND_CMD\` (mines $((RELAY_TXS + 100)) blocks and writes a signed spend of each of the first $RELAY_TXS coinbases), then \`$BTCD_RELAY_RUN\`"
+		echo "- peerd's \$TXS: the output of the same \`peerload fund\` against a btcd started once, at the beginning, for that alone"
+	fi
 	echo
-	echo "Every run has a fresh target (\$TMP: a new temporary directory; \$P2P: a free loopback port; none.conf is empty; \$PID: the target's process id),"
+	if has_mode relay; then
+		echo "Every run has a fresh target (\$TMP: a new temporary directory; \$P2P, \$RPC: free loopback ports; none.conf is empty; \$PID: the target's process id;"
+		echo "\$PASS: a random password; \$ADDR: the address of the well-known key that \`peerload fund --address\` prints),"
+	else
+		echo "Every run has a fresh target (\$TMP: a new temporary directory; \$P2P: a free loopback port; none.conf is empty; \$PID: the target's process id),"
+	fi
 	echo "started $WARMUP s before peerload and stopped after it. $RUNS round$( ((RUNS == 1)) || echo s); in each, the targets take turns (the order rotates from round to round)."
 	echo "Each cell is the median of the rounds, with the minimum and maximum in parentheses; a ratio is taken within each round, then its median, minimum and maximum."
 	if has_mode handshake; then
@@ -348,7 +486,22 @@ gen=$tmp/generated.md
 		row "time to open them all, ms" hold 13 '%.0f' ''
 		row "target's CPU per connection opened, µs" hold 14 '%.0f' ''
 	fi
-	if has peerd && { has btcd || has floor; }; then
+	if has_mode relay; then
+		echo
+		echo "### Relay fan-out: $RELAY_PEERS listeners, $RELAY_TXS transactions per run, one at a time"
+		echo
+		header 'relay'
+		row 'RPC issued → inv read, p50 over all pairs, ms' relay 7 '%.2f' ''
+		row 'p99, ms' relay 8 '%.2f' 'peerd < 20 at 1,000 listeners, trickle off'
+		row 'max, ms' relay 9 '%.2f' ''
+		row "listeners that got every tx (of $RELAY_PEERS)" relay 10 '%d' 'every listener gets every transaction'
+		row "txs that reached every listener (of $RELAY_TXS)" relay 12 '%d' ''
+		row 'sendrawtransaction call, p50, ms' relay 19 '%.2f' ''
+		row 'per tx: issued → first inv, p50, ms' relay 20 '%.2f' ''
+		row 'per tx: first → last inv (fan-out spread), p50, ms' relay 21 '%.2f' ''
+		row 'duplicate invs' relay 16 '%d' ''
+	fi
+	if has peerd && { has btcd || has floor || has_mode relay; }; then
 		echo
 		echo "### peerd against the others, as ratios within a round"
 		echo
@@ -366,26 +519,45 @@ gen=$tmp/generated.md
 			echo "| memory per held peer, peerd / btcd | $(ratio hold peerd btcd 7) | ≤ 0.26 (8 / 31 kB) | $(verdict "$(median_ratio hold peerd btcd 7)" '<=' 0.26) |"
 		fi
 		if has_mode hold; then
-			held=$(awk -F'\t' '$1=="hold" && $3=="peerd" {print $8}' "$results" | sort -g | head -1)
+			held=$(fewest hold peerd 8)
 			echo "| peers held by peerd, fewest of a round | $held of $HOLD_PEERS | 10,000 | $(verdict "$held" '>=' 10000) |"
 		fi
 		if has_mode hold && has floor; then
 			echo "| memory per held peer, peerd / floor | $(ratio hold peerd floor 7) | ≤ 2 (8 / 4 kB) | $(verdict "$(median_ratio hold peerd floor 7)" '<=' 2) |"
+		fi
+		if has_mode relay && has btcd; then
+			echo "| relay, RPC issued → inv read, p50, peerd / btcd | $(ratio relay peerd btcd 7) | | |"
+			echo "| relay, p99, peerd / btcd | $(ratio relay peerd btcd 8) | | |"
+		fi
+		if has_mode relay; then
+			# The issue's relay target is for 1,000 listeners.
+			p99=$(median_cell relay peerd 8) got=$(fewest relay peerd 10) judge=
+			((RELAY_PEERS == 1000)) || judge="n/a ($RELAY_PEERS listeners)"
+			echo "| relay p99 of peerd, ms (median of the rounds) | $([[ -z $p99 ]] && echo n/a || printf '%.2f' "$p99") | < 20 at 1,000 listeners | ${judge:-$(verdict "$p99" '<' 20)} |"
+			echo "| listeners that got every tx from peerd, fewest of a round | ${got:-n/a} of $RELAY_PEERS | every listener | ${judge:-$(verdict "$got" '>=' "$RELAY_PEERS")} |"
 		fi
 	fi
 	for mode in $MODES; do
 		echo
 		echo "<details><summary>Every $mode run</summary>"
 		echo
-		if [[ $mode == handshake ]]; then
+		case $mode in
+		handshake)
 			echo '| round | target | handshakes/s | target µs per handshake | p50 ms | p99 ms | max ms | peerload µs per handshake | completed | failed | CPU: target | peerload | other processes |'
 			echo '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|'
 			awk -F'\t' '$1=="handshake" {printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s%% | %s%% | %s%% |\n", $2, $3, $7, $8, $9, $10, $11, $12, $13, $14, $5, $6, $4}' "$results"
-		else
+			;;
+		hold)
 			echo '| round | target | kB per peer | held | held at the end | failed | RSS before, kB | RSS with the peers, kB | open, ms | target µs per open | CPU: target | peerload | other processes |'
 			echo '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|'
 			awk -F'\t' '$1=="hold" {printf "| %s | %s | %s | %s/%s | %s | %s | %s | %s | %s | %s | %s%% | %s%% | %s%% |\n", $2, $3, $7, $8, $15, $9, $10, $11, $12, int($13 + 0.5), $14, $5, $6, $4}' "$results"
-		fi
+			;;
+		relay)
+			echo '| round | target | p50 ms | p99 ms | max ms | listeners that got every tx | txs that reached every listener | pairs delivered | duplicate invs | wrong type | dropped | rpc p50 ms | CPU: target | peerload | other processes |'
+			echo '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|'
+			awk -F'\t' '$1=="relay" {printf "| %s | %s | %s | %s | %s | %s/%s | %s/%s | %s/%s | %s | %s | %s | %s | %s%% | %s%% | %s%% |\n", $2, $3, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $5, $6, $4}' "$results"
+			;;
+		esac
 		if awk -F'\t' -v m="$mode" '$1==m {found=1} END {exit !found}' "$discarded"; then
 			echo
 			echo "Set aside because other processes used more than ${MAX_OTHER}% of the CPUs during them (not counted above):"
@@ -396,11 +568,11 @@ gen=$tmp/generated.md
 		echo "</details>"
 	done
 	echo
-	echo "CPU columns: share of all $NCPU CPUs over the run's wall time (for hold, the idle holding included), from /proc; \"other processes\" is what neither the target nor peerload used."
+	echo "CPU columns: share of all $NCPU CPUs over the run's wall time (for hold, the idle holding included; for relay, connecting and the pauses between transactions), from /proc; \"other processes\" is what neither the target nor peerload used."
 	echo
 	echo "$END"
 } >"$gen"
 
-put_section "$gen" "$OUT" "$BEGIN" "$END" "Handshakes and held peers: peerd, btcd and the floor"
+put_section "$gen" "$OUT" "$BEGIN" "$END" "Handshakes, held peers and relay: peerd, btcd and the floor"
 log "wrote $OUT"
 cat "$gen"

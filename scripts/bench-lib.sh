@@ -1,11 +1,12 @@
 # shellcheck shell=bash
 # bench-lib.sh holds what scripts/bench-compare.sh and scripts/bench-relay.sh
 # share: the temporary directory, and stopping the process under test
-# when the script ends; free ports; CPU accounting from /proc; waiting for
-# a quiet machine, and repeating a run that other processes disturbed; the
-# machine's description; putting a generated section into a page between
-# its markers. They source it from the repository's root
-# (". scripts/bench-lib.sh"); it is not a script of its own.
+# when the script ends; waiting for it to start; free ports; CPU
+# accounting from /proc; waiting for a quiet machine, and repeating a run
+# that other processes disturbed; the machine's description; putting a
+# generated section into a page between its markers. They source it from
+# the repository's root (". scripts/bench-lib.sh"); it is not a script of
+# its own.
 #
 # Sourcing it sets HZ (jiffies per second) and NCPU; bench_init sets tmp
 # and target_pid. The functions also use these variables of the script
@@ -45,6 +46,30 @@ stop_target() {
 	fi
 	wait "$target_pid" 2>/dev/null || true
 	target_pid=
+}
+
+# await_target NAME LOG FILE PORT... waits until the target just started
+# (target_pid) accepts connections on every loopback PORT and, unless FILE
+# is empty, has written FILE (peerd's cookie), for at most 30 s. If it
+# exits or the time runs out, it says that NAME did not start, prints LOG
+# and returns 1.
+await_target() {
+	local name=$1 logfile=$2 file=$3 p up
+	shift 3
+	for _ in $(seq 300); do
+		up=1
+		[[ -z $file || -f $file ]] || up=
+		for p in "$@"; do
+			[[ -n $up ]] || break
+			(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || up=
+		done
+		[[ -z $up ]] || return 0
+		kill -0 "$target_pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	log "$name did not start:"
+	cat "$logfile" >&2
+	return 1
 }
 
 # free_port prints a loopback port nobody listens on, below Linux's

@@ -55,7 +55,7 @@ go build -o "$tmp/peerd" ./cmd/peerd
 go build -o "$tmp/peerload" ./cmd/peerload
 
 start_peerd() { # $1: run name
-	local datadir=$tmp/data.$1 i
+	local datadir=$tmp/data.$1
 	mkdir -p "$datadir"
 	: >"$tmp/none.conf"
 	p2p_port=$(free_port)
@@ -67,16 +67,7 @@ start_peerd() { # $1: run name
 		--trickleinterval=0s --maxpeers=1100 --nodnsseed --nologfile --debuglevel=warn \
 		>"$tmp/peerd.$1.log" 2>&1 &
 	target_pid=$!
-	for i in $(seq 150); do
-		if [[ -f $datadir/regtest/.cookie ]] && (exec 3<>"/dev/tcp/127.0.0.1/$rpc_port") 2>/dev/null; then
-			return 0
-		fi
-		kill -0 "$target_pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	log "peerd did not start:"
-	cat "$tmp/peerd.$1.log" >&2
-	return 1
+	await_target peerd "$tmp/peerd.$1.log" "$datadir/regtest/.cookie" "$rpc_port"
 }
 
 # The command, as the page shows it.

@@ -64,6 +64,10 @@ type listener struct {
 	r     *wireio.Reader
 	wmu   sync.Mutex // guards w: the handshake, then pongs from the reader
 	w     *wireio.Writer
+	// What the target said in the handshake: its user agent, and whether
+	// it sent wtxidrelay (peerd does; btcd v0.26 does not).
+	theirAgent string
+	theirWTxID bool
 
 	// Written by the reader goroutine only; read after it has ended.
 	got        []time.Time // when transaction i's inv was read; zero: never
@@ -153,6 +157,7 @@ func (l *listener) handshake(ctx context.Context, wtxid bool, timeout time.Durat
 				return errors.New("a second version")
 			}
 			gotVersion = true
+			l.theirAgent = m.UserAgent
 			pver := min(uint32(m.ProtocolVersion), wire.ProtocolVersion)
 			var replies []wire.Message
 			if wtxid && pver >= wire.AddrV2Version {
@@ -176,6 +181,8 @@ func (l *listener) handshake(ctx context.Context, wtxid bool, timeout time.Durat
 			}
 			l.r.SetProtocolVersion(pver)
 			l.w.SetProtocolVersion(pver)
+		case *wire.MsgWTxIdRelay:
+			l.theirWTxID = true
 		case *wire.MsgVerAck:
 			if !gotVersion {
 				return errors.New("verack before version")
@@ -222,7 +229,7 @@ func (l *listener) read(w *watchList) {
 			}
 			if !l.closing.Load() {
 				if errors.Is(err, io.EOF) {
-					err = errors.New("peerd closed the connection")
+					err = errors.New("the target closed the connection")
 				}
 				l.readErr = err
 				l.giveUp(w)

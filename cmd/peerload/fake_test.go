@@ -25,7 +25,11 @@ import (
 // (an inv to every connection in standby at once) and getmempoolentry.
 // It can misbehave: announce a transaction twice to one connection, drop
 // a connection instead of announcing a transaction to it, and put an
-// unknown hash in every inv.
+// unknown hash in every inv. With btcd set it plays btcd v0.26 instead,
+// where relay mode must tell the difference: no wtxidrelay in the
+// handshake, getpeerinfo without peerd's fields and listing a connection
+// only once its handshake is done, getmempoolentry unimplemented, and
+// (with acceptTx) only known transactions accepted.
 type fakePeerd struct {
 	t   *testing.T
 	p2p net.Listener
@@ -44,8 +48,12 @@ type fakePeerd struct {
 	// refuseFrom: connections after the first refuseFrom are closed at
 	// once, without a handshake; 0: none.
 	refuseFrom int
-	wg         sync.WaitGroup
-	closing    bool
+	// btcd: play btcd (see the type's comment); acceptTx: the txids
+	// sendrawtransaction accepts, nil for any.
+	btcd     bool
+	acceptTx map[string]bool
+	wg       sync.WaitGroup
+	closing  bool
 }
 
 type fakeConn struct {
@@ -138,14 +146,21 @@ func (f *fakePeerd) serve(c *fakeConn) {
 		case *wire.MsgVersion:
 			v := wire.NewMsgVersion(&wire.NetAddress{}, &wire.NetAddress{}, 1, 0)
 			v.UserAgent = "/fakepeerd:0/"
-			for _, m := range []wire.Message{v, wire.NewMsgWTxIdRelay(), wire.NewMsgSendAddrV2(), wire.NewMsgVerAck()} {
+			reply := []wire.Message{v, wire.NewMsgWTxIdRelay(), wire.NewMsgSendAddrV2(), wire.NewMsgVerAck()}
+			f.mu.Lock()
+			if f.btcd {
+				v.UserAgent = "/fakebtcd:0/"
+				reply = []wire.Message{v, wire.NewMsgSendAddrV2(), wire.NewMsgVerAck()}
+			}
+			f.mu.Unlock()
+			for _, m := range reply {
 				if c.write(m) != nil {
 					return
 				}
 			}
 		case *wire.MsgWTxIdRelay:
 			f.mu.Lock()
-			c.wtxid = true
+			c.wtxid = !f.btcd // btcd skips it, and announces by txid
 			f.mu.Unlock()
 		case *wire.MsgVerAck:
 			f.mu.Lock()
@@ -189,6 +204,17 @@ func (f *fakePeerd) call(method string, params []string) (any, *rpcserver.Error)
 	case "getconnectioncount":
 		return len(f.conns), nil
 	case "getpeerinfo":
+		if f.btcd {
+			// btcd's entries: no state, no wtxidrelay; only peers
+			// whose handshake is done.
+			ps := []map[string]any{}
+			for _, c := range f.conns {
+				if c.standby {
+					ps = append(ps, map[string]any{"id": c.id, "addr": c.conn.RemoteAddr().String(), "inbound": true})
+				}
+			}
+			return ps, nil
+		}
 		ps := []rpcserver.PeerInfo{}
 		for _, c := range f.conns {
 			state := "handshake/awaitverack"
@@ -204,8 +230,11 @@ func (f *fakePeerd) call(method string, params []string) (any, *rpcserver.Error)
 		if err != nil || tx.Deserialize(bytes.NewReader(raw)) != nil {
 			return nil, rpcserver.ErrTxDecodeFailed()
 		}
-		f.nTx++
 		txid := tx.TxHash().String()
+		if f.acceptTx != nil && !f.acceptTx[txid] {
+			return nil, &rpcserver.Error{Code: -25, Message: "TX rejected: orphan transaction " + txid}
+		}
+		f.nTx++
 		for i, c := range f.conns {
 			if f.nTx >= f.dropAt && f.dropAt > 0 && i == len(f.conns)-1 {
 				c.conn.Close()
@@ -227,6 +256,9 @@ func (f *fakePeerd) call(method string, params []string) (any, *rpcserver.Error)
 		}
 		return txid, nil
 	case "getmempoolentry":
+		if f.btcd {
+			return nil, &rpcserver.Error{Code: -1, Message: "Command unimplemented"}
+		}
 		return rpcserver.MempoolEntry{Propagation: rpcserver.Propagation{InvSent: f.sent[params[0]]}}, nil
 	}
 	return nil, &rpcserver.Error{Code: -32601, Message: "Method not found"}
@@ -261,6 +293,9 @@ func TestRelayAgainstFake(t *testing.T) {
 	if r.Pairs != 12 || r.Delivered != 11 || r.ListenersAll != 3 || r.TxsAll != 2 || r.Duplicates != 1 ||
 		r.Unexpected != 12 || r.Dropped != 1 || r.WrongType != 0 || r.PingsAnswered != 4 || r.Seed != 5 {
 		t.Errorf("result: %+v", r)
+	}
+	if r.ReadyBy != "standby" || r.TargetAgent != "/fakepeerd:0/" || r.TxFile != "" {
+		t.Errorf("ready by %q, agent %q, txfile %q", r.ReadyBy, r.TargetAgent, r.TxFile)
 	}
 	if len(r.DropErrors) != 1 || !strings.Contains(r.DropErrors[0], "closed") {
 		t.Errorf("drop errors: %q", r.DropErrors)

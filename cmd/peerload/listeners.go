@@ -143,12 +143,16 @@ func (f *fleet) firstReadErr() error {
 	return nil
 }
 
-// waitStandby polls peerd until it reports every connection of the fleet
-// in standby: getconnectioncount first (cheap), then getpeerinfo, matching
-// peerd's view of each peer's address with the connections' local
-// addresses. base, the connection count before the fleet connected, is for
-// messages. It also checks that peerd saw wtxidrelay as negotiated.
-func (f *fleet) waitStandby(ctx context.Context, e *env, base int) (time.Duration, error) {
+// waitStandby polls the target until it reports every connection of the
+// fleet ready: getconnectioncount first (cheap), then getpeerinfo,
+// matching the target's view of each peer's address with the connections'
+// local addresses. A peer is ready when peerd reports it in standby; a
+// node that reports no states (btcd) lists a peer only once its handshake
+// is done, so there being listed is ready. base, the connection count
+// before the fleet connected, is for messages. It also checks that peerd
+// saw wtxidrelay as negotiated, where the node reports it. It returns how
+// long it waited, and "standby" or "listed": what ready meant.
+func (f *fleet) waitStandby(ctx context.Context, e *env, base int) (time.Duration, string, error) {
 	start := time.Now()
 	deadline := start.Add(e.o.Conn.StandbyTimeout)
 	ours := make(map[string]bool, len(f.ls))
@@ -159,44 +163,58 @@ func (f *fleet) waitStandby(ctx context.Context, e *env, base int) (time.Duratio
 	status := "no answer yet"
 	for {
 		if f.dead.Load() > 0 {
-			return 0, fmt.Errorf("waiting for standby: %v", f.firstReadErr())
+			return 0, "", fmt.Errorf("waiting for standby: %v", f.firstReadErr())
 		}
 		n, err := e.rpc.connectionCount(ctx)
 		if err != nil {
-			return 0, err
+			return 0, "", err
 		}
 		status = fmt.Sprintf("getconnectioncount %d (%d before we connected)", n, base)
 		// Not n-base: a connection that was there before may have gone.
 		if n >= len(f.ls) {
 			ps, err := e.rpc.peerInfo(ctx)
 			if err != nil {
-				return 0, err
+				return 0, "", err
 			}
-			standby, mismatch := 0, 0
+			ready, mismatch, states := 0, 0, 0
 			for _, p := range ps {
-				if !ours[p.Addr] || !strings.HasPrefix(p.State, "standby") {
+				if !ours[p.Addr] {
 					continue
 				}
-				standby++
-				if p.WTxIDRelay != wtxid {
+				if p.State != nil {
+					states++
+					if !strings.HasPrefix(*p.State, "standby") {
+						continue
+					}
+				}
+				ready++
+				if p.WTxIDRelay != nil && *p.WTxIDRelay != wtxid {
 					mismatch++
 				}
 			}
-			if standby == len(f.ls) {
+			if ready == len(f.ls) {
 				if mismatch > 0 {
-					return 0, fmt.Errorf("peerd reports wtxidrelay %v for %d of our connections, want %v", !wtxid, mismatch, wtxid)
+					return 0, "", fmt.Errorf("peerd reports wtxidrelay %v for %d of our connections, want %v", !wtxid, mismatch, wtxid)
 				}
-				return time.Since(start), nil
+				how := "standby"
+				if states == 0 {
+					how = "listed"
+				}
+				return time.Since(start), how, nil
 			}
-			status += fmt.Sprintf(", getpeerinfo: %d of our %d connections in standby", standby, len(f.ls))
+			if states == 0 {
+				status += fmt.Sprintf(", getpeerinfo: %d of our %d connections listed", ready, len(f.ls))
+			} else {
+				status += fmt.Sprintf(", getpeerinfo: %d of our %d connections in standby", ready, len(f.ls))
+			}
 		}
 		if time.Now().After(deadline) {
-			return 0, fmt.Errorf("after %v, %s", e.o.Conn.StandbyTimeout, status)
+			return 0, "", fmt.Errorf("after %v, %s", e.o.Conn.StandbyTimeout, status)
 		}
 		select {
 		case <-time.After(50 * time.Millisecond):
 		case <-ctx.Done():
-			return 0, ctx.Err()
+			return 0, "", ctx.Err()
 		}
 	}
 }

@@ -62,16 +62,16 @@ type options struct {
 		WTxID            onOff         `long:"wtxid" default:"true" optional:"yes" optional-value:"true" value-name:"BOOL" description:"Negotiate wtxidrelay (BIP 339), so that peerd announces by wtxid (MSG_WTX); --wtxid=false: by txid (MSG_TX)"`
 		Dialers          int           `long:"dialers" default:"32" description:"Connections being opened and handshaken at once (relay, hold; handshake has --workers)"`
 		HandshakeTimeout time.Duration `long:"handshaketimeout" default:"20s" description:"Time one connection has to complete its handshake"`
-		StandbyTimeout   time.Duration `long:"standbytimeout" default:"60s" description:"Time peerd has to report every connection in standby"`
+		StandbyTimeout   time.Duration `long:"standbytimeout" default:"60s" description:"Time the target has to report every connection ready (relay): peerd in standby, a node that reports no states (btcd) in getpeerinfo at all"`
 	} `group:"Connection Options"`
 
 	RPC struct {
-		RPCServer  string        `long:"rpcserver" value-name:"HOST[:PORT]" description:"peerd's RPC server (default: 127.0.0.1 on the network's RPC port: regtest 18443, testnet4 48332, ...)"`
+		RPCServer  string        `long:"rpcserver" value-name:"HOST[:PORT]" description:"The node's RPC server, peerd's or btcd's (btcd: started with --notls) (default: 127.0.0.1 on the network's RPC port: regtest 18443, testnet4 48332, ...)"`
 		RPCUser    string        `long:"rpcuser" description:"RPC user name, with --rpcpass (default: the cookie file's credentials)"`
 		RPCPass    string        `long:"rpcpass" default-mask:"-" description:"RPC password, with --rpcuser"`
 		DataDir    string        `long:"datadir" value-name:"DIR" description:"Read the credentials from DIR/.cookie or DIR/<network>/.cookie, as peerctl does"`
 		RPCTimeout time.Duration `long:"rpctimeout" default:"30s" description:"How long to wait for one RPC reply"`
-	} `group:"RPC Options (relay only)"`
+	} `group:"RPC Options (relay and fund only)"`
 
 	Network netflags.Options `group:"Network Options"`
 
@@ -88,8 +88,17 @@ type relayOptions struct {
 	Gap       time.Duration `long:"gap" default:"100ms" description:"Pause after a transaction has reached every listener, before the next"`
 	Linger    time.Duration `long:"linger" default:"1s" description:"How long to keep listening after the last transaction, for late and duplicate invs"`
 	Seed      uint64        `long:"seed" description:"Seed for the transactions' made-up inputs (default: random, so every run injects new transactions)"`
+	TxFile    string        `long:"txfile" value-name:"FILE" description:"Inject the first --txs transactions of FILE (hex, one a line, as peerload fund writes them) instead of made-up ones: for a node that checks their inputs, such as btcd"`
 	// Propagation: also read peerd's own record of when it sent each inv.
-	Propagation onOff `long:"propagation" default:"true" optional:"yes" optional-value:"true" value-name:"BOOL" description:"After the run, read peerd's record of when it sent each inv (getmempoolentry), to tell peerd's share of the latency from the reading side's"`
+	Propagation onOff `long:"propagation" default:"true" optional:"yes" optional-value:"true" value-name:"BOOL" description:"After the run, read peerd's record of when it sent each inv (getmempoolentry), to tell peerd's share of the latency from the reading side's; skipped when the node keeps no such record (btcd)"`
+}
+
+// fundOptions are the fund mode's own.
+type fundOptions struct {
+	Txs     int    `long:"txs" default:"20" description:"Transactions to make"`
+	Out     string `long:"out" value-name:"FILE" description:"Write them to FILE, hex, one a line (default: stdout)"`
+	Fee     int64  `long:"fee" default:"10000" description:"Fee of each transaction, in satoshis"`
+	Address bool   `long:"address" description:"Print the address the node must mine to (btcd's --miningaddr) and exit; needs no RPC"`
 }
 
 // network is what peerload needs to know of a network: its parameters
@@ -143,7 +152,7 @@ type env struct {
 	o              *options
 	net            network
 	target         string     // P2P host:port
-	rpc            *rpcClient // nil unless the mode talks to peerd's RPC server (relay)
+	rpc            *rpcClient // nil unless the mode talks to the node's RPC server (relay, fund)
 	stdout, stderr io.Writer
 }
 
@@ -162,33 +171,40 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, appDir st
 	var relay relayOptions
 	var hs handshakeOptions
 	var hold holdOptions
+	var fund fundOptions
 	p := flags.NewNamedParser("peerload", flags.HelpFlag|flags.PassDoubleDash)
 	p.Usage = "[OPTIONS]"
 	if _, err := p.AddGroup("Application Options", "", &o); err != nil {
 		fmt.Fprintf(stderr, "peerload: internal error: %v\n", err)
 		return exitError
 	}
-	if _, err := p.AddCommand("relay", "Measure how fast an injected transaction's inv reaches every connection",
-		"Wait until every connection is in standby, inject --txs transactions one at a time with "+
-			"sendrawtransaction, and measure, for each transaction and connection, the time from the RPC "+
-			"call to the inv that announces it.", &relay); err != nil {
-		fmt.Fprintf(stderr, "peerload: internal error: %v\n", err)
-		return exitError
-	}
-	if _, err := p.AddCommand("handshake", "Measure the handshake rate: connect, handshake, close, again",
-		"--workers connections at a time: each connects, completes the handshake (version, wtxidrelay, "+
-			"sendaddrv2, verack), closes at once and starts again, until --count handshakes or --duration. "+
-			"Reports handshakes per second, their latency, and with --pid the target's CPU time per handshake. "+
-			"Needs no RPC: works against any node.", &hs); err != nil {
-		fmt.Fprintf(stderr, "peerload: internal error: %v\n", err)
-		return exitError
-	}
-	if _, err := p.AddCommand("hold", "Open --peers connections, keep them, and measure the target's memory per peer",
-		"Open --peers connections (--dialers at once), complete the handshake on each, keep them open for "+
-			"--hold answering pings, and with --pid read the target's resident memory before, once all are open, "+
-			"and at the end: its growth per held connection. Needs no RPC: works against any node.", &hold); err != nil {
-		fmt.Fprintf(stderr, "peerload: internal error: %v\n", err)
-		return exitError
+	for _, c := range []struct {
+		name, short, long string
+		data              any
+	}{
+		{"relay", "Measure how fast an injected transaction's inv reaches every connection",
+			"Wait until the target reports every connection ready (peerd: in standby), inject --txs transactions " +
+				"one at a time with sendrawtransaction, and measure, for each transaction and connection, the time " +
+				"from the RPC call to the inv that announces it. Against btcd: --wtxid=false and --txfile (see fund).", &relay},
+		{"handshake", "Measure the handshake rate: connect, handshake, close, again",
+			"--workers connections at a time: each connects, completes the handshake (version, wtxidrelay, " +
+				"sendaddrv2, verack), closes at once and starts again, until --count handshakes or --duration. " +
+				"Reports handshakes per second, their latency, and with --pid the target's CPU time per handshake. " +
+				"Needs no RPC: works against any node.", &hs},
+		{"hold", "Open --peers connections, keep them, and measure the target's memory per peer",
+			"Open --peers connections (--dialers at once), complete the handshake on each, keep them open for " +
+				"--hold answering pings, and with --pid read the target's resident memory before, once all are open, " +
+				"and at the end: its growth per held connection. Needs no RPC: works against any node.", &hold},
+		{"fund", "Mine a regtest chain to a well-known key and write signed spends of its coinbases",
+			"For relay against a node that checks inputs (btcd): over the node's RPC, mine (generate) until " +
+				"the coinbases of blocks 1 to --txs are mature (--txs + 100 blocks on regtest), and write one signed " +
+				"spend of each, hex, one a line, for relay --txfile. The node must mine to the address --address prints " +
+				"(btcd --miningaddr), on a fresh chain.", &fund},
+	} {
+		if _, err := p.AddCommand(c.name, c.short, c.long, c.data); err != nil {
+			fmt.Fprintf(stderr, "peerload: internal error: %v\n", err)
+			return exitError
+		}
 	}
 	if opt := p.FindOptionByLongName("datadir"); opt != nil {
 		opt.Description += " (default: " + filepath.Join(appDir, "data", "<network>") + ")"
@@ -217,13 +233,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, appDir st
 		fmt.Fprintf(stderr, "peerload: unexpected argument %q (see peerload --help)\n", rest[0])
 		return exitUsage
 	}
-	// Only relay talks to peerd's RPC server: handshake and hold work
-	// against any node (btcd, the floor), so they need no credentials.
-	e, err := newEnv(&o, stdout, stderr, appDir, p.Active.Name == "relay")
+	// Only relay and fund talk to the node's RPC server: handshake and
+	// hold work against any node (btcd, the floor), so they need no
+	// credentials.
+	needRPC := p.Active.Name == "relay" || (p.Active.Name == "fund" && !fund.Address)
+	e, err := newEnv(&o, stdout, stderr, appDir, needRPC)
 	if err == nil {
 		switch p.Active.Name {
 		case "relay":
 			err = runRelay(ctx, e, &relay)
+		case "fund":
+			err = runFund(ctx, e, &fund)
 		case "handshake":
 			err = runHandshake(ctx, e, &hs)
 		case "hold":

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -10,20 +11,31 @@ import (
 	"time"
 
 	"github.com/btcsuite/btcd/wire/v2"
+
+	"github.com/peerd/peerd/internal/rpcserver"
 )
 
 // relayResult is what relay mode measured; --json prints it.
 type relayResult struct {
-	Target       string `json:"target"`
-	Peers        int    `json:"peers"`
-	WTxIDRelay   bool   `json:"wtxidrelay"`
-	Txs          int    `json:"txs"`
-	Seed         uint64 `json:"seed"`
+	Target     string `json:"target"`
+	Peers      int    `json:"peers"`
+	WTxIDRelay bool   `json:"wtxidrelay"`
+	Txs        int    `json:"txs"`
+	// Seed made the transactions up; with --txfile they came from TxFile
+	// instead (and Seed is 0).
+	Seed   uint64 `json:"seed"`
+	TxFile string `json:"txfile,omitempty"`
+	// TargetAgent is the user agent of the target's version message.
+	TargetAgent string `json:"target_user_agent"`
+	// ReadyBy is what the run waited for before the first transaction:
+	// "standby", peerd's state, or "listed", a node that reports no
+	// states (btcd) listing every connection in getpeerinfo.
+	ReadyBy      string `json:"ready_by"`
 	FileLimit    uint64 `json:"nofile_limit"`
 	FileLimitOK  bool   `json:"nofile_limit_ok"`
 	FileLimitErr string `json:"nofile_limit_error,omitempty"`
 	// OpenTime: dialing and handshaking every connection; StandbyTime:
-	// from then until peerd reported them all in standby.
+	// from then until the target reported them all ready (ReadyBy).
 	OpenTime    millis `json:"open_ms"`
 	StandbyTime millis `json:"standby_ms"`
 
@@ -43,7 +55,8 @@ type relayResult struct {
 	Spread   summary `json:"spread"`
 	// PeerdInv is peerd's own record of when it sent each inv
 	// (getmempoolentry's propagation.invsent, millisecond resolution),
-	// from the RPC issue: how much of IssueToInv is peerd's.
+	// from the RPC issue: how much of IssueToInv is peerd's. Absent when
+	// the target keeps no such record (btcd) or --propagation=false.
 	PeerdInv *summary `json:"peerd_invsent,omitempty"`
 
 	Pairs         int `json:"pairs"`
@@ -96,12 +109,21 @@ func runRelay(ctx context.Context, e *env, o *relayOptions) error {
 	}
 	defer e.rpc.close()
 	start, cpu0 := time.Now(), cpuTime()
+	var seed uint64
+	var txs []*wire.MsgTx
+	if o.TxFile != "" {
+		var err error
+		if txs, err = readTxFile(o.TxFile, o.Txs); err != nil {
+			return err
+		}
+	} else {
+		seed = seedFrom(o.Seed)
+		txs = makeTxs(o.Txs, seed)
+	}
 	base, err := e.rpc.connectionCount(ctx)
 	if err != nil {
-		return fmt.Errorf("cannot reach peerd's RPC server: %v", err)
+		return fmt.Errorf("cannot reach the node's RPC server: %v", err)
 	}
-	seed := seedFrom(o.Seed)
-	txs := makeTxs(o.Txs, seed)
 	wtxid := e.o.Conn.WTxID.on()
 	w := newWatchList(txs, wtxid, e.o.Conn.Peers)
 
@@ -110,18 +132,21 @@ func runRelay(ctx context.Context, e *env, o *relayOptions) error {
 		return err
 	}
 	defer f.close()
-	standby, err := f.waitStandby(ctx, e, base)
+	if err := checkWTxID(f, wtxid); err != nil {
+		return err
+	}
+	standby, readyBy, err := f.waitStandby(ctx, e, base)
 	if err != nil {
 		return err
 	}
-	e.progress("peerd reports all %d in standby after %v more", len(f.ls), standby.Round(time.Millisecond))
+	e.progress("the target reports all %d ready (%s) after %v more", len(f.ls), readyBy, standby.Round(time.Millisecond))
 
 	inj := make([]injection, len(txs))
 	var dead int64
 	for i, tx := range txs {
 		if d := f.dead.Load(); d > dead {
 			dead = d
-			e.progress("warning: peerd dropped %d connections: %v", d, f.firstReadErr())
+			e.progress("warning: the target dropped %d connections: %v", d, f.firstReadErr())
 		}
 		hexTx := txHex(tx)
 		inj[i].issued = time.Now()
@@ -159,7 +184,10 @@ func runRelay(ctx context.Context, e *env, o *relayOptions) error {
 	f.close()
 
 	res := relayStats(f, txs, inj, wtxid)
-	res.Target, res.Seed = e.target, seed
+	res.Target, res.Seed, res.TxFile, res.ReadyBy = e.target, seed, o.TxFile, readyBy
+	if len(f.ls) > 0 {
+		res.TargetAgent = f.ls[0].theirAgent
+	}
 	res.FileLimit, res.FileLimitOK = f.fileLimit, f.limitErr == nil
 	if f.limitErr != nil {
 		res.FileLimitErr = f.limitErr.Error()
@@ -168,9 +196,12 @@ func runRelay(ctx context.Context, e *env, o *relayOptions) error {
 	res.CPU, res.Wall = millis(cpuTime()-cpu0), millis(time.Since(start))
 	if o.Propagation.on() {
 		s, err := peerdInvTimes(ctx, e, txs, inj)
-		if err != nil {
+		switch {
+		case errors.Is(err, errNoRecords):
+			e.progress("the target keeps no propagation records (getmempoolentry): only the listeners' times")
+		case err != nil:
 			e.progress("warning: cannot read peerd's propagation records: %v", err)
-		} else {
+		default:
 			res.PeerdInv = &s
 		}
 	}
@@ -253,16 +284,54 @@ func relayStats(f *fleet, txs []*wire.MsgTx, inj []injection, wtxid bool) relayR
 	return res
 }
 
+// errNoRecords: the target's getmempoolentry has no propagation record
+// (a node other than peerd), or the target has no getmempoolentry (btcd
+// v0.26 answers "Command unimplemented").
+var errNoRecords = errors.New("no propagation records")
+
+// rpcMethodNotFound is JSON-RPC's error code for an unknown method.
+const rpcMethodNotFound = -32601
+
+// checkWTxID fails the run when wtxidrelay was asked for (--wtxid) and the
+// target did not send it in the handshake: such a node (btcd v0.26, which
+// does not implement BIP 339) announces by txid (MSG_TX), so no inv would
+// be of the type the listeners wait for.
+func checkWTxID(f *fleet, wtxid bool) error {
+	if !wtxid {
+		return nil
+	}
+	without := 0
+	for _, l := range f.ls {
+		if !l.theirWTxID {
+			without++
+		}
+	}
+	if without == 0 {
+		return nil
+	}
+	return fmt.Errorf("the target (%s) did not send wtxidrelay on %d of %d connections: it announces by txid; run with --wtxid=false",
+		f.ls[0].theirAgent, without, len(f.ls))
+}
+
 // peerdInvTimes reads peerd's propagation record of every transaction and
 // returns, over every inv peerd says it sent, the time from the RPC issue
 // to the record. peerd's times have millisecond resolution (truncated),
-// so each value may be up to 1 ms early.
+// so each value may be up to 1 ms early. A node whose getmempoolentry has
+// no such record (or, like btcd v0.26, does not implement the method)
+// gives errNoRecords or the RPC error.
 func peerdInvTimes(ctx context.Context, e *env, txs []*wire.MsgTx, inj []injection) (summary, error) {
 	var ds []time.Duration
 	for i, tx := range txs {
 		ent, err := e.rpc.mempoolEntry(ctx, tx.TxHash().String())
+		var rerr *rpcserver.Error
+		if errors.As(err, &rerr) && (rerr.Code == rpcMethodNotFound || strings.Contains(strings.ToLower(rerr.Message), "unimplemented")) {
+			return summary{}, errNoRecords
+		}
 		if err != nil {
 			return summary{}, err
+		}
+		if ent.Propagation == nil {
+			return summary{}, errNoRecords
 		}
 		for _, ev := range ent.Propagation.InvSent {
 			at := time.UnixMilli(int64(math.Round(ev.Time * 1000)))
@@ -278,10 +347,14 @@ func printRelay(w io.Writer, r relayResult) {
 	if !r.WTxIDRelay {
 		mode = "no wtxidrelay, invs by txid"
 	}
-	fmt.Fprintf(w, "peerload relay: %d connections to %s (%s), %d transactions (seed %d)\n",
-		r.Peers, r.Target, mode, r.Txs, r.Seed)
-	fmt.Fprintf(w, "connections handshaken in %v; peerd reported all in standby %v later\n",
-		time.Duration(r.OpenTime).Round(time.Millisecond), time.Duration(r.StandbyTime).Round(time.Millisecond))
+	from := fmt.Sprintf("seed %d", r.Seed)
+	if r.TxFile != "" {
+		from = "from " + r.TxFile
+	}
+	fmt.Fprintf(w, "peerload relay: %d connections to %s %s (%s), %d transactions (%s)\n",
+		r.Peers, r.Target, r.TargetAgent, mode, r.Txs, from)
+	fmt.Fprintf(w, "connections handshaken in %v; the target reported all ready (%s) %v later\n",
+		time.Duration(r.OpenTime).Round(time.Millisecond), r.ReadyBy, time.Duration(r.StandbyTime).Round(time.Millisecond))
 	if !r.FileLimitOK {
 		fmt.Fprintf(w, "warning: open file limit %d: %s\n", r.FileLimit, r.FileLimitErr)
 	}

@@ -115,6 +115,9 @@ func TestRelayAgainstPeerd(t *testing.T) {
 	if r.IssueToInv.N != 10 || r.IssueToInv.Min <= 0 || r.IssueToInv.Max < r.IssueToInv.P99 || r.RPC.N != 2 {
 		t.Errorf("wtxidrelay run latencies: %+v, rpc %+v", r.IssueToInv, r.RPC)
 	}
+	if r.ReadyBy != "standby" || !strings.Contains(r.TargetAgent, "peerd") {
+		t.Errorf("ready by %q, agent %q", r.ReadyBy, r.TargetAgent)
+	}
 	if r.PeerdInv == nil || r.PeerdInv.N != 10 {
 		t.Errorf("peerd's records: %+v, want 10 invs", r.PeerdInv)
 	}

@@ -55,9 +55,11 @@ func credentials(o *options, netw network, appDir string) (user, pass string, er
 		"Pass --rpcuser and --rpcpass, or --datadir=DIR", strings.Join(tried, " or "), name)
 }
 
-// rpcClient is a minimal JSON-RPC 2.0 client for peerd. It keeps its HTTP
-// connection alive between calls, so that a call's latency is peerd's work
-// and the loopback round trip, not a TCP handshake.
+// rpcClient is a minimal JSON-RPC 2.0 client for peerd, and btcd (which
+// takes 2.0 requests too). It keeps its HTTP connection alive between
+// calls, so that a call's latency is the node's work and the loopback round
+// trip, not a TCP handshake; btcd closes the connection after every reply
+// (Connection: close), so against btcd each call opens one.
 type rpcClient struct {
 	url        string
 	user, pass string
@@ -109,7 +111,7 @@ func (c *rpcClient) call(ctx context.Context, method string, result any, params 
 		return fmt.Errorf("%s: reading the reply: %v", method, err)
 	}
 	if resp.StatusCode == http.StatusUnauthorized {
-		return fmt.Errorf("%s: peerd refused the credentials (HTTP 401): check --rpcuser/--rpcpass or --datadir", method)
+		return fmt.Errorf("%s: the node refused the credentials (HTTP 401): check --rpcuser/--rpcpass or --datadir", method)
 	}
 	var r struct {
 		Result json.RawMessage  `json:"result"`
@@ -140,8 +142,17 @@ func (c *rpcClient) connectionCount(ctx context.Context) (int, error) {
 	return n, err
 }
 
-func (c *rpcClient) peerInfo(ctx context.Context) ([]rpcserver.PeerInfo, error) {
-	var ps []rpcserver.PeerInfo
+// peerEntry is what relay mode reads of a getpeerinfo entry. State and
+// WTxIDRelay are peerd's own fields: nil when the node leaves them out
+// (btcd, Bitcoin Core).
+type peerEntry struct {
+	Addr       string  `json:"addr"`
+	State      *string `json:"state"`
+	WTxIDRelay *bool   `json:"wtxidrelay"`
+}
+
+func (c *rpcClient) peerInfo(ctx context.Context) ([]peerEntry, error) {
+	var ps []peerEntry
 	err := c.call(ctx, "getpeerinfo", &ps)
 	return ps, err
 }
@@ -152,8 +163,14 @@ func (c *rpcClient) sendRawTransaction(ctx context.Context, hexTx string) (strin
 	return txid, err
 }
 
-func (c *rpcClient) mempoolEntry(ctx context.Context, txid string) (rpcserver.MempoolEntry, error) {
-	var e rpcserver.MempoolEntry
+// mempoolEntry is what relay mode reads of a getmempoolentry reply:
+// peerd's propagation record, nil when the node keeps none.
+type mempoolEntry struct {
+	Propagation *rpcserver.Propagation `json:"propagation"`
+}
+
+func (c *rpcClient) mempoolEntry(ctx context.Context, txid string) (mempoolEntry, error) {
+	var e mempoolEntry
 	err := c.call(ctx, "getmempoolentry", &e, txid)
 	return e, err
 }

@@ -103,15 +103,27 @@ func (n *Node) CallContext(ctx context.Context, method string, params ...any) (j
 
 // callInto performs Call and decodes the result into out.
 func (n *Node) callInto(out any, method string, params ...any) error {
-	raw, err := n.Call(method, params...)
-	if err != nil {
+	ctx, cancel := context.WithTimeout(context.Background(), rpcTimeout)
+	defer cancel()
+	return n.CallResult(ctx, method, out, params...)
+}
+
+// CallResult is [Node.CallContext] with the result decoded into result
+// (unless nil): a [regtestfund.Caller], for [regtestfund.Fund].
+func (n *Node) CallResult(ctx context.Context, method string, result any, params ...any) error {
+	raw, err := n.CallContext(ctx, method, params...)
+	if err != nil || result == nil {
 		return err
 	}
-	if err := json.Unmarshal(raw, out); err != nil {
+	if err := json.Unmarshal(raw, result); err != nil {
 		return fmt.Errorf("btcd rpc %s: decode result %q: %w", method, raw, err)
 	}
 	return nil
 }
+
+// RPCCredentials returns the user name and password of btcd's RPC server
+// (--rpcuser, --rpcpass), for clients other than [Node.Call].
+func (n *Node) RPCCredentials() (user, pass string) { return n.rpcUser, n.rpcPass }
 
 // PeerInfo is one entry of btcd's getpeerinfo reply (btcjson.GetPeerInfoResult
 // in btcd v0.26.2), with btcd's microsecond ping figures converted to
