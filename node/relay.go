@@ -2,6 +2,8 @@ package node
 
 import (
 	"math/rand/v2"
+	"runtime"
+	"sync"
 	"time"
 
 	"github.com/btcsuite/btcd/chainhash/v2"
@@ -112,12 +114,34 @@ func (n *Node) readyPeers() []*peer.Peer {
 }
 
 // broadcast hands txs to every ready peer, without ever blocking.
+//
+// An idle peer's announcement is written by Relay itself (see peer.Relay),
+// about 10 us each, mostly the write system call: a thousand peers would
+// take 10 ms on one core, so above fanOutShard peers the work is shared
+// by one goroutine per CPU, each taking a contiguous share.
 func (n *Node) broadcast(txs []*peer.Tx) {
 	if len(txs) == 0 {
 		return
 	}
 	peers := n.readyPeers()
 	n.cfg.Mempool.SetInvHint(len(peers))
+	workers := min(runtime.GOMAXPROCS(0), len(peers)/fanOutShard)
+	if workers <= 1 {
+		n.relayTo(peers, txs)
+		return
+	}
+	var wg sync.WaitGroup
+	for w := range workers {
+		share := peers[w*len(peers)/workers : (w+1)*len(peers)/workers]
+		wg.Go(func() { n.relayTo(share, txs) })
+	}
+	wg.Wait()
+}
+
+// fanOutShard is the fewest peers a broadcast gives a goroutine of its own.
+const fanOutShard = 64
+
+func (n *Node) relayTo(peers []*peer.Peer, txs []*peer.Tx) {
 	for _, p := range peers {
 		if !p.Relay(txs) {
 			n.relayDropped.Add(1)

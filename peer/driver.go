@@ -10,6 +10,7 @@ import (
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/btcsuite/btcd/wire/v2"
@@ -49,7 +50,8 @@ type DriverConfig struct {
 	// handshake completes. It must not block.
 	OnReady func(*Peer)
 	// OnReport, if set, receives the peer's transaction reports, from the
-	// peer's goroutine. It must not block.
+	// peer's goroutine or from a Relay that stepped the peer itself. It
+	// must not block.
 	OnReport func(*Peer, Report)
 	// Exec runs the peer's executor jobs (transaction checks). Nil: every
 	// job answers ErrExecutorBusy.
@@ -66,7 +68,10 @@ type DriverConfig struct {
 // Other goroutines hand it work (operator commands, relay batches,
 // executor results) through a small mutex-guarded inbox and wake it by
 // moving the read deadline into the past; the reader keeps any partly read
-// message and resumes it (see wireio.Reader). Disconnect, or the end of
+// message and resumes it (see wireio.Reader). The one exception is a relay
+// batch for a peer whose loop is waiting in its read: Relay then steps the
+// machine and writes the announcement itself, holding the lock (own) that
+// the loop holds for each of its moves, and never waits on the socket. Disconnect, or the end of
 // the context given to New, closes the connection, which also ends a write
 // stuck on a peer that does not read.
 //
@@ -81,14 +86,23 @@ type Peer struct {
 	cfg     *DriverConfig
 	started time.Time
 
+	// The machine and the writer are guarded by own: the owner loop holds
+	// it for each of its moves but not while it waits in a read, so that
+	// Relay can announce to an idle peer itself (see Relay).
+	own     sync.Mutex
+	m       *Machine
+	w       *wireio.Writer
+	broken  bool // the machine panicked; the peer is closing
+	taken   inbox
+	direct  bool            // the step running is Relay's: its writes must not block
+	raw     syscall.RawConn // the socket, for Relay's non-blocking writes; nil: no direct relay
+	directs int             // relay batches announced by Relay itself (tests)
+
 	// Owned by the owner loop (Run).
-	m      *Machine
-	r      *wireio.Reader
-	w      *wireio.Writer
-	broken bool // the machine panicked; the peer is closing
-	taken  inbox
-	// worked: a step ran since the loop last moved to a fresh
-	// goroutine; handoffAt: when it moves if nothing else happens.
+	r *wireio.Reader
+	// worked: a step of the loop's ran since the loop last moved to a
+	// fresh goroutine; handoffAt: when it moves if nothing else happens
+	// (guarded by own).
 	worked     bool
 	handoffAt  time.Time
 	onEnd      func(Reason)
@@ -144,6 +158,11 @@ func New(parent context.Context, id uint64, conn net.Conn, cfg *DriverConfig, p 
 		hist:    fsm.NewHistory(HistorySize),
 	}
 	pr.r = wireio.NewReader(conn, cfg.Net)
+	if tc, ok := conn.(*net.TCPConn); ok {
+		if rc, err := tc.SyscallConn(); err == nil {
+			pr.raw = rc
+		}
+	}
 	pr.w = wireio.NewWriter(countingWriter{pr}, cfg.Net)
 	pr.m = NewMachine(&cfg.Machine, p, fsm.ObserverFunc(pr.transitioned))
 	pr.snap.path = pr.m.Path()
@@ -208,12 +227,34 @@ func (p *Peer) Ping() bool {
 	})
 }
 
-// Relay queues transactions for announcement. It never blocks: when the
-// peer's queue is full (its loop is stuck on a slow write) the batch is
-// dropped for this peer and Relay returns false; the node's periodic
-// re-announcement of unfetched transactions makes up for it, and the known
-// inventory keeps that from announcing anything twice.
+// Relay hands transactions to the peer for announcement. It never blocks.
+//
+// When the peer's loop is waiting for the peer (the common case for an
+// idle peer), Relay steps the machine itself, on the caller's goroutine,
+// and writes the announcement without blocking: waking the loop instead
+// (a deadline moved, a goroutine scheduled, the deadline set again, and a
+// read that finds nothing before it waits again) cost more than the
+// announcement, and a relay fan-out does this for every peer. If the
+// socket takes only part of it, the rest waits for the loop, which is
+// woken to write it as it writes everything, with a deadline.
+//
+// Otherwise (the loop is busy, or batches are already queued, which keeps
+// them in order) the batch is queued for the loop. When the queue is full
+// (its loop is stuck on a slow write) the batch is dropped for this peer
+// and Relay returns false; the node's periodic re-announcement of
+// unfetched transactions makes up for it, and the known inventory keeps
+// that from announcing anything twice.
 func (p *Peer) Relay(txs []*Tx) bool {
+	if p.raw != nil && p.own.TryLock() {
+		done, wake := p.relayDirect(txs)
+		p.own.Unlock()
+		if wake {
+			p.wake()
+		}
+		if done {
+			return true
+		}
+	}
 	return p.hand(func(in *inbox) bool {
 		if len(in.relays) >= RelayQueue {
 			return false
@@ -221,6 +262,67 @@ func (p *Peer) Relay(txs []*Tx) bool {
 		in.relays = append(in.relays, txs)
 		return true
 	})
+}
+
+// relayDirect announces txs from Relay's goroutine, with own held, when
+// nothing is queued for the loop (done); wake says the loop must look:
+// the write was not finished, the machine's deadline moved earlier than
+// the one the loop waits for, or the peer ended.
+func (p *Peer) relayDirect(txs []*Tx) (done, wake bool) {
+	p.inMu.Lock()
+	queued := len(p.in.relays) > 0
+	p.inMu.Unlock()
+	if queued || p.finished() || p.w.Buffered() > 0 || p.closing.Load() {
+		return false, false
+	}
+	before := p.m.Deadline()
+	p.direct = true
+	p.step(Event{Kind: EvRelay, Txs: txs, Now: time.Now()})
+	p.direct = false
+	p.directs++
+	after := p.m.Deadline()
+	if p.finished() {
+		p.conn.Close() // the loop, waiting in a read, sees the end
+		return true, true
+	}
+	earlier := !after.IsZero() && (before.IsZero() || after.Before(before))
+	return true, earlier || p.w.Buffered() > 0
+}
+
+// writeNow writes what b it can without waiting: a write to a full socket
+// takes part of b or none of it. It is the writer's output during Relay's
+// own steps.
+func (p *Peer) writeNow(b []byte) (int, error) {
+	var n int
+	var werr error
+	write := func(fd uintptr) bool {
+		for {
+			n, werr = syscall.Write(int(fd), b)
+			if werr != syscall.EINTR {
+				break
+			}
+		}
+		return true // never wait for the poller
+	}
+	err := p.raw.Write(write)
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		// The deadline of the loop's last blocking write has passed;
+		// it is set again before each of those, so clear it and try.
+		p.conn.SetWriteDeadline(time.Time{})
+		err = p.raw.Write(write)
+	}
+	n = max(n, 0)
+	if errors.Is(werr, syscall.EAGAIN) {
+		werr = nil
+	}
+	if err == nil && werr != nil {
+		err = os.NewSyscallError("write", werr)
+	}
+	if n > 0 {
+		p.bytesSent.Add(uint64(n))
+		p.lastSend.Store(time.Now().UnixNano())
+	}
+	return n, err
 }
 
 // inbox holds what other goroutines hand the owner loop, in arrival order
@@ -289,7 +391,9 @@ func (p *Peer) Start(onEnd func(Reason)) {
 	p.stopParent = context.AfterFunc(p.parent, p.shutdown)
 	go func() {
 		growStack()
-		p.step(Event{Kind: EvStart, Now: time.Now()})
+		p.own.Lock()
+		p.loopStep(Event{Kind: EvStart, Now: time.Now()})
+		p.own.Unlock()
 		p.serve()
 	}()
 }
@@ -327,7 +431,7 @@ const IdleHandoff = 200 * time.Millisecond
 
 // serve runs the loop until the peer ends or hands the loop over.
 func (p *Peer) serve() {
-	for !p.finished() {
+	for !p.ownFinished() {
 		if p.next() {
 			p.handoffs++
 			go p.serve()
@@ -341,10 +445,12 @@ func (p *Peer) end() {
 	p.stopParent()
 	p.conn.Close()
 	p.r.Release()
+	p.own.Lock()
 	reason := p.m.Reason()
 	if p.broken {
 		reason = ReasonInternal
 	}
+	p.own.Unlock()
 	close(p.done)
 	if p.onEnd != nil {
 		p.onEnd(reason)
@@ -364,25 +470,11 @@ func (p *Peer) shutdown() { p.Disconnect(ReasonShutdown) }
 //
 //go:noinline
 func (p *Peer) next() (handoff bool) {
-	if p.woken.Swap(false) {
-		p.drain()
-		return false
-	}
-	now := time.Now()
-	deadline := p.m.Deadline()
-	if !deadline.IsZero() && !now.Before(deadline) {
-		p.tick()
-		return false
-	}
-	readBy := deadline
-	if p.worked {
-		if !now.Before(p.handoffAt) {
-			p.worked = false
-			return true
-		}
-		if readBy.IsZero() || p.handoffAt.Before(readBy) {
-			readBy = p.handoffAt
-		}
+	p.own.Lock()
+	readBy, handoff, moved := p.prepare()
+	p.own.Unlock()
+	if handoff || moved {
+		return handoff
 	}
 	p.conn.SetReadDeadline(readBy)
 	if p.woken.Load() {
@@ -398,12 +490,48 @@ func (p *Peer) next() (handoff bool) {
 		// The reader keeps a partly read message for later.
 		return false
 	}
-	p.received(msg, err)
+	p.own.Lock()
+	if !p.finished() { // Relay may have ended the peer meanwhile
+		p.received(msg, err)
+	}
+	p.own.Unlock()
 	return false
 }
 
+// prepare makes the loop's move if it has one to make without reading:
+// the inbox, the leftovers of a Relay's write, or the machine's deadline
+// (moved); otherwise it returns the read deadline to wait with, or that
+// the loop should move to a fresh goroutine (handoff). own must be held.
+func (p *Peer) prepare() (readBy time.Time, handoff, moved bool) {
+	if p.woken.Swap(false) {
+		p.drain()
+		return time.Time{}, false, true
+	}
+	if p.w.Buffered() > 0 && !p.finished() {
+		p.flush() // what a Relay's write left, with a deadline
+		return time.Time{}, false, true
+	}
+	now := time.Now()
+	deadline := p.m.Deadline()
+	if !deadline.IsZero() && !now.Before(deadline) {
+		p.tick()
+		return time.Time{}, false, true
+	}
+	readBy = deadline
+	if p.worked {
+		if !now.Before(p.handoffAt) {
+			p.worked = false
+			return time.Time{}, true, false
+		}
+		if readBy.IsZero() || p.handoffAt.Before(readBy) {
+			readBy = p.handoffAt
+		}
+	}
+	return readBy, false, false
+}
+
 //go:noinline
-func (p *Peer) tick() { p.step(Event{Kind: EvTick, Now: time.Now()}) }
+func (p *Peer) tick() { p.loopStep(Event{Kind: EvTick, Now: time.Now()}) }
 
 //go:noinline
 func (p *Peer) received(msg wire.Message, err error) {
@@ -412,7 +540,7 @@ func (p *Peer) received(msg wire.Message, err error) {
 		log.Tracef("%v: recv %s", p, ev.Msg.Command())
 	}
 	ev.Now = time.Now()
-	p.step(ev)
+	p.loopStep(ev)
 }
 
 // drain steps the machine through what the inbox holds: a disconnect
@@ -424,7 +552,7 @@ func (p *Peer) drain() {
 		p.mu.Lock()
 		why := p.closeWhy
 		p.mu.Unlock()
-		p.step(Event{Kind: EvCmd, Cmd: CmdDisconnect, Reason: why, Now: time.Now()})
+		p.loopStep(Event{Kind: EvCmd, Cmd: CmdDisconnect, Reason: why, Now: time.Now()})
 		return
 	}
 	p.inMu.Lock()
@@ -434,19 +562,26 @@ func (p *Peer) drain() {
 	p.inMu.Unlock()
 	t := &p.taken
 	for _, c := range t.cmds {
-		p.step(Event{Kind: EvCmd, Cmd: c, Now: time.Now()})
+		p.loopStep(Event{Kind: EvCmd, Cmd: c, Now: time.Now()})
 	}
 	for _, r := range t.results {
-		p.step(Event{Kind: EvDone, Done: r, Now: time.Now()})
+		p.loopStep(Event{Kind: EvDone, Done: r, Now: time.Now()})
 	}
 	for i, txs := range t.relays {
-		p.step(Event{Kind: EvRelay, Txs: txs, Now: time.Now()})
+		p.loopStep(Event{Kind: EvRelay, Txs: txs, Now: time.Now()})
 		t.relays[i] = nil // do not pin the batch until the next drain
 	}
 	clear(t.results)
 }
 
+// finished reports whether the peer has ended; own must be held.
 func (p *Peer) finished() bool { return p.broken || p.m.State() == Disconnected }
+
+func (p *Peer) ownFinished() bool {
+	p.own.Lock()
+	defer p.own.Unlock()
+	return p.finished()
+}
 
 type countingWriter struct{ p *Peer }
 
@@ -483,8 +618,17 @@ func (p *Peer) readEvent(msg wire.Message, err error) Event {
 // its last actions pointed at).
 var actionPool = sync.Pool{New: func() any { return new([]Action) }}
 
-// step runs the machine on ev and carries out its actions. A panic in the
-// machine is a bug: it disconnects this one peer, not the node.
+// loopStep is a step of the owner loop's, which may have grown its
+// goroutine's stack: the loop moves to a fresh goroutine after IdleHandoff
+// without another.
+func (p *Peer) loopStep(ev Event) {
+	p.worked, p.handoffAt = true, ev.Now.Add(IdleHandoff)
+	p.step(ev)
+}
+
+// step runs the machine on ev and carries out its actions; own must be
+// held. A panic in the machine is a bug: it disconnects this one peer, not
+// the node.
 func (p *Peer) step(ev Event) {
 	out := actionPool.Get().(*[]Action)
 	defer func() {
@@ -497,7 +641,6 @@ func (p *Peer) step(ev Event) {
 			p.Disconnect(ReasonInternal)
 		}
 	}()
-	p.worked, p.handoffAt = true, ev.Now.Add(IdleHandoff)
 	p.m.Step(ev, out)
 	for i := range *out {
 		p.act(&(*out)[i])
@@ -521,14 +664,28 @@ func (p *Peer) flush() {
 		p.w.Flush() // the connection is closed: this only releases the buffer
 		return
 	}
+	if p.direct {
+		// Relay's step: write what the socket takes now; the loop
+		// writes the rest (Relay wakes it).
+		if err := p.w.FlushSome(p.writeNow); err != nil {
+			p.writeFailed(err)
+		}
+		return
+	}
 	p.conn.SetWriteDeadline(time.Now().Add(orDefault(p.cfg.WriteTimeout, DefaultWriteTimeout)))
 	if err := p.w.Flush(); err != nil {
-		log.Debugf("%v: write: %v", p, err)
-		var ignored []Action
-		p.m.Step(Event{Kind: EvClosed, Now: time.Now(), Reason: ReasonWriteError}, &ignored)
+		p.writeFailed(err)
 		return
 	}
 	p.lastSend.Store(time.Now().UnixNano())
+}
+
+// writeFailed ends the machine after a failed write.
+func (p *Peer) writeFailed(err error) {
+	log.Debugf("%v: write: %v", p, err)
+	var ignored []Action
+	p.m.Step(Event{Kind: EvClosed, Now: time.Now(), Reason: ReasonWriteError}, &ignored)
+	p.w.Flush() // releases the buffer (the machine has ended: nothing is written)
 }
 
 func (p *Peer) act(a *Action) {

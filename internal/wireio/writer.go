@@ -109,3 +109,26 @@ func (w *Writer) Flush() error {
 	_, err := w.w.Write(b.Bytes())
 	return err
 }
+
+// FlushSome offers the queued messages to write in one call, which may
+// take only some of them (a non-blocking write to a full socket); what it
+// did not take stays queued, in order, for the next FlushSome or Flush. It
+// returns write's error; the buffer is released once everything is
+// written.
+func (w *Writer) FlushSome(write func([]byte) (int, error)) error {
+	if w.queued == nil {
+		return nil
+	}
+	b := w.queued
+	var err error
+	if b.Len() > 0 {
+		var n int
+		n, err = write(b.Bytes())
+		b.Next(max(n, 0))
+	}
+	if b.Len() == 0 {
+		w.queued = nil
+		putBuffer(b)
+	}
+	return err
+}

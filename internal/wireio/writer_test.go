@@ -247,3 +247,55 @@ func TestWriterMatchesBtcd(t *testing.T) {
 		}
 	}
 }
+
+// TestFlushSome: a write that takes only part of the queue leaves the rest
+// queued, in order, for the next call or Flush; the bytes that finally
+// leave are the same as one Flush would have written.
+func TestFlushSome(t *testing.T) {
+	msgs := []wire.Message{wire.NewMsgPing(1), wire.NewMsgVerAck(), wire.NewMsgPong(2)}
+	var want bytes.Buffer
+	ww := NewWriter(&want, wire.TestNet)
+	for _, m := range msgs {
+		if err := ww.Queue(m, wire.WitnessEncoding); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := ww.Flush(); err != nil {
+		t.Fatal(err)
+	}
+
+	var got bytes.Buffer
+	w := NewWriter(&got, wire.TestNet)
+	for _, m := range msgs {
+		w.Queue(m, wire.WitnessEncoding)
+	}
+	total := w.Buffered()
+	ten := func(b []byte) (int, error) { return got.Write(b[:min(len(b), 10)]) }
+	if err := w.FlushSome(ten); err != nil || w.Buffered() != total-10 {
+		t.Fatalf("after one partial write: %v, %d buffered, want %d", err, w.Buffered(), total-10)
+	}
+	none := func([]byte) (int, error) { return 0, nil } // a full socket
+	if err := w.FlushSome(none); err != nil || w.Buffered() != total-10 {
+		t.Fatalf("after a write of nothing: %v, %d buffered", err, w.Buffered())
+	}
+	boom := errors.New("boom")
+	if err := w.FlushSome(func([]byte) (int, error) { return 0, boom }); err != boom {
+		t.Fatalf("error %v, want boom", err)
+	}
+	w.Queue(wire.NewMsgPing(3), wire.WitnessEncoding) // after the leftovers
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	ww.Write(wire.NewMsgPing(3))
+	if !bytes.Equal(got.Bytes(), want.Bytes()) {
+		t.Errorf("bytes differ from one Flush's")
+	}
+	if w.Buffered() != 0 || w.FlushSome(none) != nil {
+		t.Errorf("an empty writer: %d buffered", w.Buffered())
+	}
+	// Everything taken at once releases the buffer.
+	w.Queue(wire.NewMsgVerAck(), wire.WitnessEncoding)
+	if err := w.FlushSome(got.Write); err != nil || w.queued != nil {
+		t.Errorf("a complete FlushSome kept its buffer (%v)", err)
+	}
+}

@@ -1,0 +1,189 @@
+package peer
+
+import (
+	"context"
+	"net"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/btcsuite/btcd/chainhash/v2"
+	"github.com/btcsuite/btcd/wire/v2"
+
+	"github.com/peerd/peerd/handshake"
+)
+
+// These tests run a peer on a real loopback TCP connection, outside a
+// synctest bubble: Relay's own announcements (see Peer.Relay) need the
+// socket's non-blocking writes, which net.Pipe has not.
+
+// tcpPeer runs an inbound peer on the accepting end of a loopback
+// connection, completes the handshake from the dialing end, and returns
+// that end.
+func tcpPeer(t *testing.T, cfg *DriverConfig) (*remote, *Peer, <-chan Reason) {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	far, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	local, err := l.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := uint64(0)
+	p := New(context.Background(), 1, local, cfg, Params{
+		Params: handshake.Params{Inbound: true, Nonce: 77},
+		Rand:   func() uint64 { n++; return n },
+	})
+	done := make(chan Reason, 1)
+	p.Start(func(r Reason) { done <- r })
+	t.Cleanup(func() {
+		far.Close()
+		select {
+		case <-p.Done():
+		case <-time.After(10 * time.Second):
+			t.Error("the peer did not end")
+		}
+	})
+	far.SetDeadline(time.Now().Add(20 * time.Second))
+	r := newRemote(t, far)
+	v := wire.NewMsgVersion(&wire.NetAddress{}, &wire.NetAddress{}, 5, 0)
+	r.send(v)
+	r.expect(wire.CmdVersion)
+	r.expect(wire.CmdWTxIdRelay)
+	r.expect(wire.CmdSendAddrV2)
+	r.expect(wire.CmdVerAck)
+	r.send(wire.NewMsgWTxIdRelay())
+	r.send(wire.NewMsgVerAck())
+	ping := r.expect(wire.CmdPing).(*wire.MsgPing)
+	r.send(wire.NewMsgPong(ping.Nonce))
+	// A ping answered: the peer is in standby and its loop is waiting.
+	r.send(wire.NewMsgPing(1))
+	r.expect(wire.CmdPong)
+	return r, p, done
+}
+
+func testTxs(n, tag int) []*Tx {
+	txs := make([]*Tx, n)
+	for i := range txs {
+		var h chainhash.Hash
+		h[0], h[1], h[2], h[3], h[4] = byte(i), byte(i>>8), byte(tag), byte(tag>>8), 1
+		w := h
+		w[31] = 1
+		txs[i] = &Tx{TxID: h, WTxID: w, Msg: wire.NewMsgTx(2)}
+	}
+	return txs
+}
+
+// directs reads how many batches Relay announced itself.
+func (p *Peer) directCount() int {
+	p.own.Lock()
+	defer p.own.Unlock()
+	return p.directs
+}
+
+// TestDirectRelay: Relay to an idle peer announces on the caller's
+// goroutine (the loop is not woken), by wtxid as negotiated, and the loop
+// goes on serving afterwards.
+func TestDirectRelay(t *testing.T) {
+	r, p, _ := tcpPeer(t, testDriverConfig())
+	for i := range 3 {
+		txs := testTxs(2, i)
+		if !p.Relay(txs) {
+			t.Fatal("Relay refused a batch")
+		}
+		inv := r.expect(wire.CmdInv).(*wire.MsgInv)
+		if len(inv.InvList) != 2 || inv.InvList[0].Type != InvTypeWTx || inv.InvList[0].Hash != txs[0].WTxID {
+			t.Fatalf("inv %v", inv.InvList)
+		}
+	}
+	if got := p.directCount(); got != 3 {
+		t.Errorf("%d batches announced by Relay itself, want 3", got)
+	}
+	if p.woken.Load() {
+		t.Error("the loop was woken")
+	}
+	r.send(wire.NewMsgPing(9))
+	if pong := r.expect(wire.CmdPong).(*wire.MsgPong); pong.Nonce != 9 {
+		t.Errorf("pong %d", pong.Nonce)
+	}
+	if s := p.Snapshot(); s.BytesSent == 0 || s.State != "standby" {
+		t.Errorf("snapshot %+v", s)
+	}
+}
+
+// TestDirectRelayFullSocket: a peer that stops reading fills its socket;
+// Relay keeps returning at once (what a write could not take waits for the
+// loop, and later batches queue for it, or are refused once the queue is
+// full), and the loop's own write, with its deadline, ends the peer.
+func TestDirectRelayFullSocket(t *testing.T) {
+	cfg := testDriverConfig()
+	cfg.WriteTimeout = 300 * time.Millisecond
+	_, p, done := tcpPeer(t, cfg)
+	deadline := time.Now().Add(20 * time.Second)
+	for i := 0; ; i++ {
+		start := time.Now()
+		p.Relay(testTxs(1000, i)) // a 36 kB inv each
+		if d := time.Since(start); d > time.Second {
+			t.Fatalf("Relay blocked for %v", d)
+		}
+		select {
+		case why := <-done:
+			if why != ReasonWriteError {
+				t.Errorf("ended with %s, want %s", why, ReasonWriteError)
+			}
+			if p.directCount() == 0 {
+				t.Error("no batch went through Relay's own write")
+			}
+			return
+		default:
+		}
+		if time.Now().After(deadline) {
+			p.own.Lock()
+			p.inMu.Lock()
+			t.Logf("woken %v, %d bytes buffered, %d batches queued, state %s, %d direct", p.woken.Load(), p.w.Buffered(), len(p.in.relays), p.m.Path(), p.directs)
+			p.inMu.Unlock()
+			p.own.Unlock()
+			buf := make([]byte, 1<<20)
+			t.Fatalf("the peer that does not read was never dropped\n%s", buf[:runtime.Stack(buf, true)])
+		}
+	}
+}
+
+// TestDirectRelayAfterWriteDeadline: the deadline of the loop's last write
+// has long passed when Relay writes; Relay's non-blocking write is not
+// refused for it.
+func TestDirectRelayAfterWriteDeadline(t *testing.T) {
+	cfg := testDriverConfig()
+	cfg.WriteTimeout = 20 * time.Millisecond
+	r, p, _ := tcpPeer(t, cfg)
+	time.Sleep(50 * time.Millisecond) // the pong's write deadline passes
+	txs := testTxs(1, 0)
+	p.Relay(txs)
+	inv := r.expect(wire.CmdInv).(*wire.MsgInv)
+	if inv.InvList[0].Hash != txs[0].WTxID {
+		t.Fatalf("inv %v", inv.InvList)
+	}
+	if p.directCount() != 1 {
+		t.Errorf("%d direct batches, want 1", p.directCount())
+	}
+}
+
+// TestDirectRelayEndedPeer: Relay to a peer that has ended announces
+// nothing and does not block.
+func TestDirectRelayEndedPeer(t *testing.T) {
+	r, p, done := tcpPeer(t, testDriverConfig())
+	r.conn.Close()
+	if why := <-done; why != ReasonEOF {
+		t.Fatalf("ended with %s", why)
+	}
+	p.Relay(testTxs(1, 0))
+	if p.directCount() != 0 {
+		t.Error("Relay stepped an ended peer")
+	}
+}
