@@ -23,13 +23,15 @@
 #              BENCH_RELAY_TXS transactions injected one at a time with
 #              sendrawtransaction (over the target's RPC server); the time
 #              from each call to each connection's inv, and whether every
-#              connection got every transaction. peerd and btcd only: the
-#              floor does not relay. btcd checks inputs, so each btcd run
+#              connection got every transaction. The floor relays too
+#              (peerfloor --rpclisten: one pre-encoded inv written to every
+#              connection, from a goroutine per CPU), the reference for
+#              what the machine allows. btcd checks inputs, so each btcd run
 #              first mines a regtest chain to a well-known key (btcd
 #              --miningaddr, peerload fund: BENCH_RELAY_TXS + 100 blocks)
 #              and injects signed spends of its coinbases; peerd (which
-#              checks no inputs) gets the spends of one such chain, mined
-#              once at the start. peerd relays with its trickle off
+#              checks no inputs) and the floor get the spends of one such
+#              chain, mined once at the start. peerd relays with its trickle off
 #              (--trickleinterval=0s); btcd's cannot be off (0 means its
 #              default, 10 s): it runs with BENCH_BTCD_TRICKLE. btcd v0.26
 #              does not implement wtxidrelay, so its listeners connect with
@@ -223,6 +225,9 @@ start_target() {
 		"$tmp/btcd" --regtest --datadir="$dir/data" --logdir="$dir/logs" --configfile="$tmp/none.conf" \
 			--listen="127.0.0.1:$port" --norpc --maxpeers="$MAXPEERS" --nodnsseed --debuglevel=warn >"$dir/target.log" 2>&1 &
 		;;
+	floor.relay)
+		"$tmp/peerfloor" --regtest --listen="127.0.0.1:$port" --rpclisten="127.0.0.1:$rpc_port" >"$dir/target.log" 2>&1 &
+		;;
 	floor.*)
 		"$tmp/peerfloor" --regtest --listen="127.0.0.1:$port" >"$dir/target.log" 2>&1 &
 		;;
@@ -275,6 +280,11 @@ measure() {
 	relay.btcd)
 		args+=(--rpcserver="127.0.0.1:$rpc_port" --rpcuser=peerload --rpcpass="$RPCPASS" --wtxid=false --peers="$RELAY_PEERS"
 			relay --txs="$RELAY_TXS" --txfile="$tmp/$name/txs.hex" --propagation=false)
+		;;
+	relay.floor)
+		# The floor takes any credentials and keeps no records.
+		args+=(--rpcserver="127.0.0.1:$rpc_port" --rpcuser=peerload --rpcpass="$RPCPASS" --peers="$RELAY_PEERS"
+			relay --txs="$RELAY_TXS" --txfile="$tmp/txs.hex" --propagation=false)
 		;;
 	esac
 	if ! "$tmp/peerload" "${args[@]}" >"$json" 2>"$tmp/$name/run.err"; then
@@ -351,8 +361,6 @@ for run in $(seq "$RUNS"); do
 		relay) summary=$RELAY_SUMMARY ;;
 		esac
 		for t in "${round[@]}"; do
-			# The floor answers the handshake and nothing else.
-			[[ $mode.$t != relay.floor ]] || continue
 			measure_quietly "round $run of $RUNS: $mode against $t" 4 "$summary" measure "$mode" "$run" "$t"
 		done
 	done
@@ -407,11 +415,7 @@ row() {
 	local label=$1 mode=$2 col=$3 fmt=$4 issue=$5 t
 	printf '| %s |' "$label"
 	for t in $TARGETS; do
-		if [[ $mode.$t == relay.floor ]]; then
-			printf ' n/a (does not relay) |'
-		else
-			printf ' %s |' "$(cell "$mode" "$t" "$col" "$fmt")"
-		fi
+		printf ' %s |' "$(cell "$mode" "$t" "$col" "$fmt")"
 	done
 	printf ' %s |\n' "$issue"
 }
@@ -528,6 +532,10 @@ gen=$tmp/generated.md
 		if has_mode relay && has btcd; then
 			echo "| relay, RPC issued → inv read, p50, peerd / btcd | $(ratio relay peerd btcd 7) | | |"
 			echo "| relay, p99, peerd / btcd | $(ratio relay peerd btcd 8) | | |"
+		fi
+		if has_mode relay && has floor; then
+			echo "| relay, RPC issued → inv read, p50, peerd / floor | $(ratio relay peerd floor 7) | | |"
+			echo "| relay, p99, peerd / floor | $(ratio relay peerd floor 8) | | |"
 		fi
 		if has_mode relay; then
 			# The issue's relay target is for 1,000 listeners.
