@@ -120,19 +120,26 @@ func TestHandshake(t *testing.T) {
 	}
 }
 
-// TestLargePayload: a payload larger than the buffer is skipped, and a
-// ping after it answered.
-func TestLargePayload(t *testing.T) {
-	addr := startFloor(t)
+// greeted dials the floor, sends a version and reads the floor's four
+// replies; the connection is closed when the test ends.
+func greeted(t *testing.T, addr string) (net.Conn, *wireio.Reader) {
+	t.Helper()
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
+	t.Cleanup(func() { c.Close() })
 	c.SetDeadline(time.Now().Add(10 * time.Second))
 	r := wireio.NewReader(c, wire.TestNet)
 	c.Write(encode(t, wire.TestNet, ourVersion()))
 	expect(t, r, "version", "wtxidrelay", "sendaddrv2", "verack")
+	return c, r
+}
+
+// TestLargePayload: a payload larger than the buffer is skipped, and a
+// ping after it answered.
+func TestLargePayload(t *testing.T) {
+	c, r := greeted(t, startFloor(t))
 	inv := wire.NewMsgInv()
 	for i := range 1000 {
 		inv.AddInvVect(wire.NewInvVect(wire.InvTypeTx, &chainhash.Hash{byte(i), byte(i >> 8)}))

@@ -8,7 +8,6 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/btcsuite/btcd/wire/v2"
 
@@ -20,15 +19,7 @@ import (
 // with or without wtxidrelay.
 func handshaken(t *testing.T, addr string, wtxid bool) (net.Conn, *wireio.Reader) {
 	t.Helper()
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	c.SetDeadline(time.Now().Add(10 * time.Second))
-	r := wireio.NewReader(c, wire.TestNet)
-	c.Write(encode(t, wire.TestNet, ourVersion()))
-	expect(t, r, "version", "wtxidrelay", "sendaddrv2", "verack")
+	c, r := greeted(t, addr)
 	msgs := []wire.Message{wire.NewMsgVerAck()}
 	if wtxid {
 		msgs = []wire.Message{wire.NewMsgWTxIdRelay(), wire.NewMsgVerAck()}
@@ -65,15 +56,7 @@ func TestRelay(t *testing.T) {
 	f, addr := serveFloor(t)
 	_, rw := handshaken(t, addr, true)
 	_, rt := handshaken(t, addr, false)
-	half, err := net.Dial("tcp", addr) // version sent, no verack
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer half.Close()
-	half.SetDeadline(time.Now().Add(10 * time.Second))
-	hr := wireio.NewReader(half, wire.TestNet)
-	half.Write(encode(t, wire.TestNet, ourVersion()))
-	expect(t, hr, "version", "wtxidrelay", "sendaddrv2", "verack")
+	half, hr := greeted(t, addr) // no verack sent
 
 	if res, rerr := rpc(t, f, "getconnectioncount"); rerr != nil || string(res) != "2" {
 		t.Fatalf("getconnectioncount: %s, %v; want 2", res, rerr)
