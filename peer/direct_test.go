@@ -187,3 +187,72 @@ func TestDirectRelayEndedPeer(t *testing.T) {
 		t.Error("Relay stepped an ended peer")
 	}
 }
+
+// TestDirectRelayConcurrent: several goroutines relay at once while the
+// remote pings; every batch Relay accepted is announced exactly once,
+// whether Relay wrote it itself or queued it for the loop, and every ping
+// is answered.
+func TestDirectRelayConcurrent(t *testing.T) {
+	r, p, _ := tcpPeer(t, testDriverConfig())
+	const senders, batches = 4, 200
+	accepted := make(chan *Tx, senders*batches)
+	done := make(chan struct{})
+	for g := range senders {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for b := range batches {
+				txs := testTxs(1, g*batches+b)
+				if p.Relay(txs) {
+					accepted <- txs[0]
+				}
+			}
+		}()
+	}
+	pinger := make(chan error, 1)
+	go func() {
+		for i := range 50 {
+			if err := r.w.Write(wire.NewMsgPing(uint64(1000 + i))); err != nil {
+				pinger <- err
+				return
+			}
+		}
+		pinger <- nil
+	}()
+	for range senders {
+		<-done
+	}
+	close(accepted)
+	want := make(map[chainhash.Hash]bool)
+	for tx := range accepted {
+		want[tx.WTxID] = true
+	}
+	if len(want) == 0 {
+		t.Fatal("no batch accepted")
+	}
+	pongs := 0
+	seen := make(map[chainhash.Hash]bool)
+	for len(seen) < len(want) || pongs < 50 {
+		msg, err := r.r.Next()
+		if err != nil {
+			t.Fatalf("after %d of %d announcements and %d pongs: %v", len(seen), len(want), pongs, err)
+		}
+		switch m := msg.(type) {
+		case *wire.MsgInv:
+			for _, iv := range m.InvList {
+				if !want[iv.Hash] {
+					t.Fatalf("announced %v, which no accepted batch held", iv.Hash)
+				}
+				if seen[iv.Hash] {
+					t.Fatalf("%v announced twice", iv.Hash)
+				}
+				seen[iv.Hash] = true
+			}
+		case *wire.MsgPong:
+			pongs++
+		}
+	}
+	if err := <-pinger; err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d batches accepted, %d announced by Relay itself", len(want), p.directCount())
+}
