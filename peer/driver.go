@@ -89,14 +89,19 @@ type Peer struct {
 	// The machine and the writer are guarded by own: the owner loop holds
 	// it for each of its moves but not while it waits in a read, so that
 	// Relay can announce to an idle peer itself (see Relay).
-	own     sync.Mutex
-	m       *Machine
-	w       *wireio.Writer
-	broken  bool // the machine panicked; the peer is closing
-	taken   inbox
-	direct  bool            // the step running is Relay's: its writes must not block
-	raw     syscall.RawConn // the socket, for Relay's non-blocking writes; nil: no direct relay
-	directs int             // relay batches announced by Relay itself (tests)
+	own    sync.Mutex
+	m      *Machine
+	w      *wireio.Writer
+	broken bool // the machine panicked; the peer is closing
+	taken  inbox
+	direct bool            // the step running is Relay's: its writes must not block
+	raw    syscall.RawConn // the socket, for Relay's non-blocking writes; nil: no direct relay
+	// writeNow's call of raw.Write: the bytes, the result, the function.
+	wb       []byte
+	wn       int
+	werr     error
+	rawWrite func(uintptr) bool
+	directs  int // relay batches announced by Relay itself (tests)
 
 	// Owned by the owner loop (Run).
 	r *wireio.Reader
@@ -293,25 +298,19 @@ func (p *Peer) relayDirect(txs []*Tx) (done, wake bool) {
 // takes part of b or none of it. It is the writer's output during Relay's
 // own steps.
 func (p *Peer) writeNow(b []byte) (int, error) {
-	var n int
-	var werr error
-	write := func(fd uintptr) bool {
-		for {
-			n, werr = syscall.Write(int(fd), b)
-			if werr != syscall.EINTR {
-				break
-			}
-		}
-		return true // never wait for the poller
+	if p.rawWrite == nil {
+		p.rawWrite = p.writeOnce // bound once, so that a write allocates nothing
 	}
-	err := p.raw.Write(write)
+	p.wb, p.wn, p.werr = b, 0, nil
+	err := p.raw.Write(p.rawWrite)
 	if errors.Is(err, os.ErrDeadlineExceeded) {
 		// The deadline of the loop's last blocking write has passed;
 		// it is set again before each of those, so clear it and try.
 		p.conn.SetWriteDeadline(time.Time{})
-		err = p.raw.Write(write)
+		err = p.raw.Write(p.rawWrite)
 	}
-	n = max(n, 0)
+	n, werr := max(p.wn, 0), p.werr
+	p.wb, p.werr = nil, nil
 	if errors.Is(werr, syscall.EAGAIN) {
 		werr = nil
 	}
@@ -323,6 +322,17 @@ func (p *Peer) writeNow(b []byte) (int, error) {
 		p.lastSend.Store(time.Now().UnixNano())
 	}
 	return n, err
+}
+
+// writeOnce is writeNow's one attempt, called by RawConn.Write with the
+// socket's descriptor; it never asks to wait for the poller.
+func (p *Peer) writeOnce(fd uintptr) bool {
+	for {
+		p.wn, p.werr = syscall.Write(int(fd), p.wb)
+		if p.werr != syscall.EINTR {
+			return true
+		}
+	}
 }
 
 // inbox holds what other goroutines hand the owner loop, in arrival order
