@@ -138,7 +138,7 @@ type Node struct {
 	txsMu sync.Mutex
 	txs   map[chainhash.Hash]*peer.Tx // shared forms of mempool entries (relay.go)
 
-	reports        chan report
+	reports        reportBuf
 	relayDropped   atomic.Uint64 // relay batches a full peer queue refused
 	reportsDropped atomic.Uint64 // reports the full recorder queue refused
 	started        time.Time
@@ -207,7 +207,7 @@ func New(cfg Config) (*Node, error) {
 		outbound: make(map[string]bool),
 		added:    make(map[string]context.CancelFunc),
 		freed:    make(chan struct{}, 1),
-		reports:  make(chan report, reportQueue),
+		reports:  reportBuf{wake: make(chan struct{}, 1)},
 		started:  time.Now(),
 		bans:     bans,
 

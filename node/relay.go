@@ -31,16 +31,51 @@ type report struct {
 	done chan struct{} // a marker: closed when the recorder reaches it
 }
 
+// reportBuf is the recorder's queue: reports appended under a mutex, the
+// recorder woken only when the queue was empty. A relay fan-out makes one
+// report per peer, from one goroutine per CPU; a channel send for each
+// cost a wake-up handshake with the recorder each time.
+type reportBuf struct {
+	mu   sync.Mutex
+	list []report
+	wake chan struct{} // capacity 1: something was appended to an empty list
+}
+
+// put appends rep, or reports false when the queue holds reportQueue
+// reports already (a marker, rep.done != nil, is always taken).
+func (b *reportBuf) put(rep report) bool {
+	b.mu.Lock()
+	if len(b.list) >= reportQueue && rep.done == nil {
+		b.mu.Unlock()
+		return false
+	}
+	first := len(b.list) == 0
+	b.list = append(b.list, rep)
+	b.mu.Unlock()
+	if first {
+		select {
+		case b.wake <- struct{}{}:
+		default:
+		}
+	}
+	return true
+}
+
+// take swaps the queue with spare (emptied) and returns what was queued.
+func (b *reportBuf) take(spare []report) []report {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	got := b.list
+	b.list = spare[:0]
+	return got
+}
+
 // flushReports waits until the recorder has handled every report queued
 // before the call (used by tests and by RPCs that must see the latest
 // records).
 func (n *Node) flushReports() {
 	done := make(chan struct{})
-	select {
-	case n.reports <- report{done: done}:
-	case <-n.ctx.Done():
-		return
-	}
+	n.reports.put(report{done: done})
 	select {
 	case <-done:
 	case <-n.ctx.Done():
@@ -210,9 +245,7 @@ func (n *Node) peerReady(p *peer.Peer) {
 // peerReport is called from a peer's goroutine; it queues the report for
 // the recorder and never blocks.
 func (n *Node) peerReport(p *peer.Peer, r peer.Report) {
-	select {
-	case n.reports <- report{peer: mempool.PeerRef{ID: p.ID(), Addr: p.Addr()}, at: time.Now(), r: r}:
-	default:
+	if !n.reports.put(report{peer: mempool.PeerRef{ID: p.ID(), Addr: p.Addr()}, at: time.Now(), r: r}) {
 		n.reportsDropped.Add(1)
 	}
 }
@@ -220,14 +253,22 @@ func (n *Node) peerReport(p *peer.Peer, r peer.Report) {
 // recordLoop writes peers' reports into the mempool's propagation records.
 func (n *Node) recordLoop() {
 	defer n.wg.Done()
+	var batch []report
 	for {
 		select {
-		case rep := <-n.reports:
-			if rep.done != nil {
-				close(rep.done)
-				continue
+		case <-n.reports.wake:
+			batch = n.reports.take(batch)
+			for i, rep := range batch {
+				if rep.done != nil {
+					close(rep.done)
+				} else {
+					n.record(rep)
+				}
+				batch[i] = report{} // let the peers' addresses go
 			}
-			n.record(rep)
+			if cap(batch) > reportQueue {
+				batch = nil // a queue that grew past its bound by markers
+			}
 		case <-n.ctx.Done():
 			return
 		}
