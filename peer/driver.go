@@ -89,19 +89,14 @@ type Peer struct {
 	// The machine and the writer are guarded by own: the owner loop holds
 	// it for each of its moves but not while it waits in a read, so that
 	// Relay can announce to an idle peer itself (see Relay).
-	own    sync.Mutex
-	m      *Machine
-	w      *wireio.Writer
-	broken bool // the machine panicked; the peer is closing
-	taken  inbox
-	direct bool            // the step running is Relay's: its writes must not block
-	raw    syscall.RawConn // the socket, for Relay's non-blocking writes; nil: no direct relay
-	// writeNow's call of raw.Write: the bytes, the result, the function.
-	wb       []byte
-	wn       int
-	werr     error
-	rawWrite func(uintptr) bool
-	directs  int // relay batches announced by Relay itself (tests)
+	own     sync.Mutex
+	m       *Machine
+	w       *wireio.Writer
+	broken  bool // the machine panicked; the peer is closing
+	taken   inbox
+	direct  bool         // the step running is Relay's: its writes must not block
+	dw      *directWrite // Relay's non-blocking writes; made at the first one
+	directs int          // relay batches announced by Relay itself (tests)
 
 	// Owned by the owner loop (Run).
 	r *wireio.Reader
@@ -163,11 +158,6 @@ func New(parent context.Context, id uint64, conn net.Conn, cfg *DriverConfig, p 
 		hist:    fsm.NewHistory(HistorySize),
 	}
 	pr.r = wireio.NewReader(conn, cfg.Net)
-	if tc, ok := conn.(*net.TCPConn); ok {
-		if rc, err := tc.SyscallConn(); err == nil {
-			pr.raw = rc
-		}
-	}
 	pr.w = wireio.NewWriter(countingWriter{pr}, cfg.Net)
 	pr.m = NewMachine(&cfg.Machine, p, fsm.ObserverFunc(pr.transitioned))
 	pr.snap.path = pr.m.Path()
@@ -250,7 +240,7 @@ func (p *Peer) Ping() bool {
 // unfetched transactions makes up for it, and the known inventory keeps
 // that from announcing anything twice.
 func (p *Peer) Relay(txs []*Tx) bool {
-	if p.raw != nil && p.own.TryLock() {
+	if _, tcp := p.conn.(*net.TCPConn); tcp && p.own.TryLock() {
 		done, wake := p.relayDirect(txs)
 		p.own.Unlock()
 		if wake {
@@ -294,23 +284,53 @@ func (p *Peer) relayDirect(txs []*Tx) (done, wake bool) {
 	return true, earlier || p.w.Buffered() > 0
 }
 
+// directWrite is what Relay's own writes need: the socket's raw
+// connection and one call's arguments and results, kept so that a write
+// allocates nothing. A peer makes it at its first such write, so that
+// peers that are never relayed to (or have not been yet) do not carry it.
+type directWrite struct {
+	raw syscall.RawConn
+	fn  func(fd uintptr) bool // once, bound to this directWrite
+	b   []byte
+	n   int
+	err error
+}
+
+// once is the function raw.Write calls with the socket's descriptor: one
+// write, and never a wait for the poller.
+func (d *directWrite) once(fd uintptr) bool {
+	for {
+		d.n, d.err = syscall.Write(int(fd), d.b)
+		if d.err != syscall.EINTR {
+			return true
+		}
+	}
+}
+
 // writeNow writes what b it can without waiting: a write to a full socket
 // takes part of b or none of it. It is the writer's output during Relay's
 // own steps.
 func (p *Peer) writeNow(b []byte) (int, error) {
-	if p.rawWrite == nil {
-		p.rawWrite = p.writeOnce // bound once, so that a write allocates nothing
+	d := p.dw
+	if d == nil {
+		rc, err := p.conn.(*net.TCPConn).SyscallConn()
+		if err != nil {
+			return 0, err
+		}
+		d = &directWrite{raw: rc}
+		d.fn = d.once
+		p.dw = d
 	}
-	p.wb, p.wn, p.werr = b, 0, nil
-	err := p.raw.Write(p.rawWrite)
+	d.b, d.n, d.err = b, 0, nil
+	err := d.raw.Write(d.fn)
 	if errors.Is(err, os.ErrDeadlineExceeded) {
 		// The deadline of the loop's last blocking write has passed;
 		// it is set again before each of those, so clear it and try.
 		p.conn.SetWriteDeadline(time.Time{})
-		err = p.raw.Write(p.rawWrite)
+		err = d.raw.Write(d.fn)
 	}
-	n, werr := max(p.wn, 0), p.werr
-	p.wb, p.werr = nil, nil
+	n, werr := max(d.n, 0), d.err
+	d.b, d.err = nil, nil
 	if errors.Is(werr, syscall.EAGAIN) {
 		werr = nil
 	}
@@ -322,17 +342,6 @@ func (p *Peer) writeNow(b []byte) (int, error) {
 		p.lastSend.Store(time.Now().UnixNano())
 	}
 	return n, err
-}
-
-// writeOnce is writeNow's one attempt, called by RawConn.Write with the
-// socket's descriptor; it never asks to wait for the poller.
-func (p *Peer) writeOnce(fd uintptr) bool {
-	for {
-		p.wn, p.werr = syscall.Write(int(fd), p.wb)
-		if p.werr != syscall.EINTR {
-			return true
-		}
-	}
 }
 
 // inbox holds what other goroutines hand the owner loop, in arrival order
