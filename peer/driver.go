@@ -71,9 +71,9 @@ type DriverConfig struct {
 // message and resumes it (see wireio.Reader). The one exception is a relay
 // batch for a peer whose loop is waiting in its read: Relay then steps the
 // machine and writes the announcement itself, holding the lock (own) that
-// the loop holds for each of its moves, and never waits on the socket. Disconnect, or the end of
-// the context given to New, closes the connection, which also ends a write
-// stuck on a peer that does not read.
+// the loop holds for each of its moves, and never waits on the socket.
+// Disconnect, or the end of the context given to New, closes the
+// connection, which also ends a write stuck on a peer that does not read.
 //
 // Methods other than Run are safe for concurrent use.
 type Peer struct {
@@ -450,8 +450,12 @@ const IdleHandoff = 200 * time.Millisecond
 
 // serve runs the loop until the peer ends or hands the loop over.
 func (p *Peer) serve() {
-	for !p.ownFinished() {
-		if p.next() {
+	for {
+		handoff, ended := p.next()
+		if ended {
+			break
+		}
+		if handoff {
 			p.handoffs++
 			go p.serve()
 			return
@@ -480,24 +484,29 @@ func (p *Peer) shutdown() { p.Disconnect(ReasonShutdown) }
 
 // next makes one move: it drains the inbox, or ticks the machine when its
 // deadline has come, or reads one message (waiting for it, up to the
-// deadline or a wake-up). It reports true when the peer has been idle for
-// IdleHandoff since its last step and should move to a fresh goroutine.
+// deadline or a wake-up). It reports handoff when the peer has been idle
+// for IdleHandoff since its last step and should move to a fresh
+// goroutine, and ended when the peer has ended (before the move).
 //
 // An idle peer sits in the read, so this frame and the reader's are kept
 // small: the deeper work (steps, writes, logging) happens in calls that
 // have returned by then.
 //
 //go:noinline
-func (p *Peer) next() (handoff bool) {
+func (p *Peer) next() (handoff, ended bool) {
 	p.own.Lock()
+	if p.finished() {
+		p.own.Unlock()
+		return false, true
+	}
 	readBy, handoff, moved := p.prepare()
 	p.own.Unlock()
 	if handoff || moved {
-		return handoff
+		return handoff, false
 	}
 	p.conn.SetReadDeadline(readBy)
 	if p.woken.Load() {
-		return false
+		return false, false
 	}
 	msg, err := p.r.Next()
 	if n := p.r.BytesRead(); n != p.bytesRecv.Load() {
@@ -507,26 +516,27 @@ func (p *Peer) next() (handoff bool) {
 	if err != nil && (errors.Is(err, os.ErrDeadlineExceeded) || p.closing.Load()) {
 		// Woken, or a deadline came: the next move looks at which.
 		// The reader keeps a partly read message for later.
-		return false
+		return false, false
 	}
 	p.own.Lock()
 	if !p.finished() { // Relay may have ended the peer meanwhile
 		p.received(msg, err)
 	}
 	p.own.Unlock()
-	return false
+	return false, false
 }
 
 // prepare makes the loop's move if it has one to make without reading:
 // the inbox, the leftovers of a Relay's write, or the machine's deadline
 // (moved); otherwise it returns the read deadline to wait with, or that
-// the loop should move to a fresh goroutine (handoff). own must be held.
+// the loop should move to a fresh goroutine (handoff). own must be held,
+// and the peer not ended.
 func (p *Peer) prepare() (readBy time.Time, handoff, moved bool) {
 	if p.woken.Swap(false) {
 		p.drain()
 		return time.Time{}, false, true
 	}
-	if p.w.Buffered() > 0 && !p.finished() {
+	if p.w.Buffered() > 0 {
 		p.flush() // what a Relay's write left, with a deadline
 		return time.Time{}, false, true
 	}
@@ -595,12 +605,6 @@ func (p *Peer) drain() {
 
 // finished reports whether the peer has ended; own must be held.
 func (p *Peer) finished() bool { return p.broken || p.m.State() == Disconnected }
-
-func (p *Peer) ownFinished() bool {
-	p.own.Lock()
-	defer p.own.Unlock()
-	return p.finished()
-}
 
 type countingWriter struct{ p *Peer }
 
@@ -680,7 +684,7 @@ func (p *Peer) flush() {
 		return
 	}
 	if p.m.State() == Disconnected {
-		p.w.Flush() // the connection is closed: this only releases the buffer
+		p.w.Discard() // the connection is closed
 		return
 	}
 	if p.direct {
@@ -704,7 +708,7 @@ func (p *Peer) writeFailed(err error) {
 	log.Debugf("%v: write: %v", p, err)
 	var ignored []Action
 	p.m.Step(Event{Kind: EvClosed, Now: time.Now(), Reason: ReasonWriteError}, &ignored)
-	p.w.Flush() // releases the buffer (the machine has ended: nothing is written)
+	p.w.Discard() // the machine has ended: nothing more is written
 }
 
 func (p *Peer) act(a *Action) {

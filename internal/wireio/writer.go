@@ -110,6 +110,13 @@ func (w *Writer) Flush() error {
 	return err
 }
 
+// Discard drops the queued messages unwritten and releases the buffer, for
+// a connection that is closed or broken.
+func (w *Writer) Discard() {
+	putBuffer(w.queued)
+	w.queued = nil
+}
+
 // FlushSome offers the queued messages to write in one call, which may
 // take only some of them (a non-blocking write to a full socket); what it
 // did not take stays queued, in order, for the next FlushSome or Flush. It

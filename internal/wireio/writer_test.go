@@ -299,3 +299,19 @@ func TestFlushSome(t *testing.T) {
 		t.Errorf("a complete FlushSome kept its buffer (%v)", err)
 	}
 }
+
+// TestDiscard: queued messages are dropped unwritten and the buffer
+// released; the writer then works as new.
+func TestDiscard(t *testing.T) {
+	var out bytes.Buffer
+	w := NewWriter(&out, wire.TestNet)
+	w.Queue(wire.NewMsgPing(1), wire.WitnessEncoding)
+	w.Discard()
+	if out.Len() != 0 || w.Buffered() != 0 || w.queued != nil {
+		t.Fatalf("after Discard: %d bytes written, %d buffered", out.Len(), w.Buffered())
+	}
+	w.Discard() // nothing queued: a no-op
+	if err := w.Write(wire.NewMsgVerAck()); err != nil || out.Len() != HeaderSize {
+		t.Fatalf("write after Discard: %v, %d bytes", err, out.Len())
+	}
+}
