@@ -207,7 +207,17 @@ const (
 type Event struct {
 	Kind Kind
 	Now  time.Time
-	Msg  wire.Message // Recv only
+	Msg  wire.Message // Recv: the decoded message, or nil for one not decoded
+	// Command names a Recv'd message that was not decoded (Msg nil).
+	Command string
+}
+
+// command is the received message's command.
+func (e *Event) command() string {
+	if e.Msg != nil {
+		return e.Msg.Command()
+	}
+	return e.Command
 }
 
 // Action is one output of the machine: exactly one of Send, Fail or Note
@@ -288,12 +298,12 @@ func (m *Machine) recv(ev Event, out *[]Action) fsm.Result {
 	case SentVersion, AwaitVersion:
 		msg, ok := ev.Msg.(*wire.MsgVersion)
 		if !ok {
-			note(out, "ignored %s before version", ev.Msg.Command())
+			note(out, "ignored %s before version", ev.command())
 			return fsm.Handled
 		}
 		return m.version(ev.Now, msg, out)
 	case AwaitVerack:
-		switch msg := ev.Msg.(type) {
+		switch ev.Msg.(type) {
 		case *wire.MsgVerAck:
 			m.info.VerackAt = ev.Now
 			m.Become(ev.Now, Done, onVerack)
@@ -309,7 +319,7 @@ func (m *Machine) recv(ev Event, out *[]Action) fsm.Result {
 		case *wire.MsgVersion:
 			note(out, "ignored duplicate version")
 		default:
-			note(out, "ignored %s prior to verack", msg.Command())
+			note(out, "ignored %s prior to verack", ev.command())
 		}
 		return fsm.Handled
 	}

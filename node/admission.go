@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/peerd/peerd/peer"
+	"github.com/peerd/peerd/peer/driver"
 )
 
 // misbehaved says which disconnect reasons are misbehaviour (Core's
@@ -149,7 +150,7 @@ func decrement[K comparable](m map[K]int, k K) {
 	m[k]--
 }
 
-func peerAddr(p *peer.Peer) net.Addr {
+func peerAddr(p *driver.Peer) net.Addr {
 	ap, err := netip.ParseAddrPort(p.Addr())
 	if err != nil {
 		return &net.TCPAddr{}
@@ -164,14 +165,14 @@ func peerAddr(p *peer.Peer) net.Addr {
 // any, else the most recently connected. Outbound and manual peers are
 // never evicted. It reports whether a peer was evicted.
 func (n *Node) evictInbound() bool {
-	var cands []peer.Snapshot
+	var cands []driver.Snapshot
 	for _, s := range n.Peers() {
 		if s.Inbound && strings.HasPrefix(s.State, "standby") {
 			cands = append(cands, s)
 		}
 	}
 	protected := map[uint64]bool{}
-	byPing := append([]peer.Snapshot(nil), cands...)
+	byPing := append([]driver.Snapshot(nil), cands...)
 	sort.Slice(byPing, func(i, j int) bool {
 		a, b := byPing[i].MinPing, byPing[j].MinPing
 		if (a == 0) != (b == 0) {
@@ -182,12 +183,12 @@ func (n *Node) evictInbound() bool {
 	for _, s := range byPing[:min(evictionProtect, len(byPing))] {
 		protected[s.ID] = true
 	}
-	byAge := append([]peer.Snapshot(nil), cands...)
+	byAge := append([]driver.Snapshot(nil), cands...)
 	sort.Slice(byAge, func(i, j int) bool { return byAge[i].ConnectedAt.Before(byAge[j].ConnectedAt) })
 	for _, s := range byAge[:min(evictionProtect, len(byAge))] {
 		protected[s.ID] = true
 	}
-	var victim *peer.Snapshot
+	var victim *driver.Snapshot
 	n.mu.Lock()
 	for i := range byAge {
 		s := &byAge[i]
@@ -204,7 +205,7 @@ func (n *Node) evictInbound() bool {
 		}
 		victim = s // the newest unprotected, since byAge is oldest first
 	}
-	p := (*peer.Peer)(nil)
+	p := (*driver.Peer)(nil)
 	if victim != nil {
 		p = n.peers[victim.ID]
 	}
@@ -223,7 +224,7 @@ func (n *Node) Ban(subnet netip.Prefix, until time.Time) error {
 		return err
 	}
 	n.mu.Lock()
-	var hit []*peer.Peer
+	var hit []*driver.Peer
 	for _, p := range n.peers {
 		if ip, ok := remoteAddr(peerAddr(p)); ok && subnet.Contains(ip) {
 			hit = append(hit, p)

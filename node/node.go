@@ -31,8 +31,10 @@ import (
 	"github.com/btcsuite/btclog"
 
 	"github.com/peerd/peerd/handshake"
+	"github.com/peerd/peerd/internal/transport"
 	"github.com/peerd/peerd/mempool"
 	"github.com/peerd/peerd/peer"
+	"github.com/peerd/peerd/peer/driver"
 )
 
 // Defaults, from btcd's connmgr and Bitcoin Core.
@@ -75,7 +77,7 @@ type Config struct {
 	// NoDNSSeed disables DNS seeding.
 	NoDNSSeed bool
 	// Peer is the per-peer policy (handshake, keepalive, write timeout).
-	Peer peer.DriverConfig
+	Peer driver.Config
 	// RetryMin and RetryMax bound the reconnect back-off.
 	RetryMin, RetryMax time.Duration
 	// DialTimeout bounds one outbound dial.
@@ -125,7 +127,7 @@ type Node struct {
 
 	nextID   uint64
 	mu       sync.Mutex // guards the fields below
-	peers    map[uint64]*peer.Peer
+	peers    map[uint64]*driver.Peer
 	nonces   map[uint64]bool               // our outbound nonces, for self-connection checks
 	outbound map[string]bool               // remote addresses with an outbound peer or dial under way
 	added    map[string]context.CancelFunc // persistent addresses and how to stop keeping them
@@ -202,7 +204,7 @@ func New(cfg Config) (*Node, error) {
 	}
 	n := &Node{
 		cfg:      cfg,
-		peers:    make(map[uint64]*peer.Peer),
+		peers:    make(map[uint64]*driver.Peer),
 		nonces:   make(map[uint64]bool),
 		outbound: make(map[string]bool),
 		added:    make(map[string]context.CancelFunc),
@@ -463,7 +465,7 @@ func (n *Node) persistent(ctx context.Context, addr string) {
 
 // dial connects to addr and prepares an outbound peer, registering addr as
 // connected; the caller releases it when the peer has ended.
-func (n *Node) dial(addr string) (*peer.Peer, error) {
+func (n *Node) dial(addr string) (*driver.Peer, error) {
 	if ap, err := netip.ParseAddrPort(addr); err == nil && n.bans.banned(ap.Addr()) {
 		return nil, fmt.Errorf("%s is banned", addr)
 	}
@@ -489,7 +491,7 @@ func (n *Node) release(addr string) {
 	n.mu.Unlock()
 }
 
-func (n *Node) newPeer(conn net.Conn, inbound bool, nonce uint64) *peer.Peer {
+func (n *Node) newPeer(conn net.Conn, inbound bool, nonce uint64) *driver.Peer {
 	if inbound {
 		nonce = randNonce()
 	}
@@ -500,7 +502,7 @@ func (n *Node) newPeer(conn net.Conn, inbound bool, nonce uint64) *peer.Peer {
 		n.nonces[nonce] = true
 	}
 	n.mu.Unlock()
-	p := peer.New(n.ctx, id, conn, &n.cfg.Peer, peer.Params{
+	p := driver.New(n.ctx, id, conn, transport.NewV1(conn, n.cfg.Params.Net), &n.cfg.Peer, peer.Params{
 		Params: handshake.Params{
 			Inbound:    inbound,
 			Nonce:      nonce,
@@ -522,10 +524,10 @@ func (n *Node) newPeer(conn net.Conn, inbound bool, nonce uint64) *peer.Peer {
 }
 
 // runPeer runs p, waiting for it, and forgets it afterwards.
-func (n *Node) runPeer(p *peer.Peer) { n.peerEnded(p, p.Run()) }
+func (n *Node) runPeer(p *driver.Peer) { n.peerEnded(p, p.Run()) }
 
 // peerEnded forgets p, which ended for reason.
-func (n *Node) peerEnded(p *peer.Peer, reason peer.Reason) {
+func (n *Node) peerEnded(p *driver.Peer, reason peer.Reason) {
 	if p.Inbound() && misbehaved(reason) {
 		n.discourage(p.Addr())
 	}
@@ -554,14 +556,14 @@ func (n *Node) PeerCount() int {
 
 // Peers returns a snapshot of every peer, ordered by id. Safe for
 // concurrent use.
-func (n *Node) Peers() []peer.Snapshot {
+func (n *Node) Peers() []driver.Snapshot {
 	n.mu.Lock()
-	ps := make([]*peer.Peer, 0, len(n.peers))
+	ps := make([]*driver.Peer, 0, len(n.peers))
 	for _, p := range n.peers {
 		ps = append(ps, p)
 	}
 	n.mu.Unlock()
-	out := make([]peer.Snapshot, len(ps))
+	out := make([]driver.Snapshot, len(ps))
 	for i, p := range ps {
 		out[i] = p.Snapshot()
 	}
@@ -586,7 +588,7 @@ func (n *Node) PingAll() {
 // there was one.
 func (n *Node) DisconnectAddr(addr string) bool {
 	n.mu.Lock()
-	var ps []*peer.Peer
+	var ps []*driver.Peer
 	for _, p := range n.peers {
 		if p.Addr() == addr {
 			ps = append(ps, p)
@@ -616,7 +618,7 @@ func (n *Node) Disconnect(id uint64) bool {
 // returns how many were connected. Persistent peers reconnect.
 func (n *Node) DisconnectAll() int {
 	n.mu.Lock()
-	ps := make([]*peer.Peer, 0, len(n.peers))
+	ps := make([]*driver.Peer, 0, len(n.peers))
 	for _, p := range n.peers {
 		ps = append(ps, p)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/peerd/peerd/mempool"
 	"github.com/peerd/peerd/peer"
+	"github.com/peerd/peerd/peer/driver"
 )
 
 // Relay defaults.
@@ -136,10 +137,10 @@ func (n *Node) lookupTx(h chainhash.Hash, byWTxID bool) *peer.Tx {
 }
 
 // readyPeers returns the peers that have completed their handshake.
-func (n *Node) readyPeers() []*peer.Peer {
+func (n *Node) readyPeers() []*driver.Peer {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	ps := make([]*peer.Peer, 0, len(n.peers))
+	ps := make([]*driver.Peer, 0, len(n.peers))
 	for _, p := range n.peers {
 		if p.WasReady() {
 			ps = append(ps, p)
@@ -176,7 +177,7 @@ func (n *Node) broadcast(txs []*peer.Tx) {
 // fanOutShard is the fewest peers a broadcast gives a goroutine of its own.
 const fanOutShard = 64
 
-func (n *Node) relayTo(peers []*peer.Peer, txs []*peer.Tx) {
+func (n *Node) relayTo(peers []*driver.Peer, txs []*peer.Tx) {
 	for _, p := range peers {
 		if !p.Relay(txs) {
 			n.relayDropped.Add(1)
@@ -228,7 +229,7 @@ func (n *Node) reannounceDelay() time.Duration {
 // peerReady is called from a peer's goroutine when its handshake completes:
 // the peer is offered every transaction in the mempool (it never blocks: the
 // peer's own queue takes the batch or refuses it).
-func (n *Node) peerReady(p *peer.Peer) {
+func (n *Node) peerReady(p *driver.Peer) {
 	if p.Inbound() {
 		n.mu.Lock()
 		n.admitted.ready(p.ID())
@@ -244,7 +245,7 @@ func (n *Node) peerReady(p *peer.Peer) {
 
 // peerReport is called from a peer's goroutine; it queues the report for
 // the recorder and never blocks.
-func (n *Node) peerReport(p *peer.Peer, r peer.Report) {
+func (n *Node) peerReport(p *driver.Peer, r peer.Report) {
 	if !n.reports.put(report{peer: mempool.PeerRef{ID: p.ID(), Addr: p.Addr()}, at: time.Now(), r: r}) {
 		n.reportsDropped.Add(1)
 	}

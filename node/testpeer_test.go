@@ -17,6 +17,7 @@ import (
 	"github.com/peerd/peerd/handshake"
 	"github.com/peerd/peerd/internal/wireio"
 	"github.com/peerd/peerd/peer"
+	"github.com/peerd/peerd/peer/driver"
 )
 
 // testPeer is a raw TCP client that speaks the wire protocol by hand, to
@@ -167,7 +168,7 @@ func testConfig() Config {
 	return Config{
 		Params: &params,
 		Listen: []string{"127.0.0.1:0"},
-		Peer: peer.DriverConfig{Machine: peer.Config{Handshake: handshake.Config{
+		Peer: driver.Config{Machine: peer.Config{Handshake: handshake.Config{
 			UserAgent: "/peerd:test/",
 			Timeout:   5 * time.Second,
 		}}},

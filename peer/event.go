@@ -31,11 +31,15 @@ const (
 	EvRelay
 	// EvDone: the executor finished a job this peer asked for (Done).
 	EvDone
+	// EvUnknown: a message the driver does not decode was read and
+	// skipped (Unknown says which).
+	EvUnknown
 )
 
 var eventNames = [...]string{
 	EvStart: "start", EvMsg: "msg", EvBadMsg: "bad msg", EvTick: "tick",
 	EvCmd: "cmd", EvClosed: "closed", EvRelay: "relay", EvDone: "done",
+	EvUnknown: "unknown msg",
 }
 
 func (k EventKind) String() string {
@@ -70,14 +74,22 @@ func (c Command) String() string {
 // Event is one input to the machine. Events are values so that the hot
 // paths (a ping, a tick) allocate nothing.
 type Event struct {
-	Kind   EventKind
-	Now    time.Time
-	Msg    wire.Message // EvMsg
-	Err    error        // EvBadMsg
-	Cmd    Command      // EvCmd
-	Reason Reason       // EvCmd with CmdDisconnect, EvClosed
-	Txs    []*Tx        // EvRelay
-	Done   JobResult    // EvDone
+	Kind    EventKind
+	Now     time.Time
+	Msg     wire.Message // EvMsg
+	Err     error        // EvBadMsg
+	Cmd     Command      // EvCmd
+	Reason  Reason       // EvCmd with CmdDisconnect, EvClosed
+	Txs     []*Tx        // EvRelay
+	Done    JobResult    // EvDone
+	Unknown UnknownMsg   // EvUnknown
+}
+
+// UnknownMsg is a message that was read but not decoded: its command and
+// payload size.
+type UnknownMsg struct {
+	Command string
+	Size    uint32
 }
 
 // Tx is a transaction the node relays: immutable, shared by every peer.
@@ -100,6 +112,8 @@ func (e Event) Label() string {
 	switch e.Kind {
 	case EvMsg:
 		return e.Msg.Command()
+	case EvUnknown:
+		return e.Unknown.Command
 	case EvCmd:
 		return e.Cmd.String()
 	}

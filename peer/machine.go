@@ -9,7 +9,6 @@ import (
 
 	"github.com/peerd/peerd/handshake"
 	"github.com/peerd/peerd/internal/fsm"
-	"github.com/peerd/peerd/internal/wireio"
 )
 
 // Keepalive defaults, as in Bitcoin Core (net_processing.cpp PING_INTERVAL,
@@ -299,6 +298,9 @@ func (m *Machine) standby(ev Event, out *[]Action) {
 	case EvMsg:
 		m.lastRecv = ev.Now
 		m.message(ev.Now, ev.Msg, out)
+	case EvUnknown:
+		m.lastRecv = ev.Now
+		note(out, "ignored %s (%d bytes)", ev.Unknown.Command, ev.Unknown.Size)
 	case EvRelay:
 		m.relay(ev.Now, ev.Txs, out)
 	case EvDone:
@@ -352,8 +354,6 @@ func (m *Machine) message(now time.Time, msg wire.Message, out *[]Action) {
 		} else {
 			note(out, "ignored mempool request: not supported")
 		}
-	case *wireio.Unknown:
-		note(out, "ignored %s (%d bytes)", msg.Cmd, msg.Size)
 	}
 	// Everything else (addr, addrv2, getaddr, feefilter, sendheaders,
 	// notfound) needs nothing from a node with no chain and no address
@@ -440,6 +440,8 @@ func (l *hsLevel) Step(ev Event, out *[]Action) fsm.Result {
 		hev = handshake.Event{Kind: handshake.Start, Now: ev.Now}
 	case EvMsg:
 		hev = handshake.Event{Kind: handshake.Recv, Now: ev.Now, Msg: ev.Msg}
+	case EvUnknown:
+		hev = handshake.Event{Kind: handshake.Recv, Now: ev.Now, Command: ev.Unknown.Command}
 	case EvTick:
 		hev = handshake.Event{Kind: handshake.Tick, Now: ev.Now}
 	default:

@@ -21,6 +21,7 @@ import (
 	"github.com/peerd/peerd/internal/telnet"
 	"github.com/peerd/peerd/node"
 	"github.com/peerd/peerd/peer"
+	"github.com/peerd/peerd/peer/driver"
 )
 
 // writeFile writes content to name in dir and returns its path.
@@ -78,7 +79,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 	check("pinginterval vs peer", time.Duration(cfg.Timeouts.PingInterval), peer.DefaultPingInterval)
 	check("pingtimeout vs peer", time.Duration(cfg.Timeouts.PingTimeout), peer.DefaultPingTimeout)
 	check("idletimeout vs peer", time.Duration(cfg.Timeouts.IdleTimeout), peer.DefaultIdleTimeout)
-	check("writetimeout vs peer", time.Duration(cfg.Timeouts.WriteTimeout), peer.DefaultWriteTimeout)
+	check("writetimeout vs peer", time.Duration(cfg.Timeouts.WriteTimeout), driver.DefaultWriteTimeout)
 	check("telnetidle vs telnet", time.Duration(cfg.Debug.TelnetIdle), telnet.DefaultIdle)
 }
 
@@ -101,7 +102,7 @@ func TestNodeConfig(t *testing.T) {
 		MaxPeers:      9,
 		MaxPerAddress: 3,
 		NoDNSSeed:     true,
-		Peer: peer.DriverConfig{
+		Peer: driver.Config{
 			Machine: peer.Config{
 				Handshake: handshake.Config{
 					UserAgent:        "/peerd:0.1.0(a b)/",

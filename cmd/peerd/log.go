@@ -10,7 +10,7 @@ import (
 	"github.com/peerd/peerd/internal/rpcserver"
 	"github.com/peerd/peerd/internal/telnet"
 	"github.com/peerd/peerd/node"
-	"github.com/peerd/peerd/peer"
+	"github.com/peerd/peerd/peer/driver"
 )
 
 // Logging subsystems: their tags, and how each package takes its logger.
@@ -29,7 +29,7 @@ var subsystems = []string{subsysNode, subsysPeer, subsysMain, subsysRPC, subsysT
 // useLoggers hands each package its logger; it runs before the node starts
 // and, with btclog.Disabled, after it has stopped.
 func useLoggers(peerLog, nodeLog, rpcLog, telnetLog btclog.Logger) {
-	peer.UseLogger(peerLog)
+	driver.UseLogger(peerLog)
 	node.UseLogger(nodeLog)
 	rpcserver.UseLogger(rpcLog)
 	telnet.UseLogger(telnetLog)

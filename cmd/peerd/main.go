@@ -34,6 +34,7 @@ import (
 	"github.com/peerd/peerd/mempool"
 	"github.com/peerd/peerd/node"
 	"github.com/peerd/peerd/peer"
+	"github.com/peerd/peerd/peer/driver"
 )
 
 // Exit codes.
@@ -349,7 +350,7 @@ func nodeConfig(cfg *config) node.Config {
 		MaxPerAddress: int(cfg.Conn.MaxInboundPerIP),
 		NoDNSSeed:     cfg.Conn.NoDNSSeed,
 		Reannounce:    time.Duration(cfg.Relay.Reannounce),
-		Peer: peer.DriverConfig{
+		Peer: driver.Config{
 			Machine: peer.Config{
 				Handshake: handshake.Config{
 					UserAgent:        cfg.userAgent,

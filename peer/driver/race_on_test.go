@@ -1,6 +1,6 @@
 //go:build race
 
-package peer
+package driver
 
 // raceEnabled: the race detector changes what allocates (sync.Pool drops
 // items on purpose), so allocation counts are not checked under it.

@@ -1,4 +1,4 @@
-package peer
+package driver
 
 import (
 	"context"
@@ -12,7 +12,9 @@ import (
 	"github.com/btcsuite/btcd/wire/v2"
 
 	"github.com/peerd/peerd/handshake"
+	"github.com/peerd/peerd/internal/transport"
 	"github.com/peerd/peerd/internal/wireio"
+	"github.com/peerd/peerd/peer"
 )
 
 // The driver tests run in a synctest bubble: time is fake and jumps ahead
@@ -28,6 +30,7 @@ type remote struct {
 	conn net.Conn
 	r    *wireio.Reader
 	w    *wireio.Writer
+	seen *watch // the peer's loop, when the test started it
 }
 
 func newRemote(t *testing.T, c net.Conn) *remote {
@@ -67,32 +70,30 @@ func (r *remote) expectClosed() {
 	}
 }
 
-func testDriverConfig() *DriverConfig {
-	return &DriverConfig{
+func testDriverConfig() *Config {
+	return &Config{
 		Net: testNet,
-		Machine: Config{Handshake: handshake.Config{
+		Machine: peer.Config{Handshake: handshake.Config{
 			UserAgent: "/peerd:test/",
 		}},
 	}
 }
 
-type runResult struct {
-	reason Reason
-	peer   *Peer
-}
-
 // startPeer runs an outbound peer on one end of a pipe and returns the other.
-func startPeer(t *testing.T, ctx context.Context, cfg *DriverConfig, inbound bool) (*remote, *Peer, <-chan Reason) {
+func startPeer(t *testing.T, ctx context.Context, cfg *Config, inbound bool) (*remote, *Peer, <-chan peer.Reason) {
 	local, far := net.Pipe()
 	n := uint64(0)
-	p := New(ctx, 1, local, cfg, Params{
+	p := New(ctx, 1, local, transport.NewV1(local, cfg.Net), cfg, peer.Params{
 		Params: handshake.Params{Inbound: inbound, Nonce: 77},
 		Rand:   func() uint64 { n++; return n },
 	})
-	done := make(chan Reason, 1)
+	seen := watchPeer(p, false)
+	done := make(chan peer.Reason, 1)
 	go func() { done <- p.Run() }()
 	t.Cleanup(func() { far.Close() })
-	return newRemote(t, far), p, done
+	r := newRemote(t, far)
+	r.seen = seen
+	return r, p, done
 }
 
 func (r *remote) handshakeOutbound() {
@@ -131,14 +132,14 @@ func TestDriverHandshakePingAndTimeout(t *testing.T) {
 		// peer gives up. The fake clock gets there at once.
 		start := time.Now()
 		r.expectClosed()
-		if got := <-done; got != ReasonPingTimeout {
-			t.Fatalf("Run returned %q, want %q", got, ReasonPingTimeout)
+		if got := <-done; got != peer.ReasonPingTimeout {
+			t.Fatalf("Run returned %q, want %q", got, peer.ReasonPingTimeout)
 		}
 		if el := time.Since(start); el < 19*time.Minute || el > 21*time.Minute {
 			t.Fatalf("ping timeout after %v, want about 20m", el)
 		}
 		s := p.Snapshot()
-		if s.State != "disconnected" || s.DisconnectedFor != ReasonPingTimeout || len(s.History) == 0 {
+		if s.State != "disconnected" || s.DisconnectedFor != peer.ReasonPingTimeout || len(s.History) == 0 {
 			t.Fatalf("final snapshot: %+v", s)
 		}
 	})
@@ -159,8 +160,8 @@ func TestDriverRegularPings(t *testing.T) {
 		if s := p.Snapshot(); s.MinPing != 80*time.Millisecond || s.PingWait != 0 && s.PingWait > time.Second {
 			t.Fatalf("rtt min %v, wait %v", s.MinPing, s.PingWait)
 		}
-		p.Disconnect(ReasonOperator)
-		if got := <-done; got != ReasonOperator {
+		p.Disconnect(peer.ReasonOperator)
+		if got := <-done; got != peer.ReasonOperator {
 			t.Fatalf("Run returned %q", got)
 		}
 	})
@@ -173,8 +174,8 @@ func TestDriverShutdownMidHandshake(t *testing.T) {
 		// The inbound peer waits for a version that never comes.
 		time.Sleep(10 * time.Second)
 		cancel()
-		if got := <-done; got != ReasonShutdown {
-			t.Fatalf("Run returned %q, want %q", got, ReasonShutdown)
+		if got := <-done; got != peer.ReasonShutdown {
+			t.Fatalf("Run returned %q, want %q", got, peer.ReasonShutdown)
 		}
 		<-p.Done()
 		r.expectClosed()
@@ -189,8 +190,8 @@ func TestDriverPeerThatNeverReads(t *testing.T) {
 		// write deadline, then the peer is dropped.
 		_, _, done := startPeer(t, context.Background(), cfg, false)
 		start := time.Now()
-		if got := <-done; got != ReasonWriteError {
-			t.Fatalf("Run returned %q, want %q", got, ReasonWriteError)
+		if got := <-done; got != peer.ReasonWriteError {
+			t.Fatalf("Run returned %q, want %q", got, peer.ReasonWriteError)
 		}
 		if el := time.Since(start); el != 30*time.Second {
 			t.Fatalf("gave up after %v, want the 30s write timeout", el)
@@ -203,8 +204,8 @@ func TestDriverBadMagicDisconnects(t *testing.T) {
 		r, _, done := startPeer(t, context.Background(), testDriverConfig(), true)
 		other := wireio.NewWriter(r.conn, wire.MainNet)
 		go func() { _ = other.Write(wire.NewMsgVerAck()) }()
-		if got := <-done; got != ReasonBadMagic {
-			t.Fatalf("Run returned %q, want %q", got, ReasonBadMagic)
+		if got := <-done; got != peer.ReasonBadMagic {
+			t.Fatalf("Run returned %q, want %q", got, peer.ReasonBadMagic)
 		}
 	})
 }
@@ -230,7 +231,7 @@ func TestDriverDropsBadChecksumAndContinues(t *testing.T) {
 		r.expect(wire.CmdSendAddrV2)
 		r.expect(wire.CmdVerAck)
 		r.conn.Close()
-		if got := <-done; got != ReasonEOF && got != ReasonReadError {
+		if got := <-done; got != peer.ReasonEOF && got != peer.ReasonReadError {
 			t.Fatalf("Run returned %q", got)
 		}
 	})
@@ -260,8 +261,8 @@ func TestDriverPingsWhileValidating(t *testing.T) {
 		cfg := testDriverConfig()
 		exec := &heldExecutor{jobs: make(chan func(), 4)}
 		cfg.Exec = exec
-		var reports []Report
-		cfg.OnReport = func(_ *Peer, r Report) { reports = append(reports, r) }
+		var reports []peer.Report
+		cfg.OnReport = func(_ *Peer, r peer.Report) { reports = append(reports, r) }
 		r, p, done := startPeer(t, context.Background(), cfg, false)
 		r.handshakeOutbound()
 
@@ -288,10 +289,10 @@ func TestDriverPingsWhileValidating(t *testing.T) {
 		if s := p.Snapshot().State; s != "standby" {
 			t.Fatalf("state %q after the answer, want standby", s)
 		}
-		if len(reports) != 1 || reports[0].Kind != ReportSeenTx || reports[0].TxID != tx.TxHash() || reports[0].WTxID != tx.WitnessHash() {
+		if len(reports) != 1 || reports[0].Kind != peer.ReportSeenTx || reports[0].TxID != tx.TxHash() || reports[0].WTxID != tx.WitnessHash() {
 			t.Fatalf("reports %+v, want one seen-tx report for %v", reports, tx.TxHash())
 		}
-		p.Disconnect(ReasonOperator)
+		p.Disconnect(peer.ReasonOperator)
 		<-done
 	})
 }
@@ -312,7 +313,7 @@ func TestDriverRelayQueueNeverBlocks(t *testing.T) {
 		if accepted != RelayQueue {
 			t.Fatalf("accepted %d batches, want the queue depth %d", accepted, RelayQueue)
 		}
-		p.Disconnect(ReasonOperator)
+		p.Disconnect(peer.ReasonOperator)
 		<-done
 	})
 }
@@ -323,7 +324,7 @@ func TestDriverRelayQueueNeverBlocks(t *testing.T) {
 // bubble fails the test if any goroutine outlives it).
 func TestDriverIdleHandoff(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		r, p, done := startPeer(t, context.Background(), testDriverConfig(), false)
+		r, _, done := startPeer(t, context.Background(), testDriverConfig(), false)
 		r.expect(wire.CmdVersion)
 		v := wire.NewMsgVersion(&wire.NetAddress{}, &wire.NetAddress{}, 5, 0)
 		r.send(v)
@@ -349,8 +350,8 @@ func TestDriverIdleHandoff(t *testing.T) {
 		}
 		r.conn.Close()
 		<-done
-		if p.handoffs != 3 {
-			t.Fatalf("%d handoffs, want 3 (one per idle period after work)", p.handoffs)
+		if n := r.seen.handoffs.Load(); n != 3 {
+			t.Fatalf("%d handoffs, want 3 (one per idle period after work)", n)
 		}
 	})
 }

@@ -1,10 +1,11 @@
-package peer
+package driver
 
 import (
 	"context"
 	"io"
 	"net"
 	"runtime"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -12,6 +13,8 @@ import (
 	"github.com/btcsuite/btcd/wire/v2"
 
 	"github.com/peerd/peerd/handshake"
+	"github.com/peerd/peerd/internal/transport"
+	"github.com/peerd/peerd/peer"
 )
 
 // These tests run a peer on a real loopback TCP connection, outside a
@@ -20,8 +23,9 @@ import (
 
 // tcpPeer runs an inbound peer on the accepting end of a loopback
 // connection, completes the handshake from the dialing end, and returns
-// that end.
-func tcpPeer(t *testing.T, cfg *DriverConfig) (*remote, *Peer, <-chan Reason) {
+// that end. The peer's loop never hands off (the tests need it parked in
+// its read, see watch) unless handoff is true.
+func tcpPeer(t *testing.T, cfg *Config) (*remote, *Peer, *watch, <-chan peer.Reason) {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -37,12 +41,13 @@ func tcpPeer(t *testing.T, cfg *DriverConfig) (*remote, *Peer, <-chan Reason) {
 		t.Fatal(err)
 	}
 	n := uint64(0)
-	p := New(context.Background(), 1, local, cfg, Params{
+	p := New(context.Background(), 1, local, transport.NewV1(local, cfg.Net), cfg, peer.Params{
 		Params: handshake.Params{Inbound: true, Nonce: 77},
 		Rand:   func() uint64 { n++; return n },
 	})
-	done := make(chan Reason, 1)
-	p.Start(func(r Reason) { done <- r })
+	w := watchPeer(p, true)
+	done := make(chan peer.Reason, 1)
+	p.Start(func(r peer.Reason) { done <- r })
 	t.Cleanup(func() {
 		far.Close()
 		select {
@@ -63,56 +68,75 @@ func tcpPeer(t *testing.T, cfg *DriverConfig) (*remote, *Peer, <-chan Reason) {
 	r.send(wire.NewMsgVerAck())
 	ping := r.expect(wire.CmdPing).(*wire.MsgPing)
 	r.send(wire.NewMsgPong(ping.Nonce))
-	// A ping answered: the peer is in standby and its loop is waiting.
+	// A ping answered: the peer is in standby.
 	r.send(wire.NewMsgPing(1))
 	r.expect(wire.CmdPong)
-	return r, p, done
+	return r, p, w, done
 }
 
-func testTxs(n, tag int) []*Tx {
-	txs := make([]*Tx, n)
+// watch follows a peer's loop through its test hooks.
+type watch struct {
+	parked   atomic.Bool  // the loop waits in its read, own released
+	directs  atomic.Int64 // batches Relay announced itself
+	handoffs atomic.Int64 // moves of the loop to a fresh goroutine
+}
+
+// watchPeer installs the hooks on p, before it starts; stay keeps its loop
+// from handing off.
+func watchPeer(p *Peer, stay bool) *watch {
+	w := new(watch)
+	p.hooks = &testHooks{
+		parked:  func() { w.parked.Store(true) },
+		woke:    func() { w.parked.Store(false) },
+		direct:  func() { w.directs.Add(1) },
+		handoff: func() { w.handoffs.Add(1) },
+		stay:    stay,
+	}
+	return w
+}
+
+// waitParked waits until the loop is parked in its read (so that Relay
+// finds own free and announces itself).
+func (w *watch) waitParked(t *testing.T) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !w.parked.Load(); time.Sleep(100 * time.Microsecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the loop never parked in its read")
+		}
+	}
+}
+
+func testTxs(n, tag int) []*peer.Tx {
+	txs := make([]*peer.Tx, n)
 	for i := range txs {
 		var h chainhash.Hash
 		h[0], h[1], h[2], h[3], h[4] = byte(i), byte(i>>8), byte(tag), byte(tag>>8), 1
 		w := h
 		w[31] = 1
-		txs[i] = &Tx{TxID: h, WTxID: w, Msg: wire.NewMsgTx(2)}
+		txs[i] = &peer.Tx{TxID: h, WTxID: w, Msg: wire.NewMsgTx(2)}
 	}
 	return txs
 }
-
-// directs reads how many batches Relay announced itself.
-func (p *Peer) directCount() int {
-	p.own.Lock()
-	defer p.own.Unlock()
-	return p.directs
-}
-
-// settle gives the loop time to finish its move and wait in its read: it
-// holds own for a few microseconds after its last write, and a Relay that
-// finds own held queues its batch for the loop instead (also correct).
-func settle() { time.Sleep(5 * time.Millisecond) }
 
 // TestDirectRelay: Relay to an idle peer announces on the caller's
 // goroutine, by wtxid as negotiated, and the loop goes on serving
 // afterwards.
 func TestDirectRelay(t *testing.T) {
-	r, p, _ := tcpPeer(t, testDriverConfig())
+	r, p, w, _ := tcpPeer(t, testDriverConfig())
 	for i := range 3 {
-		settle()
+		w.waitParked(t)
 		txs := testTxs(2, i)
 		if !p.Relay(txs) {
 			t.Fatal("Relay refused a batch")
 		}
 		inv := r.expect(wire.CmdInv).(*wire.MsgInv)
-		if len(inv.InvList) != 2 || inv.InvList[0].Type != InvTypeWTx || inv.InvList[0].Hash != txs[0].WTxID {
+		if len(inv.InvList) != 2 || inv.InvList[0].Type != peer.InvTypeWTx || inv.InvList[0].Hash != txs[0].WTxID {
 			t.Fatalf("inv %v", inv.InvList)
 		}
 	}
-	// Each batch found the loop waiting, unless the machine was slow
-	// enough for the loop to be still finishing a move 5 ms later.
-	if got := p.directCount(); got == 0 {
-		t.Errorf("no batch of 3 announced by Relay itself")
+	// Each batch found the loop parked in its read.
+	if got := w.directs.Load(); got != 3 {
+		t.Errorf("%d of 3 batches announced by Relay itself", got)
 	}
 	r.send(wire.NewMsgPing(9))
 	if pong := r.expect(wire.CmdPong).(*wire.MsgPong); pong.Nonce != 9 {
@@ -130,9 +154,9 @@ func TestDirectRelay(t *testing.T) {
 func TestDirectRelayFullSocket(t *testing.T) {
 	cfg := testDriverConfig()
 	cfg.WriteTimeout = 300 * time.Millisecond
-	_, p, done := tcpPeer(t, cfg)
+	_, p, w, done := tcpPeer(t, cfg)
 	deadline := time.Now().Add(20 * time.Second)
-	settle()
+	w.waitParked(t)
 	for i := 0; ; i++ {
 		start := time.Now()
 		p.Relay(testTxs(1000, i)) // a 36 kB inv each
@@ -141,10 +165,10 @@ func TestDirectRelayFullSocket(t *testing.T) {
 		}
 		select {
 		case why := <-done:
-			if why != ReasonWriteError {
-				t.Errorf("ended with %s, want %s", why, ReasonWriteError)
+			if why != peer.ReasonWriteError {
+				t.Errorf("ended with %s, want %s", why, peer.ReasonWriteError)
 			}
-			if p.directCount() == 0 {
+			if w.directs.Load() == 0 {
 				t.Error("no batch went through Relay's own write")
 			}
 			return
@@ -153,7 +177,7 @@ func TestDirectRelayFullSocket(t *testing.T) {
 		if time.Now().After(deadline) {
 			p.own.Lock()
 			p.inMu.Lock()
-			t.Logf("woken %v, %d bytes buffered, %d batches queued, state %s, %d direct", p.woken.Load(), p.w.Buffered(), len(p.in.relays), p.m.Path(), p.directs)
+			t.Logf("woken %v, %d bytes buffered, %d batches queued, state %s, %d direct", p.woken.Load(), p.t.Buffered(), p.in.count[peer.EvRelay], p.m.Path(), w.directs.Load())
 			p.inMu.Unlock()
 			p.own.Unlock()
 			buf := make([]byte, 1<<20)
@@ -168,29 +192,30 @@ func TestDirectRelayFullSocket(t *testing.T) {
 func TestDirectRelayAfterWriteDeadline(t *testing.T) {
 	cfg := testDriverConfig()
 	cfg.WriteTimeout = 20 * time.Millisecond
-	r, p, _ := tcpPeer(t, cfg)
+	r, p, w, _ := tcpPeer(t, cfg)
 	time.Sleep(50 * time.Millisecond) // the pong's write deadline passes
+	w.waitParked(t)
 	txs := testTxs(1, 0)
 	p.Relay(txs)
 	inv := r.expect(wire.CmdInv).(*wire.MsgInv)
 	if inv.InvList[0].Hash != txs[0].WTxID {
 		t.Fatalf("inv %v", inv.InvList)
 	}
-	if p.directCount() != 1 {
-		t.Errorf("%d direct batches, want 1", p.directCount())
+	if w.directs.Load() != 1 {
+		t.Errorf("%d direct batches, want 1", w.directs.Load())
 	}
 }
 
 // TestDirectRelayEndedPeer: Relay to a peer that has ended announces
 // nothing and does not block.
 func TestDirectRelayEndedPeer(t *testing.T) {
-	r, p, done := tcpPeer(t, testDriverConfig())
+	r, p, w, done := tcpPeer(t, testDriverConfig())
 	r.conn.Close()
-	if why := <-done; why != ReasonEOF {
+	if why := <-done; why != peer.ReasonEOF {
 		t.Fatalf("ended with %s", why)
 	}
 	p.Relay(testTxs(1, 0))
-	if p.directCount() != 0 {
+	if w.directs.Load() != 0 {
 		t.Error("Relay stepped an ended peer")
 	}
 }
@@ -200,9 +225,9 @@ func TestDirectRelayEndedPeer(t *testing.T) {
 // whether Relay wrote it itself or queued it for the loop, and every ping
 // is answered.
 func TestDirectRelayConcurrent(t *testing.T) {
-	r, p, _ := tcpPeer(t, testDriverConfig())
+	r, p, w, _ := tcpPeer(t, testDriverConfig())
 	const senders, batches = 4, 200
-	accepted := make(chan *Tx, senders*batches)
+	accepted := make(chan *peer.Tx, senders*batches)
 	done := make(chan struct{})
 	for g := range senders {
 		go func() {
@@ -261,7 +286,7 @@ func TestDirectRelayConcurrent(t *testing.T) {
 	if err := <-pinger; err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("%d batches accepted, %d announced by Relay itself", len(want), p.directCount())
+	t.Logf("%d batches accepted, %d announced by Relay itself", len(want), w.directs.Load())
 }
 
 // TestDirectRelayAllocs: an announcement Relay writes itself allocates
@@ -271,32 +296,30 @@ func TestDirectRelayAllocs(t *testing.T) {
 	if raceEnabled {
 		t.Skip("allocation counts differ under the race detector")
 	}
-	r, p, _ := tcpPeer(t, testDriverConfig())
+	r, p, w, _ := tcpPeer(t, testDriverConfig())
 	// The remote reads everything, without decoding (AllocsPerRun counts
 	// every goroutine's allocations), until the test closes it.
 	go io.Copy(io.Discard, r.conn)
 	txs := testTxs(3000, 7)
-	batch := make([]*Tx, 1)
+	batch := make([]*peer.Tx, 1)
 	i := 0
 	relay := func() {
 		batch[0] = txs[i]
 		i++
 		p.Relay(batch)
 	}
-	// Until the loop has parked in its read, batches go to its queue
-	// (and back-to-back ones can keep finding it busy draining them).
-	for deadline := time.Now().Add(5 * time.Second); p.directCount() == 0; settle() {
-		if time.Now().After(deadline) {
-			t.Fatal("Relay never announced itself")
-		}
-		relay()
+	// Once the loop has parked in its read, Relay announces itself.
+	w.waitParked(t)
+	relay()
+	if w.directs.Load() != 1 {
+		t.Fatal("Relay to a parked loop did not announce itself")
 	}
-	before, start := p.directCount(), i
+	before, start := w.directs.Load(), i
 	allocs := testing.AllocsPerRun(2000, relay)
 	if allocs != 0 {
 		t.Errorf("%v allocations per Relay, want 0", allocs)
 	}
-	if d := p.directCount() - before; d < (i-start)*9/10 {
+	if d := int(w.directs.Load() - before); d < (i-start)*9/10 {
 		t.Errorf("only %d of %d batches announced by Relay itself", d, i-start)
 	}
 }

@@ -1,4 +1,4 @@
-package peer
+package driver
 
 import "github.com/btcsuite/btclog"
 

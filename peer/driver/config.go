@@ -1,0 +1,55 @@
+package driver
+
+import (
+	"time"
+
+	"github.com/btcsuite/btcd/wire/v2"
+
+	"github.com/peerd/peerd/peer"
+)
+
+// Driver defaults.
+const (
+	// DefaultWriteTimeout bounds one write to a peer that does not read.
+	DefaultWriteTimeout = 2 * time.Minute
+	// HistorySize is how many transitions each peer remembers.
+	HistorySize = 32
+	// CmdQueue is how many operator commands may wait in a peer's inbox.
+	CmdQueue = 8
+	// RelayQueue is how many relay batches may wait in a peer's inbox.
+	RelayQueue = 16
+)
+
+// Executor runs jobs off the peers' loops. Submit must not block: it
+// returns false when it has no room, and the job is then not run.
+type Executor interface {
+	Submit(job func()) bool
+}
+
+// Config is what every peer of a node shares: the machine's policy and
+// what the driver needs to carry out its actions. It is read-only once a
+// peer uses it.
+type Config struct {
+	Machine peer.Config
+	// Net is the network magic.
+	Net wire.BitcoinNet
+	// WriteTimeout bounds each write; 0 means DefaultWriteTimeout.
+	WriteTimeout time.Duration
+	// OnReady, if set, is called from the peer's goroutine when the
+	// handshake completes. It must not block.
+	OnReady func(*Peer)
+	// OnReport, if set, receives the peer's transaction reports, from the
+	// peer's goroutine or from a Relay that stepped the peer itself. It
+	// must not block.
+	OnReport func(*Peer, peer.Report)
+	// Exec runs the peer's executor jobs (transaction checks). Nil: every
+	// job answers peer.ErrExecutorBusy.
+	Exec Executor
+}
+
+func (c *Config) writeTimeout() time.Duration {
+	if c.WriteTimeout > 0 {
+		return c.WriteTimeout
+	}
+	return DefaultWriteTimeout
+}

@@ -1,0 +1,118 @@
+package driver
+
+import (
+	"time"
+
+	"github.com/btcsuite/btcd/wire/v2"
+	"github.com/btcsuite/btclog"
+
+	"github.com/peerd/peerd/handshake"
+	"github.com/peerd/peerd/internal/fsm"
+	"github.com/peerd/peerd/peer"
+)
+
+// machineSnap is what the owner loop publishes after each step.
+type machineSnap struct {
+	path     string
+	pingSent time.Time
+	reason   peer.Reason
+	minRTT   time.Duration
+	lastRTT  time.Duration
+	// info points at the machine's record of the handshake, which the
+	// machine writes once, before the peer is ready, and never again;
+	// nil until then.
+	info *handshake.Info
+}
+
+// transitioned is the machine's observer: it logs a transition and keeps
+// it in the peer's history. It runs inside a step, with own held.
+func (p *Peer) transitioned(t fsm.Transition) {
+	p.moved = true
+	if log.Level() <= btclog.LevelDebug {
+		log.Debugf("%v: %s", p, t)
+	}
+	p.mu.Lock()
+	p.hist.Transitioned(t)
+	p.mu.Unlock()
+}
+
+// publish copies what Snapshot shows from the machine, after a step; own
+// must be held.
+func (p *Peer) publish(now time.Time) {
+	minRTT, last := p.m.RTT()
+	wait := p.m.PingWait(now)
+	var path string
+	if p.moved {
+		path, p.moved = p.m.Path(), false
+	}
+	p.mu.Lock()
+	if path != "" {
+		p.snap.path = path
+	}
+	p.snap.reason = p.m.Reason()
+	p.snap.minRTT, p.snap.lastRTT = minRTT, last
+	p.snap.pingSent = time.Time{}
+	if wait != 0 {
+		p.snap.pingSent = now.Add(-wait)
+	}
+	if p.snap.info == nil && p.ready.Load() {
+		p.snap.info = p.m.InfoRef()
+	}
+	p.mu.Unlock()
+}
+
+// Snapshot is a consistent view of a peer for the admin interface.
+type Snapshot struct {
+	ID              uint64
+	Addr            string
+	Inbound         bool
+	Transport       string // "v1", "v2"
+	State           string // state path, e.g. "standby"
+	ConnectedAt     time.Time
+	LastSend        time.Time
+	LastRecv        time.Time
+	BytesSent       uint64
+	BytesRecv       uint64
+	ProtocolVersion uint32
+	Services        wire.ServiceFlag
+	UserAgent       string
+	StartHeight     int32
+	Relay           bool
+	WTxIDRelay      bool
+	AddrV2          bool
+	MinPing         time.Duration
+	LastPing        time.Duration
+	PingWait        time.Duration
+	DisconnectedFor peer.Reason
+	History         []fsm.Transition
+}
+
+// Snapshot returns the peer's current view. Safe for concurrent use.
+func (p *Peer) Snapshot() Snapshot {
+	p.mu.Lock()
+	var s Snapshot
+	if info := p.snap.info; info != nil {
+		s.ProtocolVersion, s.Services, s.UserAgent = info.ProtocolVersion, info.Services, info.UserAgent
+		s.StartHeight, s.Relay, s.WTxIDRelay, s.AddrV2 = info.StartHeight, info.Relay, info.WTxIDRelay, info.AddrV2
+	}
+	s.MinPing, s.LastPing = p.snap.minRTT, p.snap.lastRTT
+	s.State = p.snap.path
+	s.DisconnectedFor = p.snap.reason
+	if !p.snap.pingSent.IsZero() {
+		s.PingWait = time.Since(p.snap.pingSent)
+	}
+	s.History = p.hist.Snapshot()
+	p.mu.Unlock()
+	s.ID, s.Addr, s.Inbound, s.ConnectedAt = p.id, p.addr, p.inbound, p.started
+	s.Transport = p.t.Name()
+	s.BytesSent, s.BytesRecv = p.bytesSent.Load(), p.bytesRecv.Load()
+	s.LastSend, s.LastRecv = unixNano(p.lastSend.Load()), unixNano(p.lastRecv.Load())
+	return s
+}
+
+func unixNano(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n)
+}
