@@ -293,8 +293,8 @@ func TestDirectRelayConcurrent(t *testing.T) {
 // nothing (averaged over many: the known set's map grows now and then), so
 // that a fan-out to a thousand peers leaves no garbage behind.
 func TestDirectRelayAllocs(t *testing.T) {
-	if raceEnabled {
-		t.Skip("allocation counts differ under the race detector")
+	if raceEnabled || lockChecked {
+		t.Skip("allocation counts differ under the race detector and with lock checks")
 	}
 	r, p, w, _ := tcpPeer(t, testDriverConfig())
 	// The remote reads everything, without decoding (AllocsPerRun counts

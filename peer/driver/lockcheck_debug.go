@@ -10,6 +10,9 @@ import (
 	"sync/atomic"
 )
 
+// lockChecked says whether ownLock checks its holder in this build.
+const lockChecked = true
+
 // ownLock is own's mutex, recording which goroutine holds it so that check
 // can tell a method that needs own from a caller that does not hold it.
 type ownLock struct {
