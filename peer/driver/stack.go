@@ -6,21 +6,17 @@ import (
 )
 
 // IdleHandoff is how long a peer stays idle after some work before its
-// loop moves to a fresh goroutine with a small stack. A busy peer never
-// hands off; one that works every few hundred milliseconds pays a
-// goroutine start and a stack regrowth (a few microseconds) each time.
-//
-// Why: after a burst of work (a handshake, a relay, a ping) has grown the
-// goroutine's stack, the runtime would shrink it only to 4 kB (it keeps a
-// quarter of a stack free), twice what an idle peer needs; with ten
-// thousand peers the difference is 20 MB. The handoff comes soon because
-// while peers connect by the thousand, each one's grown stack is held
-// until it does. docs/benchmarks.md has the measurements.
+// loop moves to a fresh goroutine, whose stack is the runtime's smallest,
+// and the old goroutine (with the stack the work grew) exits. A busy peer
+// never hands off; one that works every few hundred milliseconds pays a
+// goroutine start and a stack regrowth each time. docs/architecture.md
+// says why (the runtime shrinks an idle stack only so far) and
+// docs/benchmarks.md what it saves.
 const IdleHandoff = 200 * time.Millisecond
 
 // handshakeStack is about the stack a handshake needs: decoding and
 // answering a version through the peer machine, the handshake machine and
-// btcd's encoders runs some 5 kB deep.
+// btcd's encoders.
 const handshakeStack = 5 << 10
 
 // stackIndex is always 0; the compiler cannot know it, so growStack's
