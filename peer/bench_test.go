@@ -79,4 +79,3 @@ func BenchmarkRelayStep(b *testing.B) {
 		m.Step(Event{Kind: EvRelay, Now: now, Txs: batch}, &out)
 	}
 }
-
