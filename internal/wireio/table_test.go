@@ -35,7 +35,7 @@ func filterLoad(size int, funcs uint32) []byte {
 	p := countPayload(uint64(size), make([]byte, size))
 	p = binary.LittleEndian.AppendUint32(p, funcs)
 	p = binary.LittleEndian.AppendUint32(p, 7) // tweak
-	return append(p, 0)                         // flags
+	return append(p, 0)                        // flags
 }
 
 // Each count limit of the command table: exactly at the limit the message
