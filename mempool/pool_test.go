@@ -293,10 +293,10 @@ func TestAcceptedBeforeDurable(t *testing.T) {
 	p := open(t, t.TempDir(), newClock(), Config{})
 	defer mustClose(t, p)
 	syncing, release := make(chan struct{}), make(chan struct{})
-	p.beforeSync = func() {
+	p.setBeforeSync(func() {
 		syncing <- struct{}{}
 		<-release
-	}
+	})
 	tx := testTx(1)
 	added := make(chan error, 1)
 	go func() {
