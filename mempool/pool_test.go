@@ -222,9 +222,14 @@ func testNotifyLossless(t *testing.T, read func(*Pool, uint64) []*Entry) {
 		defer close(done)
 		var last uint64
 		for {
+			// Wake-ups coalesce, so after the writers are done one
+			// more read, begun after stop was seen, is what makes
+			// sure the last entries are seen.
+			stopped := false
 			select {
 			case <-p.Notify():
 			case <-stop:
+				stopped = true
 			}
 			for _, e := range read(p, last) {
 				if e.Seq <= last {
@@ -236,10 +241,8 @@ func testNotifyLossless(t *testing.T, read func(*Pool, uint64) []*Entry) {
 					_ = e.Raw[0]
 				}
 			}
-			select {
-			case <-stop:
+			if stopped {
 				return
-			default:
 			}
 		}
 	}()
