@@ -123,34 +123,6 @@ func (s LoadStats) String() string {
 	return out
 }
 
-// batch is a group of records that share one write and one fsync. The
-// records keep the order in which they were queued: a removal followed by
-// an Add of the same transaction must replay in that order.
-type batch struct {
-	recs []batchRec
-	adds int
-	done chan struct{} // closed once written (or failed)
-	err  error         // set before done is closed
-}
-
-type batchRec struct {
-	e      *Entry
-	remove bool
-}
-
-func (b *batch) add(e *Entry) {
-	b.recs = append(b.recs, batchRec{e: e})
-	b.adds++
-}
-
-func (b *batch) remove(es ...*Entry) {
-	for _, e := range es {
-		b.recs = append(b.recs, batchRec{e: e, remove: true})
-	}
-}
-
-func newBatch() *batch { return &batch{done: make(chan struct{})} }
-
 // Pool is the operator-fed mempool. All its methods are safe for
 // concurrent use. Its lock is never held across disk I/O or a callback
 // (other than Config.Now), so lookups and propagation records never wait
@@ -166,19 +138,16 @@ type Pool struct {
 	sem chan struct{}
 
 	// Owned by the holder of sem.
-	f     *os.File // nil once closed
-	size  int64    // where the next record goes
-	salt  uint64
-	lock  io.Closer
-	wbuf  []byte
-	syncs int // fsyncs of appended batches (for the benchmarks)
+	f    *os.File // nil once closed
+	size int64    // where the next record goes
+	salt uint64
+	lock io.Closer
+	wbuf []byte
 	// records counts the propagation records of every entry (pool-wide
 	// budget: Config.MaxRecords).
 	records atomic.Int64
 	// invHint is how many peers an inv is likely to go to (SetInvHint).
 	invHint atomic.Int64
-	// beforeSync, if set (tests), runs before each fsync of an append.
-	beforeSync func()
 
 	mu sync.RWMutex
 	// Guarded by mu.
@@ -505,108 +474,6 @@ func (p *Pool) forgetLocked(e *Entry) {
 	p.bytes -= int64(e.Size)
 }
 
-// commit returns once b is written: either someone else flushes it, or the
-// caller takes sem and flushes it (with whatever else has queued).
-func (p *Pool) commit(b *batch) error {
-	select {
-	case <-b.done:
-		return b.err
-	case p.sem <- struct{}{}:
-	}
-	select {
-	case <-b.done: // flushed by the previous holder of sem
-	default:
-		// b is still open (batches are taken and flushed under sem, in
-		// order), so b == p.batch: flush it.
-		p.flushLocked()
-	}
-	<-p.sem
-	return b.err
-}
-
-// flushLocked takes the open batch, writes it, publishes its entries and
-// wakes its waiters; then compacts if the log has become mostly dead.
-// Publishing under mu, batch after batch, makes entries visible in Seq
-// order. The caller holds sem.
-func (p *Pool) flushLocked() {
-	p.mu.Lock()
-	b := p.batch
-	p.batch = newBatch()
-	err := p.failed
-	p.mu.Unlock()
-	if len(b.recs) == 0 {
-		close(b.done)
-		return
-	}
-	if err == nil && p.f == nil {
-		err = ErrClosed
-	}
-	if err == nil {
-		err = p.writeLocked(b)
-	}
-	p.mu.Lock()
-	for _, r := range b.recs {
-		switch {
-		case r.remove:
-			if err == nil {
-				p.dead += 2 // the removal and the add it undoes
-			}
-		default:
-			delete(p.pendTx, r.e.TxID)
-			delete(p.pendW, r.e.WTxID)
-			delete(p.pendE, r.e.TxID)
-			p.pendBytes -= int64(r.e.Size)
-			if err == nil {
-				p.insertLocked(r.e)
-			}
-		}
-	}
-	if err != nil && p.failed == nil {
-		p.failed = err
-	}
-	compact := err == nil && p.dead > len(p.order) && p.dead >= compactMinDead
-	p.mu.Unlock()
-	b.err = err
-	close(b.done)
-	if err == nil && b.adds > 0 {
-		p.wake()
-	}
-	if compact {
-		p.compactLocked()
-	}
-}
-
-// writeLocked appends b's records to the log and fsyncs it. The caller
-// holds sem.
-func (p *Pool) writeLocked(b *batch) error {
-	buf := p.wbuf[:0]
-	for _, r := range b.recs {
-		if r.remove {
-			buf = appendRemove(buf, p.salt, p.size+int64(len(buf)), r.e)
-		} else {
-			buf = appendAdd(buf, p.salt, p.size+int64(len(buf)), r.e)
-		}
-	}
-	if cap(buf) <= readWindow {
-		p.wbuf = buf
-	} else {
-		p.wbuf = nil
-	}
-	if _, err := p.f.WriteAt(buf, p.size); err != nil {
-		_ = p.f.Truncate(p.size) // best effort; Open copes with a torn tail anyway
-		return fmt.Errorf("mempool: write log: %w", err)
-	}
-	if p.beforeSync != nil {
-		p.beforeSync()
-	}
-	if err := p.f.Sync(); err != nil {
-		return fmt.Errorf("mempool: sync log: %w", err)
-	}
-	p.syncs++
-	p.size += int64(len(buf))
-	return nil
-}
-
 // compactLocked rewrites the log with the live entries only. Entries
 // removed meanwhile have their removal records queued in the open batch,
 // which goes to the new file. The caller holds sem.
@@ -719,12 +586,16 @@ func (p *Pool) wake() {
 	}
 }
 
-// Notify returns the channel (capacity 1) that receives a value after new
-// entries are accepted (Accepted) and again once they become durable
-// (Since). Sends never block: a wake-up already pending
-// covers later entries. It is meant for a single consumer, which calls
-// Since after each receive (two consumers would steal each other's
-// wake-ups). It is never closed.
+// Notify returns the channel (capacity 1) on which the pool posts a
+// wake-up when Add has accepted an entry (Accepted returns it from then
+// on), again when a batch holding new entries has become durable (Since
+// returns them), and once at Open if entries were loaded. A post never
+// blocks: a wake-up already pending covers the later entries, so
+// wake-ups coalesce. It suits one consumer that, after each receive,
+// reads Accepted or Since from the last Seq it saw (the relay reads
+// Accepted); two consumers would steal each other's wake-ups. A consumer
+// that stops must read once more after it decides to stop, to see what
+// was accepted before. The channel is never closed.
 func (p *Pool) Notify() <-chan struct{} { return p.notify }
 
 // Info returns the pool's size and limits. Entries being written are not

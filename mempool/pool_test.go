@@ -222,9 +222,14 @@ func testNotifyLossless(t *testing.T, read func(*Pool, uint64) []*Entry) {
 		defer close(done)
 		var last uint64
 		for {
+			// Wake-ups coalesce, so after the writers are done one
+			// more read, begun after stop was seen, is what makes
+			// sure the last entries are seen.
+			stopped := false
 			select {
 			case <-p.Notify():
 			case <-stop:
+				stopped = true
 			}
 			for _, e := range read(p, last) {
 				if e.Seq <= last {
@@ -236,10 +241,8 @@ func testNotifyLossless(t *testing.T, read func(*Pool, uint64) []*Entry) {
 					_ = e.Raw[0]
 				}
 			}
-			select {
-			case <-stop:
+			if stopped {
 				return
-			default:
 			}
 		}
 	}()
@@ -293,10 +296,10 @@ func TestAcceptedBeforeDurable(t *testing.T) {
 	p := open(t, t.TempDir(), newClock(), Config{})
 	defer mustClose(t, p)
 	syncing, release := make(chan struct{}), make(chan struct{})
-	p.beforeSync = func() {
+	p.setBeforeSync(func() {
 		syncing <- struct{}{}
 		<-release
-	}
+	})
 	tx := testTx(1)
 	added := make(chan error, 1)
 	go func() {

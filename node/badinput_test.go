@@ -61,6 +61,25 @@ func invOf(n int, typ wire.InvType) []byte {
 	return b.Bytes()
 }
 
+// headersOf is a headers payload of n empty headers, each followed by a
+// zero transaction count.
+func headersOf(n int) []byte {
+	var b bytes.Buffer
+	wire.WriteVarInt(&b, 0, uint64(n))
+	b.Write(bytes.Repeat(make([]byte, 81), n))
+	return b.Bytes()
+}
+
+// addrV2Of is an addrv2 payload of n IPv4 addresses.
+func addrV2Of(n int) []byte {
+	var b bytes.Buffer
+	wire.WriteVarInt(&b, 0, uint64(n))
+	for i := range n {
+		b.Write([]byte{0, 0, 0, 0, 1, 1, 4, 198, 51, byte(i >> 8), byte(i), 0x20, 0x8d})
+	}
+	return b.Bytes()
+}
+
 // TestBadInput runs each row of PROTOCOL.md's bad-input table that applies
 // to a node without blocks, and the framing cases of the peer issue,
 // against a running node over TCP: a peer completes the handshake, sends
@@ -116,6 +135,27 @@ func TestBadInput(t *testing.T) {
 			wire.WriteVarInt(&b, 0, 1001)
 			b.Write(make([]byte, 1001*30))
 			p.rawMayFail(frame(regtest, []byte("addr"), b.Bytes(), false))
+		}, true},
+		{"headers of 2,001 entries: disconnect", func(t *testing.T, p *testPeer) {
+			p.rawMayFail(frame(regtest, []byte("headers"), headersOf(2001), false))
+		}, true},
+		{"headers of 2,000 entries are ignored", func(t *testing.T, p *testPeer) {
+			p.raw(frame(regtest, []byte("headers"), headersOf(2000), false))
+		}, false},
+		{"addrv2 of 1,001 entries: disconnect", func(t *testing.T, p *testPeer) {
+			p.rawMayFail(frame(regtest, []byte("addrv2"), addrV2Of(1001), false))
+		}, true},
+		{"addrv2 of 1,000 entries is ignored", func(t *testing.T, p *testPeer) {
+			p.raw(frame(regtest, []byte("addrv2"), addrV2Of(1000), false))
+		}, false},
+		{"filterload without NODE_BLOOM: disconnect", func(t *testing.T, p *testPeer) {
+			p.send(wire.NewMsgFilterLoad([]byte{0xff}, 5, 0, wire.BloomUpdateNone))
+		}, true},
+		{"filteradd without NODE_BLOOM: disconnect", func(t *testing.T, p *testPeer) {
+			p.send(wire.NewMsgFilterAdd([]byte{1, 2, 3}))
+		}, true},
+		{"filterclear without NODE_BLOOM: disconnect", func(t *testing.T, p *testPeer) {
+			p.send(wire.NewMsgFilterClear())
 		}, true},
 		{"notfound of 5,017 entries is ignored", func(t *testing.T, p *testPeer) {
 			p.raw(frame(regtest, []byte("notfound"), invOf(5017, wire.InvTypeTx), false))

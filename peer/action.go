@@ -123,6 +123,9 @@ const (
 	ReasonOversized             Reason = "message larger than allowed"
 	ReasonInternal              Reason = "internal error"
 	ReasonMempoolRequest        Reason = "mempool request without NODE_BLOOM"
+	ReasonFilterLoad            Reason = "filterload without NODE_BLOOM"
+	ReasonFilterAdd             Reason = "filteradd without NODE_BLOOM"
+	ReasonFilterClear           Reason = "filterclear without NODE_BLOOM"
 	ReasonEvicted               Reason = "evicted to make room for a new inbound peer"
 	ReasonBanned                Reason = "banned by the operator"
 )

@@ -354,10 +354,28 @@ func (m *Machine) message(now time.Time, msg wire.Message, out *[]Action) {
 		} else {
 			note(out, "ignored mempool request: not supported")
 		}
+	case *wire.MsgFilterLoad:
+		m.bloomFilter(now, msg, ReasonFilterLoad, out)
+	case *wire.MsgFilterAdd:
+		m.bloomFilter(now, msg, ReasonFilterAdd, out)
+	case *wire.MsgFilterClear:
+		m.bloomFilter(now, msg, ReasonFilterClear, out)
 	}
 	// Everything else (addr, addrv2, getaddr, feefilter, sendheaders,
 	// notfound) needs nothing from a node with no chain and no address
 	// book. feefilter is not honoured: without a UTXO set we know no fees.
+}
+
+// bloomFilter handles a BIP 37 filter message (its limits were checked by
+// the reader). Core disconnects a peer that sends one when it does not
+// offer NODE_BLOOM, without discouraging it (BIP 111); peerd filters
+// nothing, so with NODE_BLOOM offered the message is only noted.
+func (m *Machine) bloomFilter(now time.Time, msg wire.Message, r Reason, out *[]Action) {
+	if m.cfg.Handshake.Services&wire.SFNodeBloom == 0 {
+		m.disconnect(now, r, onViolation, out)
+		return
+	}
+	note(out, "ignored %s: bloom filters not supported", msg.Command())
 }
 
 // gotPong matches a pong to the outstanding ping. A pong with another nonce

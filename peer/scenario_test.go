@@ -31,7 +31,8 @@ var update = flag.Bool("update", false, "rewrite the expected output of scenario
 //
 //	start outbound|inbound [key=value...]   new machine; keys: nonce, ownnonce,
 //	                                        pinginterval, pingtimeout, idle, hstimeout,
-//	                                        required (services: witness, network, none)
+//	                                        required, services (ours) (services: witness,
+//	                                        network, bloom, none)
 //	recv COMMAND [key=value...]             a message from the peer (see message());
 //	                                        recv pong nonce=last answers our last ping
 //	bad TEXT                                a message the reader dropped
@@ -298,6 +299,8 @@ func services(s *scenario, v string) wire.ServiceFlag {
 			f |= wire.SFNodeWitness
 		case "network":
 			f |= wire.SFNodeNetwork
+		case "bloom":
+			f |= wire.SFNodeBloom
 		case "none", "":
 		default:
 			s.fail("unknown service %q", name)
@@ -317,7 +320,7 @@ func (s *scenario) startMachine(f []string) {
 	}
 	cfg := &Config{
 		Handshake: handshake.Config{
-			Services:         0,
+			Services:         services(s, args["services"]),
 			RequiredServices: required,
 			UserAgent:        "/peerd:test/",
 			Timeout:          s.dur(args, "hstimeout"),
@@ -437,6 +440,12 @@ func (s *scenario) message(cmd string, args map[string]string) wire.Message {
 		return wire.NewMsgNotFound()
 	case "mempool":
 		return wire.NewMsgMemPool()
+	case "filterload":
+		return wire.NewMsgFilterLoad([]byte{1}, 1, 0, wire.BloomUpdateNone)
+	case "filteradd":
+		return wire.NewMsgFilterAdd([]byte{1})
+	case "filterclear":
+		return wire.NewMsgFilterClear()
 	case "tx":
 		if n, ok := args["name"]; ok {
 			return s.tx(n).Msg

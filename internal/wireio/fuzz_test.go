@@ -120,7 +120,7 @@ func FuzzReader(f *testing.F) {
 				if errors.Is(err, io.EOF) && cr.n != len(data) {
 					t.Fatalf("io.EOF with %d of %d bytes consumed", cr.n, len(data))
 				}
-				if (errors.Is(err, ErrBadMagic) || errors.Is(err, ErrOversized)) && used()-before != HeaderSize {
+				if (errors.Is(err, ErrBadMagic) || errors.Is(err, ErrOversized)) && !errors.Is(err, ErrTooMany) && used()-before != HeaderSize {
 					t.Fatalf("%v after %d bytes, want the header alone", err, used()-before)
 				}
 				return
@@ -137,6 +137,7 @@ var fuzzCommands = []string{
 	wire.CmdPing, wire.CmdPong, wire.CmdInv, wire.CmdGetData, wire.CmdNotFound,
 	wire.CmdTx, wire.CmdMemPool, wire.CmdFeeFilter, wire.CmdSendHeaders,
 	wire.CmdGetAddr, wire.CmdAddr, wire.CmdAddrV2,
+	wire.CmdFilterLoad, wire.CmdFilterAdd, wire.CmdFilterClear,
 	wire.CmdBlock, wire.CmdHeaders, "sendcmpct",
 }
 
@@ -179,8 +180,13 @@ func FuzzPayload(f *testing.F) {
 			if se.Command != cmd {
 				t.Fatalf("soft error for %q, want %q", se.Command, cmd)
 			}
+		case errors.Is(err, ErrTooMany):
+			if c := byName[cmd]; c == nil || c.count == nil || c.count.over != misbehave {
+				t.Fatalf("%v for %s, which has no count limit", err, cmd)
+			}
+			return
 		case errors.Is(err, ErrOversized):
-			if m := newMessage(cmd); m == nil || len(payload) <= int(MaxPayloadFor(m, wire.ProtocolVersion)) {
+			if c := byName[cmd]; c == nil || len(payload) <= int(c.limit) {
 				t.Fatalf("%v for %s of %d bytes", err, cmd, len(payload))
 			}
 			return

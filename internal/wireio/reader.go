@@ -8,6 +8,10 @@
 //   - wrong network magic, or a length above 4,000,000 bytes or above the
 //     command's own maximum (see MaxPayloadFor): a fatal error, returned
 //     before any payload byte is read or allocated;
+//   - a list (or a leading byte string) whose count is over the command's
+//     limit: what Core does, by the command table (see commands): a fatal
+//     error wrapping ErrOversized where Core calls Misbehaving, else the
+//     message is dropped;
 //   - a bad checksum, a command with invalid bytes, an unknown command or a
 //     payload that does not decode: the message is consumed and reported as
 //     a soft error, and the stream stays usable;
@@ -15,9 +19,10 @@
 //   - the payload buffer grows with the bytes that actually arrive, never to
 //     what the header merely claims.
 //
-// Commands that a relay node has no use for (blocks, headers, filters) are
-// skipped without decoding and reported as Unknown, so a peer that sends
-// them costs a discard, not a parse.
+// Commands that a relay node has no use for (blocks, headers, compact
+// blocks, BIP 157 filters) are skipped without decoding and reported as
+// Unknown, so a peer that sends them costs a discard, not a parse; of
+// those, only headers has its count read, from the payload's first bytes.
 package wireio
 
 import (
@@ -26,6 +31,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"strconv"
 	"sync"
@@ -44,6 +50,10 @@ const HeaderSize = wire.MessageHeaderSize
 var (
 	ErrBadMagic  = errors.New("wrong network magic")
 	ErrOversized = errors.New("message larger than allowed")
+	// ErrTooMany is a count over its command's limit where Core calls
+	// Misbehaving; it is returned once the whole payload has been read.
+	// It wraps ErrOversized: both are misbehaviour.
+	ErrTooMany = fmt.Errorf("%w: count over the command's limit", ErrOversized)
 )
 
 // SoftError reports a message that was consumed and dropped; the next call
@@ -125,41 +135,12 @@ func (h *Header) command() (string, bool) {
 // of every valid message.
 func quoteCommand(b []byte) string { return strconv.Quote(string(b)) }
 
-// internCommand returns the constant string for the commands peerd
-// decodes (the switch on a converted byte slice does not allocate), and a
-// new string for any other.
+// internCommand returns the table's constant string for the commands in
+// it (a map index by a converted byte slice does not allocate), and a new
+// string for any other.
 func internCommand(b []byte) string {
-	switch string(b) {
-	case wire.CmdVersion:
-		return wire.CmdVersion
-	case wire.CmdVerAck:
-		return wire.CmdVerAck
-	case wire.CmdWTxIdRelay:
-		return wire.CmdWTxIdRelay
-	case wire.CmdSendAddrV2:
-		return wire.CmdSendAddrV2
-	case wire.CmdPing:
-		return wire.CmdPing
-	case wire.CmdPong:
-		return wire.CmdPong
-	case wire.CmdInv:
-		return wire.CmdInv
-	case wire.CmdGetData:
-		return wire.CmdGetData
-	case wire.CmdNotFound:
-		return wire.CmdNotFound
-	case wire.CmdTx:
-		return wire.CmdTx
-	case wire.CmdFeeFilter:
-		return wire.CmdFeeFilter
-	case wire.CmdSendHeaders:
-		return wire.CmdSendHeaders
-	case wire.CmdGetAddr:
-		return wire.CmdGetAddr
-	case wire.CmdAddr:
-		return wire.CmdAddr
-	case wire.CmdAddrV2:
-		return wire.CmdAddrV2
+	if c := byName[string(b)]; c != nil {
+		return c.name
 	}
 	return string(b)
 }
@@ -187,6 +168,7 @@ type Reader struct {
 	hdrN int          // header bytes read so far
 	body bool         // the header is complete; the payload is being read
 	cmd  string       // its command
+	rule *command     // its entry in the command table; nil: unknown
 	msg  wire.Message // nil: the payload is discarded
 	soft *SoftError   // what to report once a discarded payload is consumed
 	sum  [4]byte      // the header's checksum
@@ -195,6 +177,15 @@ type Reader struct {
 	buf  *bytes.Buffer
 	lr   io.LimitedReader
 	n    uint64 // bytes read from the stream
+
+	// A discarded payload whose count is read (headers): its first
+	// bytes, and, once the count is over the limit, the hash of what
+	// has been read so far (nil otherwise).
+	pre     [9]byte
+	preN    int
+	counted bool  // the count has been judged
+	over    error // the limit error, reported if the checksum is good
+	digest  hash.Hash
 
 	// Read-ahead: in[i0:i1] holds bytes read from the stream and not yet
 	// used. One read of up to len(in) bytes brings a whole small message
@@ -297,25 +288,41 @@ func (r *Reader) header() error {
 		return fmt.Errorf("%w: header announces %d bytes, limit %d", ErrOversized, h.Length, MaxPayload)
 	}
 	cmd, ok := h.command()
-	r.cmd, r.msg, r.soft, r.sum = cmd, nil, nil, h.Checksum
-	r.want, r.got = int64(h.Length), 0
+	r.cmd, r.rule, r.msg, r.soft, r.sum = cmd, nil, nil, nil, h.Checksum
+	r.want, r.got, r.preN, r.counted = int64(h.Length), 0, 0, false
 	if !ok {
 		r.soft = &SoftError{Command: cmd, Reason: "invalid command bytes"}
 		return nil
 	}
-	if r.msg = newMessage(cmd); r.msg == nil {
+	c := byName[cmd]
+	if c == nil {
 		return nil
 	}
-	if limit := MaxPayloadFor(r.msg, r.pver); h.Length > limit {
-		r.msg = nil
-		return fmt.Errorf("%w: %s announces %d bytes, limit %d", ErrOversized, cmd, h.Length, limit)
+	if h.Length > c.limit {
+		return fmt.Errorf("%w: %s announces %d bytes, limit %d", ErrOversized, cmd, h.Length, c.limit)
+	}
+	r.rule = c
+	if c.new != nil {
+		r.msg = c.new()
 	}
 	return nil
 }
 
-// skip discards the payload of a message that is not decoded.
+// skip discards the payload of a message that is not decoded. A command
+// whose count is read without decoding (headers) has its count read
+// first; a count over the limit has the rest of the payload hashed, and
+// meets its reaction only if the checksum is good.
 func (r *Reader) skip() (wire.Message, error) {
-	if r.got < r.want {
+	if r.rule != nil && r.rule.count != nil && !r.counted && r.soft == nil {
+		if err := r.readCount(); err != nil {
+			return nil, err
+		}
+	}
+	if r.digest != nil {
+		if err := r.hashRest(); err != nil {
+			return nil, err
+		}
+	} else if r.got < r.want {
 		n, err := io.CopyN(io.Discard, source{r}, r.want-r.got)
 		r.got += n
 		if r.got < r.want {
@@ -326,10 +333,92 @@ func (r *Reader) skip() (wire.Message, error) {
 		}
 	}
 	r.body = false
+	if r.digest != nil {
+		return nil, r.endHashed()
+	}
 	if r.soft != nil {
 		return nil, r.soft
 	}
 	return &Unknown{Cmd: r.cmd, Size: uint32(r.want)}, nil
+}
+
+// readCount reads the compact size at the start of a discarded payload
+// into pre, and judges it once it is complete: malformed (the message is
+// dropped), within the limit, or over it (the rest is hashed). A call cut
+// by a stall keeps what it read; the next one carries on.
+func (r *Reader) readCount() error {
+	for {
+		need := 1
+		if r.preN > 0 {
+			need = varIntSize(r.pre[0])
+		}
+		need = min(need, r.preN+int(r.want-r.got))
+		if r.preN >= need {
+			break
+		}
+		n, err := r.fill(r.pre[r.preN:need])
+		r.preN += n
+		r.got += int64(n)
+		if err != nil && r.preN < need {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return err
+		}
+	}
+	n, _, err := varInt(r.pre[:r.preN])
+	switch c := r.rule.count; {
+	case err != nil:
+		// Core's ReadCompactSize throws: the message is dropped.
+		r.soft = &SoftError{Command: r.cmd, Reason: "malformed payload: count: " + err.Error()}
+	case n > c.max:
+		r.over = countError(r.cmd, n, c)
+		r.digest = getDigest()
+		r.digest.Write(r.pre[:r.preN])
+	}
+	r.counted = true
+	return nil
+}
+
+// hashRest reads the rest of a discarded payload into the digest, through
+// a borrowed buffer.
+func (r *Reader) hashRest() error {
+	if r.got == r.want {
+		return nil
+	}
+	b := getBuffer()
+	defer putBuffer(b)
+	b.Grow(4096)
+	p := b.AvailableBuffer()[:4096]
+	for r.got < r.want {
+		n, err := r.fill(p[:min(int64(len(p)), r.want-r.got)])
+		r.digest.Write(p[:n])
+		r.got += int64(n)
+		if err != nil && r.got < r.want {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// endHashed checks the checksum of a hashed payload: good, the count over
+// the limit meets its reaction; bad, the message is dropped, as Core
+// drops it before looking at it.
+func (r *Reader) endHashed() error {
+	var sum [sha256.Size]byte
+	r.digest.Sum(sum[:0])
+	putDigest(r.digest)
+	r.digest = nil
+	sum = sha256.Sum256(sum[:])
+	over := r.over
+	r.over = nil
+	if !bytes.Equal(sum[:4], r.sum[:]) {
+		return &SoftError{Command: r.cmd, Reason: "bad checksum"}
+	}
+	return over
 }
 
 // decode reads the rest of the payload, growing the borrowed buffer only
@@ -361,8 +450,8 @@ func (r *Reader) decode() (wire.Message, error) {
 	if !bytes.Equal(sum[:4], r.sum[:]) {
 		return nil, &SoftError{Command: r.cmd, Reason: "bad checksum"}
 	}
-	if err := checkCounts(r.cmd, payload); err != nil {
-		return nil, &SoftError{Command: r.cmd, Reason: "malformed payload: " + err.Error()}
+	if err := r.rule.limits(payload); err != nil {
+		return nil, err
 	}
 	// btcd's decoders copy what they keep, so the message does not alias
 	// the buffer, which goes back to the pool. (MsgVersion insists on
@@ -404,94 +493,249 @@ func putBuffer(b *bytes.Buffer) {
 // add, never cost a connection.
 const MinCommandLimit = 1024
 
-// MaxPayloadFor is the largest payload accepted for msg's command: btcd's
-// bound for the message (which for lists follows their count limits: 50,000
-// inventory vectors, 1,000 addresses), but never less than MinCommandLimit.
+// MaxPayloadFor is the largest payload accepted for msg's command: the
+// command table's limit (which for lists follows their count limits: 50,000
+// inventory vectors, 1,000 addresses), else btcd's bound for the message,
+// but never less than MinCommandLimit.
 func MaxPayloadFor(msg wire.Message, pver uint32) uint32 {
+	if c := byName[msg.Command()]; c != nil {
+		return c.limit
+	}
 	return min(max(msg.MaxPayloadLength(pver), MinCommandLimit), MaxPayload)
 }
 
-// newMessage returns an empty message for the commands peerd decodes, or nil.
-func newMessage(cmd string) wire.Message {
-	switch cmd {
-	case wire.CmdVersion:
-		return &wire.MsgVersion{}
-	case wire.CmdVerAck:
-		return &wire.MsgVerAck{}
-	case wire.CmdWTxIdRelay:
-		return &wire.MsgWTxIdRelay{}
-	case wire.CmdSendAddrV2:
-		return &wire.MsgSendAddrV2{}
-	case wire.CmdPing:
-		return &wire.MsgPing{}
-	case wire.CmdPong:
-		return &wire.MsgPong{}
-	case wire.CmdInv:
-		return &wire.MsgInv{}
-	case wire.CmdGetData:
-		return &wire.MsgGetData{}
-	case wire.CmdNotFound:
-		return &wire.MsgNotFound{}
-	case wire.CmdTx:
-		return &wire.MsgTx{}
-	case wire.CmdMemPool:
-		return &wire.MsgMemPool{}
-	case wire.CmdFeeFilter:
-		return &wire.MsgFeeFilter{}
-	case wire.CmdSendHeaders:
-		return &wire.MsgSendHeaders{}
-	case wire.CmdGetAddr:
-		return &wire.MsgGetAddr{}
-	case wire.CmdAddr:
-		return &wire.MsgAddr{}
-	case wire.CmdAddrV2:
-		return &wire.MsgAddrV2{}
+// Reaction says what breaking a command's count limit costs the peer. A
+// payload longer than the command's limit is always a disconnect, decided on
+// the header before any payload byte is read.
+type reaction uint8
+
+const (
+	// drop: the message is consumed and reported as a *SoftError; the
+	// connection stays.
+	drop reaction = iota + 1
+	// misbehave: a fatal error wrapping ErrOversized, which the peer
+	// driver turns into ReasonOversized and the node into discouragement
+	// (Core's Misbehaving).
+	misbehave
+)
+
+func (r reaction) String() string {
+	switch r {
+	case drop:
+		return "dropped"
+	case misbehave:
+		return "disconnect (misbehaviour)"
+	}
+	return "none"
+}
+
+// countRule limits the compact-size count that opens a command's payload:
+// the entries of a list, or the bytes of a leading byte string.
+type countRule struct {
+	max  uint64 // the most the count may be
+	elem int    // the least bytes one counted item takes; 0: not decoded, the count alone is read
+	what string // what is counted, for messages and docs: "entries", "filter bytes"
+	over reaction
+}
+
+// command is everything the Reader knows about one command.
+type command struct {
+	name string
+	// new returns an empty message to decode into; nil: the command is
+	// not decoded, its payload is discarded and it is reported as an
+	// *Unknown (commands a node without a chain has no use for).
+	new func() wire.Message
+	// limit is the largest payload accepted: a header announcing more is
+	// ErrOversized before any payload byte is read.
+	limit uint32
+	// count, if set, limits the count at the payload's start.
+	//
+	// For a decoded command (Core deserializes the whole list, then checks
+	// its size) a count the payload cannot hold is malformed and dropped,
+	// as Core's deserializer throws, and only a count the payload can hold
+	// meets the limit. For a command that is not decoded (headers: Core
+	// reads the count, then checks it) the count is read on its own; one
+	// over the limit has the rest of the payload hashed, so that only a
+	// message with a good checksum meets the reaction (Core's transport
+	// drops a bad checksum before the message is processed).
+	count *countRule
+	// check, if set, is run on a decoded command's checksummed payload
+	// before btcd's decoder sees it. A *limitError meets the count's
+	// reaction; any other error drops the message as malformed.
+	check func(p []byte) error
+	// also describes, for the docs, what check limits beyond the count.
+	also string
+}
+
+// listLimit is the payload that holds n entries of size bytes after the
+// largest compact size: btcd's bound for a list message.
+func listLimit(n, size uint32) uint32 { return 9 + n*size }
+
+// commands is the table the Reader works from: which commands are decoded
+// and into what, their payload and count limits, and what breaking a
+// count limit costs. Commands absent from it are unknown: skipped like
+// the undecoded ones, their names not interned.
+//
+// The limits follow Core's net_processing.cpp: MAX_INV_SZ (50,000) for inv
+// and getdata, MAX_ADDR_TO_SEND (1,000) for addr and addrv2,
+// MAX_HEADERS_RESULTS (2,000) for headers, MAX_BLOOM_FILTER_SIZE (36,000)
+// and MAX_HASH_FUNCS (50) for filterload, MAX_SCRIPT_ELEMENT_SIZE (520)
+// for filteradd; each is Misbehaving there. Payload limits are btcd's
+// MaxPayloadLength, never below MinCommandLimit.
+var commands = [...]command{
+	{name: wire.CmdVersion, new: func() wire.Message { return &wire.MsgVersion{} }, limit: MinCommandLimit,
+		check: checkUserAgent, also: "user agent ≤ 256 bytes, else dropped"},
+	{name: wire.CmdVerAck, new: func() wire.Message { return &wire.MsgVerAck{} }, limit: MinCommandLimit},
+	{name: wire.CmdWTxIdRelay, new: func() wire.Message { return &wire.MsgWTxIdRelay{} }, limit: MinCommandLimit},
+	{name: wire.CmdSendAddrV2, new: func() wire.Message { return &wire.MsgSendAddrV2{} }, limit: MinCommandLimit},
+	{name: wire.CmdPing, new: func() wire.Message { return &wire.MsgPing{} }, limit: MinCommandLimit},
+	{name: wire.CmdPong, new: func() wire.Message { return &wire.MsgPong{} }, limit: MinCommandLimit},
+	{name: wire.CmdInv, new: func() wire.Message { return &wire.MsgInv{} }, limit: listLimit(wire.MaxInvPerMsg, invVectSize),
+		count: &countRule{max: wire.MaxInvPerMsg, elem: invVectSize, what: "entries", over: misbehave}},
+	{name: wire.CmdGetData, new: func() wire.Message { return &wire.MsgGetData{} }, limit: listLimit(wire.MaxInvPerMsg, invVectSize),
+		count: &countRule{max: wire.MaxInvPerMsg, elem: invVectSize, what: "entries", over: misbehave}},
+	{name: wire.CmdNotFound, new: func() wire.Message { return &wire.MsgNotFound{} }, limit: listLimit(wire.MaxInvPerMsg, invVectSize),
+		count: &countRule{max: wire.MaxInvPerMsg, elem: invVectSize, what: "entries", over: misbehave}},
+	{name: wire.CmdTx, new: func() wire.Message { return &wire.MsgTx{} }, limit: wire.MaxBlockPayload,
+		check: checkTx, also: "input, output and witness counts must fit the payload, else dropped"},
+	{name: wire.CmdMemPool, new: func() wire.Message { return &wire.MsgMemPool{} }, limit: MinCommandLimit},
+	{name: wire.CmdFeeFilter, new: func() wire.Message { return &wire.MsgFeeFilter{} }, limit: MinCommandLimit},
+	{name: wire.CmdSendHeaders, new: func() wire.Message { return &wire.MsgSendHeaders{} }, limit: MinCommandLimit},
+	{name: wire.CmdGetAddr, new: func() wire.Message { return &wire.MsgGetAddr{} }, limit: MinCommandLimit},
+	{name: wire.CmdAddr, new: func() wire.Message { return &wire.MsgAddr{} }, limit: listLimit(wire.MaxAddrPerMsg, addrSize),
+		count: &countRule{max: wire.MaxAddrPerMsg, elem: addrSize, what: "entries", over: misbehave}},
+	{name: wire.CmdAddrV2, new: func() wire.Message { return &wire.MsgAddrV2{} }, limit: 3 + wire.MaxV2AddrPerMsg*addrV2MaxLen,
+		count: &countRule{max: wire.MaxV2AddrPerMsg, elem: addrV2MinLen, what: "entries", over: misbehave}},
+	{name: wire.CmdFilterLoad, new: func() wire.Message { return &wire.MsgFilterLoad{} }, limit: 3 + wire.MaxFilterLoadFilterSize + 9,
+		count: &countRule{max: wire.MaxFilterLoadFilterSize, elem: 1, what: "filter bytes", over: misbehave},
+		check: checkHashFuncs, also: "hash functions ≤ 50, else disconnect (misbehaviour)"},
+	{name: wire.CmdFilterAdd, new: func() wire.Message { return &wire.MsgFilterAdd{} }, limit: MinCommandLimit,
+		count: &countRule{max: wire.MaxFilterAddDataSize, elem: 1, what: "data bytes", over: misbehave}},
+	{name: wire.CmdFilterClear, new: func() wire.Message { return &wire.MsgFilterClear{} }, limit: MinCommandLimit},
+
+	{name: wire.CmdHeaders, limit: MaxPayload,
+		count: &countRule{max: maxHeaders, what: "entries", over: misbehave}},
+	{name: "sendcmpct", limit: MaxPayload},
+	{name: wire.CmdGetHeaders, limit: MaxPayload},
+	{name: wire.CmdGetBlocks, limit: MaxPayload},
+	{name: wire.CmdBlock, limit: MaxPayload},
+	{name: "cmpctblock", limit: MaxPayload},
+	{name: "getblocktxn", limit: MaxPayload},
+	{name: "blocktxn", limit: MaxPayload},
+	{name: wire.CmdMerkleBlock, limit: MaxPayload},
+	{name: wire.CmdGetCFilters, limit: MaxPayload},
+	{name: wire.CmdCFilter, limit: MaxPayload},
+	{name: wire.CmdGetCFHeaders, limit: MaxPayload},
+	{name: wire.CmdCFHeaders, limit: MaxPayload},
+	{name: wire.CmdGetCFCheckpt, limit: MaxPayload},
+	{name: wire.CmdCFCheckpt, limit: MaxPayload},
+}
+
+// maxHeaders is Core's MAX_HEADERS_RESULTS.
+const maxHeaders = 2000
+
+// byName indexes commands.
+var byName = func() map[string]*command {
+	m := make(map[string]*command, len(commands))
+	for i := range commands {
+		m[commands[i].name] = &commands[i]
+	}
+	return m
+}()
+
+// countError is a count over a command's limit, as the command's reaction:
+// a fatal error wrapping ErrOversized, or a *SoftError.
+func countError(cmd string, n uint64, c *countRule) error {
+	if c.over == drop {
+		return &SoftError{Command: cmd, Reason: fmt.Sprintf("%d %s, limit %d", n, c.what, c.max)}
+	}
+	return fmt.Errorf("%w: %s of %d %s, limit %d", ErrTooMany, cmd, n, c.what, c.max)
+}
+
+// limitError is a check's finding that a field other than the leading
+// count is over its limit; it meets the count's reaction.
+type limitError struct {
+	n, max uint64
+	what   string
+}
+
+func (e *limitError) Error() string { return fmt.Sprintf("%d %s, limit %d", e.n, e.what, e.max) }
+
+// Fixed and minimum sizes used to check counts against the bytes present.
+const (
+	invVectSize  = 36  // type + hash
+	addrSize     = 30  // time + services + ip + port
+	addrV2MinLen = 9   // time, services (1), network id, address length (1), port
+	addrV2MaxLen = 531 // btcd's bound: time, services (9), network id, length (3), 512, port
+	versionUAAt  = 80  // version, services, time, addr_recv, addr_from, nonce
+	txInMinLen   = 41  // outpoint, script length (1), sequence
+	txOutMinLen  = 9   // value, script length (1)
+)
+
+// limits checks a decoded command's checksummed payload before btcd's
+// decoder sees it: the leading count, if the command has one, then the
+// command's own check. It returns nil, a *SoftError, or a fatal error
+// wrapping ErrOversized.
+func (c *command) limits(p []byte) error {
+	if r := c.count; r != nil {
+		n, size, err := varInt(p)
+		if err != nil {
+			return &SoftError{Command: c.name, Reason: "malformed payload: " + err.Error()}
+		}
+		if rest := uint64(len(p) - size); n > rest/uint64(r.elem) {
+			return &SoftError{Command: c.name, Reason: fmt.Sprintf("malformed payload: count %d does not fit in %d bytes", n, rest)}
+		}
+		if n > r.max {
+			return countError(c.name, n, r)
+		}
+	}
+	if c.check == nil {
+		return nil
+	}
+	err := c.check(p)
+	var le *limitError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &le) && c.count != nil:
+		return countError(c.name, le.n, &countRule{max: le.max, what: le.what, over: c.count.over})
+	}
+	return &SoftError{Command: c.name, Reason: "malformed payload: " + err.Error()}
+}
+
+// checkUserAgent refuses a version whose user agent is longer than 256
+// bytes or than the payload, before btcd's decoder allocates what the
+// length claims (up to 32 MiB).
+func checkUserAgent(p []byte) error {
+	if len(p) <= versionUAAt {
+		return nil
+	}
+	n, size, err := varInt(p[versionUAAt:])
+	if err != nil {
+		return err
+	}
+	if n > wire.MaxUserAgentLen {
+		return fmt.Errorf("user agent of %d bytes, limit %d", n, wire.MaxUserAgentLen)
+	}
+	if rest := uint64(len(p) - versionUAAt - size); n > rest {
+		return fmt.Errorf("count %d does not fit in %d bytes", n, rest)
 	}
 	return nil
 }
 
-// Fixed and minimum sizes used to check counts against the bytes present.
-const (
-	invVectSize  = 36 // type + hash
-	addrSize     = 30 // time + services + ip + port
-	addrV2MinLen = 9  // time, services (1), network id, address length (1), port
-	versionUAAt  = 80 // version, services, time, addr_recv, addr_from, nonce
-	txInMinLen   = 41 // outpoint, script length (1), sequence
-	txOutMinLen  = 9  // value, script length (1)
-)
-
-// checkCounts refuses payloads whose leading count or length claims more
-// elements than the payload can hold, before btcd's decoder allocates a
-// slice or string of the claimed size (it would allocate up to 32 MiB for a
-// version's user agent, or 50,000 entries for an inv of a few bytes).
-func checkCounts(cmd string, p []byte) error {
-	var at, elem int
-	switch cmd {
-	case wire.CmdInv, wire.CmdGetData, wire.CmdNotFound:
-		elem = invVectSize
-	case wire.CmdAddr:
-		elem = addrSize
-	case wire.CmdAddrV2:
-		elem = addrV2MinLen
-	case wire.CmdTx:
-		return checkTx(p)
-	case wire.CmdVersion:
-		if len(p) <= versionUAAt {
-			return nil
-		}
-		at, elem = versionUAAt, 1
-	default:
-		return nil
-	}
-	n, size, err := varInt(p[at:])
+// checkHashFuncs refuses a filterload with more than MAX_HASH_FUNCS (50)
+// hash functions; the filter's length has been checked.
+func checkHashFuncs(p []byte) error {
+	n, size, err := varInt(p)
 	if err != nil {
 		return err
 	}
-	if cmd == wire.CmdVersion && n > wire.MaxUserAgentLen {
-		return fmt.Errorf("user agent of %d bytes, limit %d", n, wire.MaxUserAgentLen)
+	at := size + int(n)
+	if len(p) < at+4 {
+		return nil // btcd's decoder reports the short payload
 	}
-	if rest := uint64(len(p) - at - size); n > rest/uint64(elem) {
-		return fmt.Errorf("count %d does not fit in %d bytes", n, rest)
+	if funcs := binary.LittleEndian.Uint32(p[at:]); funcs > wire.MaxFilterLoadHashFuncs {
+		return &limitError{n: uint64(funcs), max: wire.MaxFilterLoadHashFuncs, what: "hash functions"}
 	}
 	return nil
 }
@@ -574,18 +818,30 @@ func (s *scanner) count(minLen int, what string) uint64 {
 	return n
 }
 
+// varIntSize is the size of the compact size that starts with first.
+func varIntSize(first byte) int {
+	switch first {
+	case 0xfd:
+		return 3
+	case 0xfe:
+		return 5
+	case 0xff:
+		return 9
+	}
+	return 1
+}
+
+// errNonCanonical is a compact size longer than its value needs, which
+// Core's ReadCompactSize and btcd's ReadVarInt both refuse.
+var errNonCanonical = errors.New("non-canonical compact size")
+
+// varInt reads a compact size.
 func varInt(p []byte) (v uint64, size int, err error) {
 	if len(p) == 0 {
 		return 0, 0, io.ErrUnexpectedEOF
 	}
-	switch p[0] {
-	case 0xfd:
-		size = 3
-	case 0xfe:
-		size = 5
-	case 0xff:
-		size = 9
-	default:
+	size = varIntSize(p[0])
+	if size == 1 {
 		return uint64(p[0]), 1, nil
 	}
 	if len(p) < size {
@@ -593,5 +849,20 @@ func varInt(p []byte) (v uint64, size int, err error) {
 	}
 	var b [8]byte
 	copy(b[:], p[1:size])
-	return binary.LittleEndian.Uint64(b[:]), size, nil
+	v = binary.LittleEndian.Uint64(b[:])
+	if least := [...]uint64{3: 0xfd, 5: 0x10000, 9: 0x100000000}[size]; v < least {
+		return 0, 0, errNonCanonical
+	}
+	return v, size, nil
+}
+
+// Digests for the few discarded payloads that are hashed, shared by every
+// Reader.
+var digestPool = sync.Pool{New: func() any { return sha256.New() }}
+
+func getDigest() hash.Hash { return digestPool.Get().(hash.Hash) }
+
+func putDigest(d hash.Hash) {
+	d.Reset()
+	digestPool.Put(d)
 }
