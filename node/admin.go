@@ -2,24 +2,25 @@ package node
 
 import (
 	"bytes"
-	"encoding/hex"
 	"errors"
-	"net/netip"
-	"strings"
+	"fmt"
 	"time"
 
 	"github.com/btcsuite/btcd/chainhash/v2"
 	"github.com/btcsuite/btcd/wire/v2"
 
 	"github.com/peerd/peerd/handshake"
-	"github.com/peerd/peerd/internal/rpcserver"
 	"github.com/peerd/peerd/mempool"
+	"github.com/peerd/peerd/peer/driver"
 )
 
 // Admin is the node's operator interface, one implementation behind every
-// face (the JSON-RPC server now, the debug console later). Its methods are
-// safe for concurrent use and never block on a peer: commands reach peers
-// through their contexts and bounded queues.
+// face: the JSON-RPC server (internal/rpcserver) and the debug console
+// (internal/telnet) each adapt its values and errors to their own form.
+// It speaks the node's types: hashes, mempool entries, peer views, bans,
+// and *[Error] values that carry an [ErrorKind], never a face's codes.
+// Its methods are safe for concurrent use and never block on a peer:
+// commands reach peers through their contexts and bounded queues.
 type Admin struct {
 	n       *Node
 	version int // Core-style: 0.1.0 is 100
@@ -33,25 +34,190 @@ func NewAdmin(n *Node, version int, stop func()) *Admin {
 	return &Admin{n: n, version: version, stop: stop}
 }
 
-var _ rpcserver.Backend = (*Admin)(nil)
+// ErrorKind says what kind of refusal an [Error] is, so that each face
+// can word it in its own terms.
+type ErrorKind uint8
+
+const (
+	// ErrKindTxDecode: the bytes are no transaction (they do not
+	// deserialize, or bytes follow the transaction).
+	ErrKindTxDecode ErrorKind = iota + 1
+	// ErrKindRejected: the mempool refused the transaction; the Error
+	// wraps the *mempool.RejectError.
+	ErrKindRejected
+	// ErrKindNotFound: what the command names is not there: a
+	// transaction not in the mempool, a peer not connected, an address
+	// never added (wraps ErrNotAdded), a subnet not banned (wraps
+	// ErrNotBanned).
+	ErrKindNotFound
+	// ErrKindExists: what the command adds is there already: an added
+	// address (wraps ErrAlreadyAdded), a banned subnet (wraps
+	// ErrAlreadyBanned).
+	ErrKindExists
+	// ErrKindInvalidAddress: an address or subnet that does not parse.
+	ErrKindInvalidAddress
+	// ErrKindInvalidParameter: a parameter outside its domain, such as
+	// an absolute ban time in the past.
+	ErrKindInvalidParameter
+	// ErrKindUnavailable: the node lacks what the command needs (no
+	// mempool).
+	ErrKindUnavailable
+)
+
+var kindNames = [...]string{
+	ErrKindTxDecode:         "tx decode",
+	ErrKindRejected:         "rejected",
+	ErrKindNotFound:         "not found",
+	ErrKindExists:           "exists",
+	ErrKindInvalidAddress:   "invalid address",
+	ErrKindInvalidParameter: "invalid parameter",
+	ErrKindUnavailable:      "unavailable",
+}
+
+func (k ErrorKind) String() string {
+	if int(k) < len(kindNames) && kindNames[k] != "" {
+		return kindNames[k]
+	}
+	return fmt.Sprintf("ErrorKind(%d)", uint8(k))
+}
+
+// Error is an Admin command's refusal. Its text is Err's; errors.Is and
+// errors.As see through it to Err (a sentinel such as ErrAlreadyBanned,
+// or a *mempool.RejectError). Admin methods return other errors only for
+// failures that are no refusal (a disk error, a bad command word).
+type Error struct {
+	Kind ErrorKind
+	Err  error
+}
+
+func (e *Error) Error() string { return e.Err.Error() }
+func (e *Error) Unwrap() error { return e.Err }
+
+// KindOf returns the kind of the first *Error in err's chain, 0 if none.
+func KindOf(err error) ErrorKind {
+	var e *Error
+	if errors.As(err, &e) && e != nil {
+		return e.Kind
+	}
+	return 0
+}
+
+func refuse(kind ErrorKind, err error) *Error { return &Error{Kind: kind, Err: err} }
+
+// MempoolEntry is the operator's view of one mempool transaction.
+type MempoolEntry struct {
+	TxID, WTxID   chainhash.Hash
+	VSize, Weight int       // BIP 141
+	Added         time.Time // when the mempool accepted it
+	// Propagation holds the peers it was announced to, fetched by and
+	// seen from, including every report queued before the call.
+	Propagation mempool.Propagation
+	// Unbroadcast: no peer has fetched it yet.
+	Unbroadcast bool
+}
+
+// MempoolInfo summarises the mempool. Fee rates are satoshis per 1000
+// virtual bytes; peerd keeps no UTXO set and has no fee policy, so they
+// are 0.
+type MempoolInfo struct {
+	Loaded      bool  // there is a mempool, loaded from disk
+	Count       int   // transactions
+	VSize       int64 // sum of virtual sizes
+	Bytes       int64 // sum of serialized sizes: the memory the pool counts
+	MaxBytes    int64 // the pool's limit on Bytes
+	Unbroadcast int   // transactions no peer has fetched yet
+
+	MinFeeRate, MinRelayFeeRate, IncrementalFeeRate int64
+}
+
+// PeerInfo is the operator's view of one connected peer. Zero times and
+// durations mean never or not measured.
+type PeerInfo struct {
+	ID        uint64 // unique per connection, never reused
+	Addr      string // host:port of the remote end
+	LocalAddr string // host:port of our end; "" when not known
+	Inbound   bool
+	// Manual: the operator asked for this connection. The node does not
+	// tell such connections apart from other outbound ones: always false.
+	Manual bool
+	// Transport is the connection's transport protocol: "v1" or "v2".
+	Transport string
+
+	ConnectedAt, LastSend, LastRecv time.Time
+	BytesSent, BytesRecv            uint64
+
+	ProtocolVersion uint32
+	Services        wire.ServiceFlag
+	UserAgent       string
+	StartHeight     int32
+	Relay           bool // the peer asked us to relay transactions
+	WTxIDRelay      bool // the peer sent wtxidrelay (BIP 339)
+
+	LastPing, MinPing time.Duration // round trips
+	PingWait          time.Duration // age of the outstanding ping
+
+	State       string       // state path, e.g. "standby/validating"
+	Transitions []Transition // recent state changes, oldest first
+}
+
+// Transition is one state change of a peer's state machine.
+type Transition struct {
+	At       time.Time
+	From, To string // state paths, e.g. "handshake/awaitVerack"
+	On       string // the event, e.g. "verack"
+}
+
+// NetworkInfo is the node's networking as the operator sees it. Fee rates
+// are satoshis per 1000 virtual bytes (0: see [MempoolInfo]).
+type NetworkInfo struct {
+	Version         int // peerd's, as Core writes its own: 0.1.0 is 100
+	UserAgent       string
+	ProtocolVersion uint32
+	Services        wire.ServiceFlag // what we advertise
+	Relay           bool             // we ask peers to relay transactions
+	Active          bool             // networking is on
+	Connections     int
+	Inbound         int // of Connections
+
+	RelayFeeRate, IncrementalFeeRate int64
+}
+
+// peerInfo is the one place that reads the peer package's snapshot.
+func peerInfo(s driver.Snapshot) PeerInfo {
+	trs := make([]Transition, len(s.History))
+	for i, t := range s.History {
+		trs[i] = Transition{At: t.At, From: t.From, To: t.To, On: t.On}
+	}
+	return PeerInfo{
+		ID: s.ID, Addr: s.Addr, Inbound: s.Inbound, Transport: s.Transport,
+		ConnectedAt: s.ConnectedAt, LastSend: s.LastSend, LastRecv: s.LastRecv,
+		BytesSent: s.BytesSent, BytesRecv: s.BytesRecv,
+		ProtocolVersion: s.ProtocolVersion, Services: s.Services, UserAgent: s.UserAgent,
+		StartHeight: s.StartHeight, Relay: s.Relay, WTxIDRelay: s.WTxIDRelay,
+		LastPing: s.LastPing, MinPing: s.MinPing, PingWait: s.PingWait,
+		State: s.State, Transitions: trs,
+	}
+}
 
 func (a *Admin) pool() *mempool.Pool { return a.n.cfg.Mempool }
 
-// SendRawTransaction decodes, adds durably, and lets the relay loop
-// announce it. A transaction already in the mempool is not an error (as in
-// Core): its txid is returned and it is offered again.
-func (a *Admin) SendRawTransaction(hexTx string) (string, error) {
-	raw, err := hex.DecodeString(hexTx)
-	if err != nil {
-		return "", rpcserver.ErrTxDecodeFailed()
-	}
+// SendRawTransaction decodes raw (a serialized transaction), adds it
+// durably, and lets the relay loop announce it; it returns the txid. A
+// transaction already in the mempool is no refusal (as in Core): its txid
+// is returned and it is offered again, and so is one with the same txid
+// and another witness. Refusals: ErrKindTxDecode, ErrKindRejected,
+// ErrKindUnavailable.
+func (a *Admin) SendRawTransaction(raw []byte) (chainhash.Hash, error) {
 	var tx wire.MsgTx
 	r := bytes.NewReader(raw)
-	if err := tx.Deserialize(r); err != nil || r.Len() != 0 {
-		return "", rpcserver.ErrTxDecodeFailed()
+	if err := tx.Deserialize(r); err != nil {
+		return chainhash.Hash{}, refuse(ErrKindTxDecode, fmt.Errorf("transaction does not decode: %w", err))
+	}
+	if r.Len() != 0 {
+		return chainhash.Hash{}, refuse(ErrKindTxDecode, fmt.Errorf("transaction does not decode: %d bytes after its end", r.Len()))
 	}
 	if a.pool() == nil {
-		return "", rpcserver.NewError(-1, "no mempool")
+		return chainhash.Hash{}, refuse(ErrKindUnavailable, errors.New("no mempool"))
 	}
 	e, err := a.pool().Add(&tx)
 	var rej *mempool.RejectError
@@ -59,121 +225,99 @@ func (a *Admin) SendRawTransaction(hexTx string) (string, error) {
 	case errors.Is(err, mempool.ErrAlreadyHave):
 		a.n.broadcast(a.n.peerTxs([]*mempool.Entry{e}))
 	case errors.As(err, &rej) && rej.Reason == mempool.ReasonSameNonWitness:
-		// Core answers with the txid when a transaction with the same
-		// txid (another witness) is already in its mempool.
-		return tx.TxHash().String(), nil
+		return tx.TxHash(), nil
 	case errors.As(err, &rej):
-		return "", rpcserver.NewError(-26, "%s", rej.Error())
+		return chainhash.Hash{}, refuse(ErrKindRejected, rej)
 	case err != nil:
-		return "", rpcserver.NewError(-1, "%v", err)
+		return chainhash.Hash{}, err
 	}
-	return e.TxID.String(), nil
+	return e.TxID, nil
 }
 
-func (a *Admin) MempoolTxIDs() []string {
+// MempoolTxIDs lists the mempool's txids in acceptance order.
+func (a *Admin) MempoolTxIDs() []chainhash.Hash {
 	if a.pool() == nil {
 		return nil
 	}
 	es := a.pool().Entries()
-	ids := make([]string, len(es))
+	ids := make([]chainhash.Hash, len(es))
 	for i, e := range es {
-		ids[i] = e.TxID.String()
+		ids[i] = e.TxID
 	}
 	return ids
 }
 
 // entry converts e; callers flush the recorder first so that the
 // propagation records include every report already queued.
-func (a *Admin) entry(e *mempool.Entry) rpcserver.MempoolEntry {
+func (a *Admin) entry(e *mempool.Entry) MempoolEntry {
 	prop, _ := a.pool().Propagation(e.TxID)
-	events := func(evs []mempool.PeerEvent) []rpcserver.PropagationEvent {
-		out := make([]rpcserver.PropagationEvent, len(evs))
-		for i, ev := range evs {
-			out[i] = rpcserver.PropagationEvent{ID: int64(ev.Peer.ID), Addr: ev.Peer.Addr, Time: rpcserver.UnixSeconds(ev.At)}
-		}
-		return out
-	}
-	return rpcserver.MempoolEntry{
-		VSize: int64(e.VSize), Weight: int64(e.Weight), Time: e.Added.Unix(),
-		DescendantCount: 1, DescendantSize: int64(e.VSize), AncestorCount: 1, AncestorSize: int64(e.VSize),
-		WTxID:       e.WTxID.String(),
-		Unbroadcast: len(prop.Fetched) == 0,
-		Propagation: rpcserver.Propagation{InvSent: events(prop.InvSent), Fetched: events(prop.Fetched), SeenFrom: events(prop.SeenFrom)},
+	return MempoolEntry{
+		TxID: e.TxID, WTxID: e.WTxID, VSize: e.VSize, Weight: e.Weight, Added: e.Added,
+		Propagation: prop, Unbroadcast: len(prop.Fetched) == 0,
 	}
 }
 
-func (a *Admin) MempoolEntry(txid string) (rpcserver.MempoolEntry, error) {
-	h, err := chainhash.NewHashFromStr(txid)
-	if err != nil || a.pool() == nil {
-		return rpcserver.MempoolEntry{}, rpcserver.ErrNotInMempool()
+// MempoolEntry returns the mempool's entry for txid; ErrKindNotFound when
+// there is none.
+func (a *Admin) MempoolEntry(txid chainhash.Hash) (MempoolEntry, error) {
+	var e *mempool.Entry
+	ok := false
+	if a.pool() != nil {
+		e, ok = a.pool().Get(txid)
 	}
-	e, ok := a.pool().Get(*h)
 	if !ok {
-		return rpcserver.MempoolEntry{}, rpcserver.ErrNotInMempool()
+		return MempoolEntry{}, refuse(ErrKindNotFound, fmt.Errorf("transaction %s not in the mempool", txid))
 	}
 	a.n.flushReports()
 	return a.entry(e), nil
 }
 
-func (a *Admin) MempoolEntries() map[string]rpcserver.MempoolEntry {
-	out := map[string]rpcserver.MempoolEntry{}
+// MempoolEntries returns every mempool entry, in acceptance order.
+func (a *Admin) MempoolEntries() []MempoolEntry {
 	if a.pool() == nil {
-		return out
+		return nil
 	}
 	a.n.flushReports()
-	for _, e := range a.pool().Entries() {
-		out[e.TxID.String()] = a.entry(e)
+	es := a.pool().Entries()
+	out := make([]MempoolEntry, len(es))
+	for i, e := range es {
+		out[i] = a.entry(e)
 	}
 	return out
 }
 
-func (a *Admin) MempoolInfo() rpcserver.MempoolInfo {
+// MempoolInfo summarises the mempool; the zero value when there is none.
+func (a *Admin) MempoolInfo() MempoolInfo {
 	if a.pool() == nil {
-		return rpcserver.MempoolInfo{}
+		return MempoolInfo{}
 	}
 	info := a.pool().Info()
-	var vbytes int64
+	var vsize int64
 	for _, e := range a.pool().Entries() {
-		vbytes += int64(e.VSize)
+		vsize += int64(e.VSize)
 	}
-	return rpcserver.MempoolInfo{
-		Loaded: true, Size: int64(info.Count), Bytes: vbytes, Usage: info.Bytes,
-		MaxMempool: info.MaxBytes, UnbroadcastCount: int64(len(a.pool().Unbroadcast())),
+	return MempoolInfo{
+		Loaded: true, Count: info.Count, VSize: vsize, Bytes: info.Bytes,
+		MaxBytes: info.MaxBytes, Unbroadcast: len(a.pool().Unbroadcast()),
 	}
 }
 
-func (a *Admin) Peers() []rpcserver.PeerInfo {
+// Peers lists the connected peers, ordered by id.
+func (a *Admin) Peers() []PeerInfo {
 	snaps := a.n.Peers()
-	out := make([]rpcserver.PeerInfo, len(snaps))
+	out := make([]PeerInfo, len(snaps))
 	for i, s := range snaps {
-		svc, names := rpcserver.ServiceFlags(uint64(s.Services))
-		ct := rpcserver.ConnOutboundFullRelay
-		if s.Inbound {
-			ct = rpcserver.ConnInbound
-		}
-		trs := make([]rpcserver.Transition, len(s.History))
-		for j, t := range s.History {
-			trs[j] = rpcserver.Transition{Time: rpcserver.UnixSeconds(t.At), From: t.From, To: t.To, On: t.On}
-		}
-		out[i] = rpcserver.PeerInfo{
-			ID: int64(s.ID), Addr: s.Addr, Network: network(s.Addr),
-			Services: svc, ServicesNames: names, RelayTxes: s.Relay,
-			LastSend: unix(s.LastSend), LastRecv: unix(s.LastRecv),
-			BytesSent: s.BytesSent, BytesRecv: s.BytesRecv, ConnTime: s.ConnectedAt.Unix(),
-			PingTime: s.LastPing.Seconds(), MinPing: s.MinPing.Seconds(), PingWait: s.PingWait.Seconds(),
-			Version: s.ProtocolVersion, SubVer: s.UserAgent, Inbound: s.Inbound,
-			StartingHeight: s.StartHeight, ConnectionType: ct,
-			WTxIDRelay: s.WTxIDRelay, State: s.State, Transitions: trs,
-		}
+		out[i] = peerInfo(s)
 	}
 	return out
 }
 
+// ConnectionCount is the number of connected peers.
 func (a *Admin) ConnectionCount() int { return a.n.PeerCount() }
 
-func (a *Admin) NetworkInfo() rpcserver.NetworkInfo {
+// NetworkInfo describes the node's networking.
+func (a *Admin) NetworkInfo() NetworkInfo {
 	hc := &a.n.cfg.Peer.Machine.Handshake
-	svc, names := rpcserver.ServiceFlags(uint64(hc.Services))
 	in := 0
 	snaps := a.n.Peers()
 	for _, s := range snaps {
@@ -181,13 +325,17 @@ func (a *Admin) NetworkInfo() rpcserver.NetworkInfo {
 			in++
 		}
 	}
-	return rpcserver.NetworkInfo{
-		Version: a.version, SubVersion: hc.UserAgent, ProtocolVersion: int(handshake.ProtocolVersion),
-		LocalServices: svc, LocalServicesNames: names, LocalRelay: !hc.DisableRelay,
-		Connections: len(snaps), ConnectionsIn: in, ConnectionsOut: len(snaps) - in, NetworkActive: true,
+	return NetworkInfo{
+		Version: a.version, UserAgent: hc.UserAgent, ProtocolVersion: handshake.ProtocolVersion,
+		Services: hc.Services, Relay: !hc.DisableRelay, Active: true,
+		Connections: len(snaps), Inbound: in,
 	}
 }
 
+// AddNode keeps a connection to addr ("add"), stops keeping it
+// ("remove"), or dials it once ("onetry"). Refusals: ErrKindInvalidAddress,
+// ErrKindExists (ErrAlreadyAdded), ErrKindNotFound (ErrNotAdded). Any
+// other command word is a plain error.
 func (a *Admin) AddNode(addr, command string) error {
 	var err error
 	switch command {
@@ -198,68 +346,61 @@ func (a *Admin) AddNode(addr, command string) error {
 	case "onetry":
 		err = a.n.ConnectOnce(addr)
 	default:
-		return rpcserver.NewError(-1, "addnode: command must be add, remove or onetry")
+		return errors.New("addnode: command must be add, remove or onetry")
 	}
 	switch {
+	case err == nil:
+		return nil
 	case errors.Is(err, ErrAlreadyAdded):
-		return rpcserver.ErrNodeAlreadyAdded()
+		return refuse(ErrKindExists, err)
 	case errors.Is(err, ErrNotAdded):
-		return rpcserver.ErrNodeNotAdded()
-	case err != nil:
-		return rpcserver.NewError(-8, "%v", err)
+		return refuse(ErrKindNotFound, err)
 	}
-	return nil
+	return refuse(ErrKindInvalidAddress, err)
 }
 
+// DisconnectNode disconnects the peer with the id (byID) or the peers at
+// addr; ErrKindNotFound when there is none.
 func (a *Admin) DisconnectNode(addr string, id int64, byID bool) error {
-	ok := false
 	if byID {
-		ok = id >= 0 && a.n.Disconnect(uint64(id))
-	} else {
-		ok = a.n.DisconnectAddr(addr)
+		if id < 0 || !a.n.Disconnect(uint64(id)) {
+			return refuse(ErrKindNotFound, fmt.Errorf("no connected peer with id %d", id))
+		}
+		return nil
 	}
-	if !ok {
-		return rpcserver.ErrNodeNotConnected()
+	if !a.n.DisconnectAddr(addr) {
+		return refuse(ErrKindNotFound, fmt.Errorf("no connected peer at %q", addr))
 	}
 	return nil
 }
 
-func (a *Admin) Ping()                 { a.n.PingAll() }
-func (a *Admin) DisconnectAll() int    { return a.n.DisconnectAll() }
+// Ping asks every peer to ping now.
+func (a *Admin) Ping() { a.n.PingAll() }
+
+// DisconnectAll disconnects every peer and returns how many there were.
+func (a *Admin) DisconnectAll() int { return a.n.DisconnectAll() }
+
+// Uptime is how long the node has run.
 func (a *Admin) Uptime() time.Duration { return a.n.Uptime() }
-func (a *Admin) Stop()                 { a.stop() }
 
-func unix(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.Unix()
-}
+// Stop begins the node's shutdown and returns at once.
+func (a *Admin) Stop() { a.stop() }
 
-// network names an address's network as getpeerinfo does.
-func network(addr string) string {
-	ap, err := netip.ParseAddrPort(addr)
-	if err != nil {
-		if strings.HasSuffix(strings.Split(addr, ":")[0], ".onion") {
-			return "onion"
-		}
-		return "not_publicly_routable"
-	}
-	ip := ap.Addr().Unmap()
-	switch {
-	case !ip.IsGlobalUnicast() || ip.IsPrivate():
-		return "not_publicly_routable"
-	case ip.Is4():
-		return "ipv4"
-	}
-	return "ipv6"
-}
+// errBanTimeInPast is SetBan's refusal of an absolute ban time that has
+// passed.
+var errBanTimeInPast = errors.New("absolute ban time is in the past")
 
-// SetBan adds or removes an operator ban (Core's setban).
+// SetBan bans (command "add") or unbans ("remove") subnet, an IP address
+// or a CIDR subnet. A ban lasts banTime seconds, DefaultBanTime when
+// banTime is 0 or less; with absolute, it lasts until the Unix time
+// banTime. Refusals, checked in this order: ErrKindInvalidAddress; for
+// "add" an absolute time not after now (ErrKindInvalidParameter), then
+// ErrKindExists (ErrAlreadyBanned); for "remove" ErrKindNotFound
+// (ErrNotBanned). Any other command word is a plain error.
 func (a *Admin) SetBan(subnet, command string, banTime int64, absolute bool) error {
 	p, err := ParseSubnet(subnet)
 	if err != nil {
-		return rpcserver.ErrInvalidIPOrSubnet()
+		return refuse(ErrKindInvalidAddress, err)
 	}
 	switch command {
 	case "add":
@@ -268,43 +409,32 @@ func (a *Admin) SetBan(subnet, command string, banTime int64, absolute bool) err
 		case absolute:
 			until = time.Unix(banTime, 0)
 			if !until.After(time.Now()) {
-				return rpcserver.ErrBanTimeInPast()
+				return refuse(ErrKindInvalidParameter, errBanTimeInPast)
 			}
 		case banTime > 0:
 			until = time.Now().Add(time.Duration(banTime) * time.Second)
 		}
 		if err := a.n.Ban(p, until); errors.Is(err, ErrAlreadyBanned) {
-			return rpcserver.ErrAlreadyBanned()
+			return refuse(ErrKindExists, err)
 		} else if err != nil {
-			return rpcserver.NewError(-1, "%v", err)
+			return err
 		}
 	case "remove":
 		if err := a.n.Unban(p); errors.Is(err, ErrNotBanned) {
-			return rpcserver.ErrUnbanFailed()
+			return refuse(ErrKindNotFound, err)
 		} else if err != nil {
-			return rpcserver.NewError(-1, "%v", err)
+			return err
 		}
 	default:
-		return rpcserver.NewError(-1, "setban: command must be add or remove")
+		return errors.New("setban: command must be add or remove")
 	}
 	return nil
 }
 
-// ListBanned lists the bans in force (Core's listbanned).
-func (a *Admin) ListBanned() []rpcserver.BanInfo {
-	now := time.Now()
-	bans := a.n.Bans()
-	out := make([]rpcserver.BanInfo, len(bans))
-	for i, b := range bans {
-		out[i] = rpcserver.BanInfo{
-			Address: b.Subnet.String(), BanCreated: b.Created.Unix(), BannedUntil: b.Until.Unix(),
-			BanDuration: int64(b.Until.Sub(b.Created).Seconds()), TimeRemaining: int64(b.Until.Sub(now).Seconds()),
-		}
-	}
-	return out
-}
+// ListBanned lists the bans in force.
+func (a *Admin) ListBanned() []Ban { return a.n.Bans() }
 
-// ClearBanned removes every ban (Core's clearbanned).
+// ClearBanned removes every ban; a failure to persist is logged.
 func (a *Admin) ClearBanned() {
 	if err := a.n.ClearBans(); err != nil {
 		log.Errorf("clearbanned: %v", err)

@@ -1,88 +1,121 @@
 package node
 
 import (
+	"bytes"
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/btcsuite/btcd/wire/v2"
 
-	"github.com/peerd/peerd/internal/btcdtest"
-	"github.com/peerd/peerd/internal/rpcserver"
+	"github.com/peerd/peerd/mempool"
 )
 
-func rpcCode(err error) int {
-	var e *rpcserver.Error
-	if errors.As(err, &e) {
-		return e.Code
-	}
-	return 0
-}
-
-// TestAdminErrorCodes maps every mempool and node refusal to Bitcoin Core's
-// RPC error code.
-func TestAdminErrorCodes(t *testing.T) {
+// TestAdminRefusals gives every mempool and node refusal its kind, which
+// each face words in its own terms (internal/rpcserver/coreerr maps them
+// to Bitcoin Core's codes).
+func TestAdminRefusals(t *testing.T) {
 	n, _ := relayNode(t)
 	a := NewAdmin(n.Node, 100, func() {})
 
 	good := testTx(3)
-	txid, err := a.SendRawTransaction(btcdtest.TxHex(good))
-	if err != nil || txid != good.TxHash().String() {
-		t.Fatalf("sendrawtransaction = %q, %v", txid, err)
+	txid, err := a.SendRawTransaction(raw(t, good))
+	if err != nil || txid != good.TxHash() {
+		t.Fatalf("sendrawtransaction = %v, %v", txid, err)
 	}
 	// Already in the mempool: success with the txid, as in Core.
-	if again, err := a.SendRawTransaction(btcdtest.TxHex(good)); err != nil || again != txid {
-		t.Fatalf("resend = %q, %v; want the txid", again, err)
+	if again, err := a.SendRawTransaction(raw(t, good)); err != nil || again != txid {
+		t.Fatalf("resend = %v, %v; want the txid", again, err)
 	}
 	// Same txid, other witness: Core also answers with the txid.
 	other := good.Copy()
 	other.TxIn[0].Witness = wire.TxWitness{{9, 9}}
-	if got, err := a.SendRawTransaction(btcdtest.TxHex(other)); err != nil || got != txid {
-		t.Fatalf("same non-witness data = %q, %v; want the txid", got, err)
+	if got, err := a.SendRawTransaction(raw(t, other)); err != nil || got != txid {
+		t.Fatalf("same non-witness data = %v, %v; want the txid", got, err)
 	}
 
 	noOutputs := wire.NewMsgTx(2)
 	noOutputs.AddTxIn(wire.NewTxIn(&wire.OutPoint{Index: 1, Hash: [32]byte{1}}, nil, nil))
+	absent := txid
+	absent[31] ^= 0xff
 	cases := []struct {
 		name string
 		err  error
-		code int
+		kind ErrorKind
 	}{
-		{"bad hex", second(a.SendRawTransaction("zz")), -22},
-		{"not a transaction", second(a.SendRawTransaction("00")), -22},
-		{"trailing bytes", second(a.SendRawTransaction(btcdtest.TxHex(testTx(4)) + "00")), -22},
-		{"refused by the mempool", second(a.SendRawTransaction(btcdtest.TxHex(noOutputs))), -26},
-		{"not in mempool", second(a.MempoolEntry("00" + txid[2:])), -5},
-		{"malformed txid", second(a.MempoolEntry("xyz")), -5},
-		{"addnode bad command", a.AddNode("127.0.0.1:1", "jump"), -1},
-		{"addnode remove unknown", a.AddNode("127.0.0.1:1", "remove"), -24},
-		{"disconnectnode unknown address", a.DisconnectNode("127.0.0.1:1", 0, false), -29},
-		{"disconnectnode unknown id", a.DisconnectNode("", 999, true), -29},
+		{"no bytes", second(a.SendRawTransaction(nil)), ErrKindTxDecode},
+		{"not a transaction", second(a.SendRawTransaction([]byte{0})), ErrKindTxDecode},
+		{"trailing bytes", second(a.SendRawTransaction(append(raw(t, testTx(4)), 0))), ErrKindTxDecode},
+		{"refused by the mempool", second(a.SendRawTransaction(raw(t, noOutputs))), ErrKindRejected},
+		{"not in mempool", second(a.MempoolEntry(absent)), ErrKindNotFound},
+		{"addnode bad command", a.AddNode("127.0.0.1:1", "jump"), 0},
+		{"addnode bad address", a.AddNode("[]", "add"), ErrKindInvalidAddress},
+		{"addnode remove unknown", a.AddNode("127.0.0.1:1", "remove"), ErrKindNotFound},
+		{"disconnectnode unknown address", a.DisconnectNode("127.0.0.1:1", 0, false), ErrKindNotFound},
+		{"disconnectnode unknown id", a.DisconnectNode("", 999, true), ErrKindNotFound},
+		{"disconnectnode negative id", a.DisconnectNode("", -1, true), ErrKindNotFound},
 	}
 	for _, c := range cases {
-		if got := rpcCode(c.err); got != c.code {
-			t.Errorf("%s: error %v (code %d), want code %d", c.name, c.err, got, c.code)
+		if c.err == nil {
+			t.Errorf("%s: no error", c.name)
+		} else if got := KindOf(c.err); got != c.kind {
+			t.Errorf("%s: error %v (kind %v), want kind %v", c.name, c.err, got, c.kind)
 		}
+	}
+	var rej *mempool.RejectError
+	if err := second(a.SendRawTransaction(raw(t, noOutputs))); !errors.As(err, &rej) || err.Error() != rej.Error() {
+		t.Errorf("a mempool refusal %v: want the *mempool.RejectError, with its text", err)
 	}
 	if err := a.AddNode("127.0.0.1:1", "add"); err != nil {
 		t.Fatal(err)
 	}
-	if got := rpcCode(a.AddNode("127.0.0.1:1", "add")); got != -23 {
-		t.Errorf("addnode twice: code %d, want -23", got)
+	if err := a.AddNode("127.0.0.1:1", "add"); KindOf(err) != ErrKindExists || !errors.Is(err, ErrAlreadyAdded) {
+		t.Errorf("addnode twice: %v, want ErrKindExists wrapping ErrAlreadyAdded", err)
 	}
 	if err := a.AddNode("127.0.0.1:1", "remove"); err != nil {
 		t.Errorf("addnode remove: %v", err)
 	}
 
 	e, err := a.MempoolEntry(txid)
-	if err != nil || e.WTxID != good.WitnessHash().String() || !e.Unbroadcast {
+	if err != nil || e.TxID != txid || e.WTxID != good.WitnessHash() || !e.Unbroadcast || e.VSize == 0 || e.Added.IsZero() {
 		t.Fatalf("getmempoolentry = %+v, %v", e, err)
 	}
 	if ids := a.MempoolTxIDs(); len(ids) != 1 || ids[0] != txid {
 		t.Fatalf("getrawmempool = %v", ids)
 	}
-	if info := a.MempoolInfo(); info.Size != 1 || info.UnbroadcastCount != 1 {
+	if es := a.MempoolEntries(); len(es) != 1 || es[0].TxID != txid {
+		t.Fatalf("getrawmempool true = %+v", es)
+	}
+	if info := a.MempoolInfo(); !info.Loaded || info.Count != 1 || info.Unbroadcast != 1 || info.VSize != int64(e.VSize) {
 		t.Fatalf("getmempoolinfo = %+v", info)
 	}
+}
+
+// TestErrorKind: an Error reads as its cause, and errors.Is, errors.As
+// and KindOf see through wrapping.
+func TestErrorKind(t *testing.T) {
+	err := fmt.Errorf("setban: %w", &Error{Kind: ErrKindExists, Err: ErrAlreadyBanned})
+	if KindOf(err) != ErrKindExists || !errors.Is(err, ErrAlreadyBanned) || err.Error() != "setban: "+ErrAlreadyBanned.Error() {
+		t.Errorf("wrapped Error: kind %v, %q", KindOf(err), err)
+	}
+	if KindOf(errors.New("plain")) != 0 || KindOf(nil) != 0 {
+		t.Error("KindOf of no Error is not 0")
+	}
+	if s := ErrKindTxDecode.String(); s != "tx decode" {
+		t.Errorf("ErrKindTxDecode = %q", s)
+	}
+	if s := ErrorKind(200).String(); s != "ErrorKind(200)" {
+		t.Errorf("an unknown kind = %q", s)
+	}
+}
+
+func raw(t *testing.T, tx *wire.MsgTx) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	if err := tx.Serialize(&b); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
 }
 
 func second[T any](_ T, err error) error { return err }

@@ -1,6 +1,7 @@
 package node
 
 import (
+	"errors"
 	"net"
 	"net/netip"
 	"path/filepath"
@@ -60,23 +61,24 @@ func TestBans(t *testing.T) {
 	for _, c := range []struct {
 		name string
 		err  error
-		code int
+		kind ErrorKind
+		is   error
 	}{
-		{"already banned", a.SetBan("127.0.2.0/24", "add", 0, false), -23},
-		{"invalid subnet", a.SetBan("300.1.1.1", "add", 0, false), -30},
-		{"unban unknown", a.SetBan("10.0.0.0/8", "remove", 0, false), -30},
-		{"bad command", a.SetBan("10.0.0.1", "jump", 0, false), -1},
-		{"absolute time in the past", a.SetBan("10.0.0.2", "add", time.Now().Add(-time.Hour).Unix(), true), -8},
+		{"already banned", a.SetBan("127.0.2.0/24", "add", 0, false), ErrKindExists, ErrAlreadyBanned},
+		{"invalid subnet", a.SetBan("300.1.1.1", "add", 0, false), ErrKindInvalidAddress, ErrBadSubnet},
+		{"unban unknown", a.SetBan("10.0.0.0/8", "remove", 0, false), ErrKindNotFound, ErrNotBanned},
+		{"bad command", a.SetBan("10.0.0.1", "jump", 0, false), 0, nil},
+		{"absolute time in the past", a.SetBan("10.0.0.2", "add", time.Now().Add(-time.Hour).Unix(), true), ErrKindInvalidParameter, nil},
 	} {
-		if got := rpcCode(c.err); got != c.code {
-			t.Errorf("%s: %v (code %d), want %d", c.name, c.err, got, c.code)
+		if c.err == nil || KindOf(c.err) != c.kind || c.is != nil && !errors.Is(c.err, c.is) {
+			t.Errorf("%s: %v (kind %v), want kind %v wrapping %v", c.name, c.err, KindOf(c.err), c.kind, c.is)
 		}
 	}
 	if err := a.SetBan("::1", "add", time.Now().Add(time.Hour).Unix(), true); err != nil {
 		t.Fatal(err)
 	}
 	bans := a.ListBanned()
-	if len(bans) != 2 || bans[0].Address != "127.0.2.0/24" || bans[0].TimeRemaining < 3500 || bans[1].Address != "::1/128" {
+	if len(bans) != 2 || bans[0].Subnet.String() != "127.0.2.0/24" || time.Until(bans[0].Until) < 3500*time.Second || bans[1].Subnet.String() != "::1/128" {
 		t.Fatalf("listbanned %+v", bans)
 	}
 

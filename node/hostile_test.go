@@ -16,7 +16,6 @@ package node
 
 import (
 	"bytes"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -420,14 +419,6 @@ func bigTx(i, size int) *wire.MsgTx {
 	return tx
 }
 
-func txHex(t *testing.T, tx *wire.MsgTx) string {
-	var b bytes.Buffer
-	if err := tx.Serialize(&b); err != nil {
-		t.Fatal(err)
-	}
-	return hex.EncodeToString(b.Bytes())
-}
-
 // TestNeverReadingPeerAtNode: a peer that completes the handshake and then
 // never reads asks for 128 transactions of 390 kB (50 MB) it was announced,
 // while the operator keeps sending transactions and pinging every peer.
@@ -482,7 +473,7 @@ func TestNeverReadingPeerAtNode(t *testing.T) {
 		tx := testTx(byte(seq))
 		tx.TxIn[0].PreviousOutPoint.Hash[2] = byte(seq >> 8)
 		tx.TxIn[0].PreviousOutPoint.Hash[3] = 0x5e
-		if _, err := a.SendRawTransaction(txHex(t, tx)); err != nil {
+		if _, err := a.SendRawTransaction(raw(t, tx)); err != nil {
 			t.Fatalf("small tx %d: %v", seq, err)
 		}
 		small = append(small, tx.WitnessHash())

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -13,7 +14,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/btcsuite/btcd/chainhash/v2"
+
 	"github.com/peerd/peerd/internal/rpcserver"
+	"github.com/peerd/peerd/node"
 )
 
 // fakeNode is an rpcserver.Backend that records what it is asked.
@@ -39,29 +43,37 @@ func (f *fakeNode) last() string {
 
 const txid = "5a4ebf66822b0b2d56bd9dc64ece0bc38ee7844a23ff1d7320a88c5fdb2ad3e2"
 
-func (f *fakeNode) SendRawTransaction(hexTx string) (string, error) {
-	f.record("send %d", len(hexTx))
-	return txid, nil
-}
-func (f *fakeNode) MempoolTxIDs() []string { return []string{txid} }
-func (f *fakeNode) MempoolEntry(id string) (rpcserver.MempoolEntry, error) {
-	f.record("entry %s", id)
-	if id != txid {
-		return rpcserver.MempoolEntry{}, rpcserver.ErrNotInMempool()
+func txHash() chainhash.Hash {
+	h, err := chainhash.NewHashFromStr(txid)
+	if err != nil {
+		panic(err)
 	}
-	return rpcserver.MempoolEntry{VSize: 110, Weight: 440, Time: 1700000000, DescendantCount: 1, AncestorCount: 1, WTxID: txid}, nil
+	return *h
 }
-func (f *fakeNode) MempoolEntries() map[string]rpcserver.MempoolEntry {
-	e, _ := f.MempoolEntry(txid)
-	return map[string]rpcserver.MempoolEntry{txid: e}
+
+func (f *fakeNode) SendRawTransaction(raw []byte) (chainhash.Hash, error) {
+	f.record("send %d", 2*len(raw)) // hex digits
+	return txHash(), nil
 }
-func (f *fakeNode) MempoolInfo() rpcserver.MempoolInfo {
-	return rpcserver.MempoolInfo{Loaded: true, Size: 1}
+func (f *fakeNode) MempoolTxIDs() []chainhash.Hash { return []chainhash.Hash{txHash()} }
+func (f *fakeNode) MempoolEntry(id chainhash.Hash) (node.MempoolEntry, error) {
+	f.record("entry %s", id)
+	if id != txHash() {
+		return node.MempoolEntry{}, &node.Error{Kind: node.ErrKindNotFound, Err: errors.New("not in the fake mempool")}
+	}
+	return node.MempoolEntry{TxID: id, WTxID: id, VSize: 110, Weight: 440, Added: time.Unix(1700000000, 0)}, nil
 }
-func (f *fakeNode) Peers() []rpcserver.PeerInfo { return nil }
-func (f *fakeNode) ConnectionCount() int        { return 2 }
-func (f *fakeNode) NetworkInfo() rpcserver.NetworkInfo {
-	return rpcserver.NetworkInfo{SubVersion: "/peerd:0.1.0/"}
+func (f *fakeNode) MempoolEntries() []node.MempoolEntry {
+	e, _ := f.MempoolEntry(txHash())
+	return []node.MempoolEntry{e}
+}
+func (f *fakeNode) MempoolInfo() node.MempoolInfo {
+	return node.MempoolInfo{Loaded: true, Count: 1}
+}
+func (f *fakeNode) Peers() []node.PeerInfo { return nil }
+func (f *fakeNode) ConnectionCount() int   { return 2 }
+func (f *fakeNode) NetworkInfo() node.NetworkInfo {
+	return node.NetworkInfo{UserAgent: "/peerd:0.1.0/"}
 }
 func (f *fakeNode) AddNode(addr, command string) error {
 	f.record("addnode %s %s", addr, command)
@@ -69,14 +81,14 @@ func (f *fakeNode) AddNode(addr, command string) error {
 }
 func (f *fakeNode) DisconnectNode(addr string, id int64, byID bool) error {
 	f.record("disconnect %q %d %v", addr, id, byID)
-	return rpcserver.ErrNodeNotConnected()
+	return &node.Error{Kind: node.ErrKindNotFound, Err: errors.New("no such fake peer")}
 }
 func (f *fakeNode) Ping()                                    { f.record("ping") }
 func (f *fakeNode) DisconnectAll() int                       { return 4 }
 func (f *fakeNode) Uptime() time.Duration                    { return time.Hour }
 func (f *fakeNode) Stop()                                    { f.record("stop") }
 func (f *fakeNode) SetBan(string, string, int64, bool) error { f.record("setban"); return nil }
-func (f *fakeNode) ListBanned() []rpcserver.BanInfo          { f.record("listbanned"); return nil }
+func (f *fakeNode) ListBanned() []node.Ban                   { f.record("listbanned"); return nil }
 func (f *fakeNode) ClearBanned()                             { f.record("clearbanned") }
 
 // startNode runs an RPC server with cfg (on 127.0.0.1) until the test ends.

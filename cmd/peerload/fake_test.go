@@ -17,6 +17,7 @@ import (
 	"github.com/btcsuite/btcd/wire/v2"
 
 	"github.com/peerd/peerd/internal/rpcserver"
+	"github.com/peerd/peerd/internal/rpcserver/coreerr"
 	"github.com/peerd/peerd/internal/wireio"
 )
 
@@ -228,7 +229,7 @@ func (f *fakePeerd) call(method string, params []string) (any, *rpcserver.Error)
 		raw, err := hex.DecodeString(params[0])
 		var tx wire.MsgTx
 		if err != nil || tx.Deserialize(bytes.NewReader(raw)) != nil {
-			return nil, rpcserver.ErrTxDecodeFailed()
+			return nil, coreerr.TxDecodeFailed()
 		}
 		txid := tx.TxHash().String()
 		if f.acceptTx != nil && !f.acceptTx[txid] {

@@ -1,29 +1,34 @@
 package rpcserver
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
 	"strconv"
 	"time"
+
+	"github.com/btcsuite/btcd/chainhash/v2"
+
+	"github.com/peerd/peerd/node"
 )
 
-// Backend is the node as the server sees it. The server calls these
-// methods on the HTTP request's goroutine, so they must not block for
-// long; errors with a Core error code are *[Error] values.
+// Backend is the node as the server sees it: node.Admin's methods, in the
+// node's own types. The server calls them on the HTTP request's goroutine,
+// so they must not block for long. It words their values in Core's JSON
+// shapes (below) and their refusals (*node.Error) in Core's codes and
+// messages (package coreerr); any other error is reported as CodeMisc.
 type Backend interface {
-	// SendRawTransaction decodes hex, adds to the mempool (durably) and queues relay.
-	// Returns the txid. Errors: *Error values (below) carry the Core code.
-	SendRawTransaction(hexTx string) (txid string, err error)
-	MempoolTxIDs() []string
-	MempoolEntry(txid string) (MempoolEntry, error) // *Error{Code: -5 RPC_INVALID_ADDRESS_OR_KEY, "Transaction not in mempool"} when absent
-	MempoolEntries() map[string]MempoolEntry
-	MempoolInfo() MempoolInfo
-	Peers() []PeerInfo
+	// SendRawTransaction decodes raw, adds it to the mempool (durably)
+	// and queues its relay. Returns the txid.
+	SendRawTransaction(raw []byte) (chainhash.Hash, error)
+	MempoolTxIDs() []chainhash.Hash
+	MempoolEntry(txid chainhash.Hash) (node.MempoolEntry, error) // node.ErrKindNotFound when absent
+	MempoolEntries() []node.MempoolEntry
+	MempoolInfo() node.MempoolInfo
+	Peers() []node.PeerInfo
 	ConnectionCount() int
-	NetworkInfo() NetworkInfo
-	AddNode(addr, command string) error                    // command: add|remove|onetry; errors *Error -23/-24
-	DisconnectNode(addr string, id int64, byID bool) error // *Error -29 when not connected
+	NetworkInfo() node.NetworkInfo
+	AddNode(addr, command string) error                    // command: add|remove|onetry
+	DisconnectNode(addr string, id int64, byID bool) error // node.ErrKindNotFound when not connected
 	Ping()                                                 // ask every peer to ping now
 	DisconnectAll() int                                    // "kill all peers": returns how many
 	Uptime() time.Duration
@@ -31,13 +36,10 @@ type Backend interface {
 	// subnet (CIDR), given as the client wrote it: the node parses it.
 	// banTime is seconds from now, 0 or less meaning the default (24 h);
 	// with absolute, it is a Unix time in seconds. For "remove", banTime
-	// is 0 and absolute false. Errors, in Core's order: ErrInvalidIPOrSubnet
-	// (-30), then for "add" ErrAlreadyBanned (-23) and, with absolute and
-	// a time before now, ErrBanTimeInPast (-8); for "remove" ErrUnbanFailed
-	// (-30).
+	// is 0 and absolute false. Refusals as [node.Admin.SetBan].
 	SetBan(subnet, command string, banTime int64, absolute bool) error
 	// ListBanned returns the bans in force (nil is listed as []).
-	ListBanned() []BanInfo
+	ListBanned() []node.Ban
 	ClearBanned()
 	Stop() // begin shutdown (returns at once)
 }
@@ -149,25 +151,6 @@ func UnixSeconds(t time.Time) float64 {
 	return float64(t.UnixMilli()) / 1000
 }
 
-// MarshalJSON writes e with Core's empty arrays where the slices are nil.
-func (e MempoolEntry) MarshalJSON() ([]byte, error) {
-	type plain MempoolEntry
-	p := plain(e)
-	p.Depends = nonNil(p.Depends)
-	p.SpentBy = nonNil(p.SpentBy)
-	return json.Marshal(p)
-}
-
-// MarshalJSON writes p with empty arrays where the slices are nil.
-func (p Propagation) MarshalJSON() ([]byte, error) {
-	type plain Propagation
-	q := plain(p)
-	q.InvSent = nonNil(q.InvSent)
-	q.Fetched = nonNil(q.Fetched)
-	q.SeenFrom = nonNil(q.SeenFrom)
-	return json.Marshal(q)
-}
-
 // MempoolInfo is Core's getmempoolinfo result.
 type MempoolInfo struct {
 	Loaded              bool   `json:"loaded"`              // the mempool is fully loaded (from disk)
@@ -236,26 +219,6 @@ type PeerInfo struct {
 	Transitions []Transition `json:"transitions"` // recent transitions, oldest first
 }
 
-// MarshalJSON writes p with Core's empty arrays and objects where p has
-// nil, and "v1" as the transport when none is set.
-func (p PeerInfo) MarshalJSON() ([]byte, error) {
-	type plain PeerInfo
-	q := plain(p)
-	q.ServicesNames = nonNil(q.ServicesNames)
-	q.Permissions = nonNil(q.Permissions)
-	q.Transitions = nonNil(q.Transitions)
-	if q.BytesSentPerMsg == nil {
-		q.BytesSentPerMsg = map[string]uint64{}
-	}
-	if q.BytesRecvPerMsg == nil {
-		q.BytesRecvPerMsg = map[string]uint64{}
-	}
-	if q.TransportProtocolType == "" {
-		q.TransportProtocolType = "v1"
-	}
-	return json.Marshal(q)
-}
-
 // NetworkInfo is Core's getnetworkinfo result. Warnings is a string, as
 // before Core 28 (which made it an array), because btcd's rpcclient and
 // older tools read a string.
@@ -294,16 +257,6 @@ type LocalAddress struct {
 	Score   int    `json:"score"`
 }
 
-// MarshalJSON writes n with empty arrays where n has nil.
-func (n NetworkInfo) MarshalJSON() ([]byte, error) {
-	type plain NetworkInfo
-	q := plain(n)
-	q.LocalServicesNames = nonNil(q.LocalServicesNames)
-	q.Networks = nonNil(q.Networks)
-	q.LocalAddresses = nonNil(q.LocalAddresses)
-	return json.Marshal(q)
-}
-
 // ServiceFlags returns a service bit field as Core writes it: the 16-digit
 // hex of "services"/"localservices" and the names of "servicesnames"
 // (NETWORK, BLOOM, WITNESS, COMPACT_FILTERS, NETWORK_LIMITED, P2P_V2, and
@@ -334,11 +287,4 @@ func ServiceFlags(flags uint64) (hex string, names []string) {
 		names = append(names, name)
 	}
 	return fmt.Sprintf("%016x", flags), names
-}
-
-func nonNil[T any](s []T) []T {
-	if s == nil {
-		return []T{}
-	}
-	return s
 }

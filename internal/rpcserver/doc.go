@@ -66,6 +66,9 @@
 //
 // # The node
 //
-// The server reaches the node only through [Backend], calling it on the
-// HTTP request's goroutine; the node keeps those calls short.
+// The server reaches the node only through [Backend] (node.Admin, in
+// the node's own types), calling it on the HTTP request's goroutine; the
+// node keeps those calls short. The server adapts the node's values to
+// Core's JSON shapes (adapt.go, the only place that builds them) and its
+// refusals to Core's codes and messages (package coreerr).
 package rpcserver

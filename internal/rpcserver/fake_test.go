@@ -15,21 +15,24 @@ import (
 	"testing"
 	"time"
 
+	"github.com/btcsuite/btcd/chainhash/v2"
 	"github.com/btcsuite/btcd/wire/v2"
+
+	"github.com/peerd/peerd/node"
 )
 
 // fakeBackend is a Backend with a map for a mempool and a fixed peer list.
 type fakeBackend struct {
 	mu        sync.Mutex
-	entries   map[string]MempoolEntry
-	order     []string
-	peers     []PeerInfo
+	entries   map[chainhash.Hash]node.MempoolEntry
+	order     []chainhash.Hash
+	peers     []node.PeerInfo
 	added     map[string]bool
 	sent      []string // hex of accepted transactions
 	pings     int
 	stops     int
 	disc      []string // disconnectnode calls, "addr" or "#id"
-	bans      []BanInfo
+	bans      []node.Ban
 	banCalls  []string // setban calls: "subnet command bantime absolute"
 	panicOn   string   // a method name whose call panics
 	block     chan struct{}
@@ -38,15 +41,16 @@ type fakeBackend struct {
 
 func newFakeBackend() *fakeBackend {
 	return &fakeBackend{
-		entries: map[string]MempoolEntry{},
+		entries: map[chainhash.Hash]node.MempoolEntry{},
 		added:   map[string]bool{"10.0.0.1:8333": true},
-		peers: []PeerInfo{{
-			ID: 7, Addr: "127.0.0.1:18444", AddrBind: "127.0.0.1:50000", Network: "not_publicly_routable",
-			Services: "0000000000000409", ServicesNames: []string{"NETWORK", "WITNESS", "NETWORK_LIMITED"},
-			RelayTxes: true, LastSend: 1700000001, LastRecv: 1700000002, BytesSent: 100, BytesRecv: 200,
-			ConnTime: 1700000000, PingTime: 0.0015, MinPing: 0.001, Version: 70016, SubVer: "/btcd:0.24.2/",
-			StartingHeight: 101, ConnectionType: ConnManual, WTxIDRelay: true, State: "standby/validating",
-			Transitions: []Transition{{Time: 1700000000.25, From: "handshake/awaitverack", To: "standby", On: "verack"}},
+		peers: []node.PeerInfo{{
+			ID: 7, Addr: "127.0.0.1:18444", LocalAddr: "127.0.0.1:50000", Manual: true,
+			Services: wire.SFNodeNetwork | wire.SFNodeWitness | wire.SFNodeNetworkLimited,
+			Relay:    true, LastSend: time.Unix(1700000001, 0), LastRecv: time.Unix(1700000002, 0), BytesSent: 100, BytesRecv: 200,
+			ConnectedAt: time.Unix(1700000000, 0), LastPing: 1500 * time.Microsecond, MinPing: time.Millisecond,
+			ProtocolVersion: 70016, UserAgent: "/btcd:0.24.2/",
+			StartHeight: 101, WTxIDRelay: true, State: "standby/validating",
+			Transitions: []node.Transition{{At: time.UnixMilli(1700000000250), From: "handshake/awaitverack", To: "standby", On: "verack"}},
 		}},
 	}
 }
@@ -82,69 +86,64 @@ func (f *fakeBackend) setBlock(release chan struct{}) <-chan struct{} {
 	return f.blockedIn
 }
 
-func (f *fakeBackend) SendRawTransaction(hexTx string) (string, error) {
+func (f *fakeBackend) SendRawTransaction(raw []byte) (chainhash.Hash, error) {
 	f.enter("SendRawTransaction")
-	b, err := hex.DecodeString(hexTx)
-	if err != nil {
-		return "", ErrTxDecodeFailed()
-	}
 	var tx wire.MsgTx
-	if err := tx.Deserialize(bytes.NewReader(b)); err != nil {
-		return "", ErrTxDecodeFailed()
+	if err := tx.Deserialize(bytes.NewReader(raw)); err != nil {
+		return chainhash.Hash{}, &node.Error{Kind: node.ErrKindTxDecode, Err: err}
 	}
-	txid := tx.TxHash().String()
+	txid := tx.TxHash()
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if _, ok := f.entries[txid]; !ok {
 		f.order = append(f.order, txid)
-		f.sent = append(f.sent, hexTx)
-		f.entries[txid] = MempoolEntry{
-			VSize: int64(tx.SerializeSize()), Weight: 4 * int64(tx.SerializeSize()), Time: 1700000100,
-			DescendantCount: 1, DescendantSize: int64(tx.SerializeSize()), AncestorCount: 1,
-			AncestorSize: int64(tx.SerializeSize()), WTxID: tx.WitnessHash().String(), Unbroadcast: true,
+		f.sent = append(f.sent, hex.EncodeToString(raw))
+		f.entries[txid] = node.MempoolEntry{
+			TxID: txid, WTxID: tx.WitnessHash(), VSize: tx.SerializeSize(), Weight: 4 * tx.SerializeSize(),
+			Added: time.Unix(1700000100, 0), Unbroadcast: true,
 		}
 	}
 	return txid, nil
 }
 
-func (f *fakeBackend) MempoolTxIDs() []string {
+func (f *fakeBackend) MempoolTxIDs() []chainhash.Hash {
 	f.enter("MempoolTxIDs")
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return append([]string(nil), f.order...)
+	return append([]chainhash.Hash(nil), f.order...)
 }
 
-func (f *fakeBackend) MempoolEntry(txid string) (MempoolEntry, error) {
+func (f *fakeBackend) MempoolEntry(txid chainhash.Hash) (node.MempoolEntry, error) {
 	f.enter("MempoolEntry")
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	e, ok := f.entries[txid]
 	if !ok {
-		return MempoolEntry{}, ErrNotInMempool()
+		return node.MempoolEntry{}, &node.Error{Kind: node.ErrKindNotFound, Err: errors.New("not in the fake mempool")}
 	}
 	return e, nil
 }
 
-func (f *fakeBackend) MempoolEntries() map[string]MempoolEntry {
+func (f *fakeBackend) MempoolEntries() []node.MempoolEntry {
 	f.enter("MempoolEntries")
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	m := make(map[string]MempoolEntry, len(f.entries))
-	for k, v := range f.entries {
-		m[k] = v
+	es := make([]node.MempoolEntry, len(f.order))
+	for i, id := range f.order {
+		es[i] = f.entries[id]
 	}
-	return m
+	return es
 }
 
-func (f *fakeBackend) MempoolInfo() MempoolInfo {
+func (f *fakeBackend) MempoolInfo() node.MempoolInfo {
 	f.enter("MempoolInfo")
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return MempoolInfo{Loaded: true, Size: int64(len(f.entries)), MaxMempool: 300000000,
-		MempoolMinFee: 1000, MinRelayTxFee: 1000, IncrementalRelayFee: 1000}
+	return node.MempoolInfo{Loaded: true, Count: len(f.entries), MaxBytes: 300000000,
+		MinFeeRate: 1000, MinRelayFeeRate: 1000, IncrementalFeeRate: 1000}
 }
 
-func (f *fakeBackend) Peers() []PeerInfo {
+func (f *fakeBackend) Peers() []node.PeerInfo {
 	f.enter("Peers")
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -158,12 +157,10 @@ func (f *fakeBackend) ConnectionCount() int {
 	return len(f.peers)
 }
 
-func (f *fakeBackend) NetworkInfo() NetworkInfo {
+func (f *fakeBackend) NetworkInfo() node.NetworkInfo {
 	f.enter("NetworkInfo")
-	hexs, names := ServiceFlags(0)
-	return NetworkInfo{Version: 100, SubVersion: "/peerd:0.1.0/", ProtocolVersion: 70016,
-		LocalServices: hexs, LocalServicesNames: names, LocalRelay: true, Connections: 1,
-		ConnectionsOut: 1, NetworkActive: true, RelayFee: 1000, IncrementalFee: 1000}
+	return node.NetworkInfo{Version: 100, UserAgent: "/peerd:0.1.0/", ProtocolVersion: 70016,
+		Relay: true, Connections: 1, Active: true, RelayFeeRate: 1000, IncrementalFeeRate: 1000}
 }
 
 func (f *fakeBackend) AddNode(addr, command string) error {
@@ -173,12 +170,12 @@ func (f *fakeBackend) AddNode(addr, command string) error {
 	switch command {
 	case "add":
 		if f.added[addr] {
-			return ErrNodeAlreadyAdded()
+			return &node.Error{Kind: node.ErrKindExists, Err: node.ErrAlreadyAdded}
 		}
 		f.added[addr] = true
 	case "remove":
 		if !f.added[addr] {
-			return ErrNodeNotAdded()
+			return &node.Error{Kind: node.ErrKindNotFound, Err: node.ErrNotAdded}
 		}
 		delete(f.added, addr)
 	case "onetry":
@@ -204,7 +201,7 @@ func (f *fakeBackend) DisconnectNode(addr string, id int64, byID bool) error {
 			return nil
 		}
 	}
-	return ErrNodeNotConnected()
+	return &node.Error{Kind: node.ErrKindNotFound, Err: errors.New("no such fake peer")}
 }
 
 func (f *fakeBackend) Ping() {
@@ -231,10 +228,10 @@ func (f *fakeBackend) Stop() {
 	f.mu.Unlock()
 }
 
-// fakeNow is the fake backend's clock for bans.
+// fakeNow is the fake backend's clock for bans, and the test server's.
 const fakeNow = 1700000000
 
-// SetBan keeps a ban list as the node does, with Core's errors: the
+// SetBan keeps a ban list as the node does, with the node's refusals: the
 // subnet is an IP address or a CIDR subnet.
 func (f *fakeBackend) SetBan(subnet, command string, banTime int64, absolute bool) error {
 	f.enter("SetBan")
@@ -253,33 +250,32 @@ func (f *fakeBackend) SetBan(subnet, command string, banTime int64, absolute boo
 		}
 	}
 	if err != nil {
-		return ErrInvalidIPOrSubnet()
+		return &node.Error{Kind: node.ErrKindInvalidAddress, Err: err}
 	}
 	at := -1
 	for i, b := range f.bans {
-		if b.Address == p.String() {
+		if b.Subnet == p {
 			at = i
 		}
 	}
 	switch command {
 	case "add":
 		if at >= 0 {
-			return ErrAlreadyBanned()
+			return &node.Error{Kind: node.ErrKindExists, Err: node.ErrAlreadyBanned}
 		}
 		until := int64(fakeNow + 86400)
 		switch {
 		case absolute && banTime < fakeNow:
-			return ErrBanTimeInPast()
+			return &node.Error{Kind: node.ErrKindInvalidParameter, Err: errors.New("in the past")}
 		case absolute:
 			until = banTime
 		case banTime > 0:
 			until = fakeNow + banTime
 		}
-		f.bans = append(f.bans, BanInfo{Address: p.String(), BanCreated: fakeNow, BannedUntil: until,
-			BanDuration: until - fakeNow, TimeRemaining: until - fakeNow})
+		f.bans = append(f.bans, node.Ban{Subnet: p, Created: time.Unix(fakeNow, 0), Until: time.Unix(until, 0)})
 	case "remove":
 		if at < 0 {
-			return ErrUnbanFailed()
+			return &node.Error{Kind: node.ErrKindNotFound, Err: node.ErrNotBanned}
 		}
 		f.bans = append(f.bans[:at], f.bans[at+1:]...)
 	default:
@@ -288,14 +284,14 @@ func (f *fakeBackend) SetBan(subnet, command string, banTime int64, absolute boo
 	return nil
 }
 
-func (f *fakeBackend) ListBanned() []BanInfo {
+func (f *fakeBackend) ListBanned() []node.Ban {
 	f.enter("ListBanned")
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if len(f.bans) == 0 {
 		return nil // the server lists it as []
 	}
-	return append([]BanInfo(nil), f.bans...)
+	return append([]node.Ban(nil), f.bans...)
 }
 
 func (f *fakeBackend) ClearBanned() {
@@ -356,6 +352,7 @@ func startServer(t *testing.T, cfg Config) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
+	s.now = func() time.Time { return time.Unix(fakeNow, 0) }
 	ctx, cancel := context.WithCancel(context.Background())
 	ts := &testServer{Server: s, backend: b, url: "http://" + s.Addrs()[0].String() + "/", done: make(chan error, 1), cancel: cancel}
 	go func() { ts.done <- s.Serve(ctx) }()
@@ -463,3 +460,6 @@ func testTx(t *testing.T, seq uint32, extra int) (string, string) {
 	}
 	return hex.EncodeToString(b.Bytes()), tx.TxHash().String()
 }
+
+// The node's operator interface is a Backend.
+var _ Backend = (*node.Admin)(nil)

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/peerd/peerd/internal/rpcserver/coreerr"
 )
 
 func TestAmountJSON(t *testing.T) {
@@ -80,18 +82,12 @@ func TestUnixSeconds(t *testing.T) {
 }
 
 func TestErrorValue(t *testing.T) {
-	err := fmt.Errorf("adding: %w", ErrNotInMempool())
-	if !errors.Is(err, ErrNotInMempool()) || errors.Is(err, ErrNodeNotConnected()) {
-		t.Error("errors.Is by code")
-	}
+	err := fmt.Errorf("adding: %w", coreerr.NotInMempool())
 	if got := asRPCError(err); got.Code != CodeInvalidAddressOrKey || got.Message != "Transaction not in mempool" {
 		t.Errorf("asRPCError of a wrapped *Error = %+v", got)
 	}
 	if got := asRPCError(errors.New("disk full")); got.Code != CodeMisc || got.Message != "disk full" {
 		t.Errorf("asRPCError of a plain error = %+v", got)
-	}
-	if s := ErrTxDecodeFailed().Error(); s != "rpc error -22: TX decode failed. Make sure the tx has at least one input." {
-		t.Errorf("Error() = %q", s)
 	}
 	if e := NewError(CodeInvalidParameter, "bad %s", "x"); e.Message != "bad x" {
 		t.Errorf("NewError = %+v", e)

@@ -1,10 +1,16 @@
 package rpcserver
 
 import (
+	"encoding/hex"
 	"fmt"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/btcsuite/btcd/chainhash/v2"
+
+	"github.com/peerd/peerd/internal/rpcserver/coreerr"
+	"github.com/peerd/peerd/node"
 )
 
 // method is one RPC method: its parameters, its help, and what it does.
@@ -105,14 +111,14 @@ func methodList() []*method {
 				"  \"unbroadcastcount\" : n,      (numeric) Current number of transactions that haven't passed initial broadcast yet\n" +
 				"  \"fullrbf\" : true|false       (boolean) True if the mempool accepts RBF without replaceability signaling inspection\n" +
 				"}",
-			run: func(s *Server, _ callArgs) (any, error) { return s.backend.MempoolInfo(), nil },
+			run: func(s *Server, _ callArgs) (any, error) { return mempoolInfo(s.backend.MempoolInfo()), nil },
 		},
 		{
 			name:     "getpeerinfo",
 			category: "network",
 			desc:     "Returns data about each connected network peer as a json array of objects.",
 			result:   peerInfoHelp,
-			run:      func(s *Server, _ callArgs) (any, error) { return nonNil(s.backend.Peers()), nil },
+			run:      func(s *Server, _ callArgs) (any, error) { return mapSlice(s.backend.Peers(), peerInfo), nil },
 		},
 		{
 			name:     "getconnectioncount",
@@ -143,7 +149,7 @@ func methodList() []*method {
 				"  \"localaddresses\" : [ {...} ],        (json array) list of local addresses: address, port, score\n" +
 				"  \"warnings\" : \"str\"                   (string) any network and blockchain warnings\n" +
 				"}",
-			run: func(s *Server, _ callArgs) (any, error) { return s.backend.NetworkInfo(), nil },
+			run: func(s *Server, _ callArgs) (any, error) { return networkInfo(s.backend.NetworkInfo()), nil },
 		},
 		{
 			name:     "addnode",
@@ -212,7 +218,10 @@ func methodList() []*method {
 				"  },\n" +
 				"  ...\n" +
 				"]",
-			run: func(s *Server, _ callArgs) (any, error) { return nonNil(s.backend.ListBanned()), nil },
+			run: func(s *Server, _ callArgs) (any, error) {
+				now := s.now()
+				return mapSlice(s.backend.ListBanned(), func(b node.Ban) BanInfo { return banInfo(b, now) }), nil
+			},
 		},
 		{
 			name:     "clearbanned",
@@ -286,11 +295,15 @@ func rpcSendRawTransaction(s *Server, a callArgs) (any, error) {
 	if err := a.amount(2, false); err != nil {
 		return nil, err
 	}
-	hexTx := a.str(0)
-	if !isHex(hexTx) { // Core's DecodeHexTx fails the same way
-		return nil, ErrTxDecodeFailed()
+	raw, err := hex.DecodeString(a.str(0))
+	if err != nil || len(raw) == 0 { // Core's DecodeHexTx fails the same way
+		return nil, coreerr.TxDecodeFailed()
 	}
-	return s.backend.SendRawTransaction(hexTx)
+	txid, err := s.backend.SendRawTransaction(raw)
+	if err != nil {
+		return nil, coreerr.SendRawTransaction(err)
+	}
+	return txid.String(), nil
 }
 
 func rpcGetRawMempool(s *Server, a callArgs) (any, error) {
@@ -301,13 +314,9 @@ func rpcGetRawMempool(s *Server, a callArgs) (any, error) {
 	case sequence:
 		return nil, NewError(CodeInvalidParameter, "mempool_sequence is not supported: peerd keeps no mempool sequence number")
 	case verbose:
-		entries := s.backend.MempoolEntries()
-		if entries == nil {
-			entries = map[string]MempoolEntry{}
-		}
-		return entries, nil
+		return mempoolEntries(s.backend.MempoolEntries()), nil
 	default:
-		return nonNil(s.backend.MempoolTxIDs()), nil
+		return txidStrings(s.backend.MempoolTxIDs()), nil
 	}
 }
 
@@ -316,7 +325,11 @@ func rpcGetMempoolEntry(s *Server, a callArgs) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s.backend.MempoolEntry(txid)
+	e, err := s.backend.MempoolEntry(txid)
+	if err != nil {
+		return nil, coreerr.GetMempoolEntry(err)
+	}
+	return mempoolEntry(e), nil
 }
 
 func rpcAddNode(s *Server, a callArgs) (any, error) {
@@ -327,7 +340,7 @@ func rpcAddNode(s *Server, a callArgs) (any, error) {
 	if a.boolean(2, false) {
 		return nil, NewError(CodeInvalidParameter, "Error: v2transport requested but not enabled (peerd speaks only the v1 transport)")
 	}
-	return nil, s.backend.AddNode(a.str(0), command)
+	return nil, coreerr.AddNode(s.backend.AddNode(a.str(0), command))
 }
 
 func rpcDisconnectNode(s *Server, a callArgs) (any, error) {
@@ -336,13 +349,13 @@ func rpcDisconnectNode(s *Server, a callArgs) (any, error) {
 	hasAddr, hasID := a.has(0), a.has(1)
 	switch {
 	case hasAddr && !hasID:
-		return nil, s.backend.DisconnectNode(a.str(0), 0, false)
+		return nil, coreerr.DisconnectNode(s.backend.DisconnectNode(a.str(0), 0, false))
 	case hasID && (!hasAddr || a.str(0) == ""):
 		id, err := a.int64(1)
 		if err != nil {
 			return nil, err
 		}
-		return nil, s.backend.DisconnectNode("", id, true)
+		return nil, coreerr.DisconnectNode(s.backend.DisconnectNode("", id, true))
 	default:
 		return nil, NewError(CodeInvalidParams, "Only one of address and nodeid should be provided.")
 	}
@@ -366,7 +379,7 @@ func rpcSetBan(s *Server, a callArgs) (any, error) {
 		}
 	}
 	absolute := command == "add" && a.boolean(3, false)
-	return nil, s.backend.SetBan(a.str(0), command, banTime, absolute)
+	return nil, coreerr.SetBan(s.backend.SetBan(a.str(0), command, banTime, absolute))
 }
 
 // isHex is Core's IsHex: a non-empty, even number of hex digits.
@@ -387,19 +400,20 @@ func isHexDigit(c byte) bool {
 }
 
 // parseHash checks a 256-bit hash parameter as Core's ParseHashV and
-// returns it in lower case.
-func parseHash(s, name string) (string, error) {
+// returns it.
+func parseHash(s, name string) (chainhash.Hash, error) {
 	shown := s
 	if len(shown) > 80 {
 		shown = shown[:80] + "..."
 	}
 	if len(s) != 64 {
-		return "", NewError(CodeInvalidParameter, "%s must be of length 64 (not %d, for '%s')", name, len(s), shown)
+		return chainhash.Hash{}, NewError(CodeInvalidParameter, "%s must be of length 64 (not %d, for '%s')", name, len(s), shown)
 	}
-	if !isHex(s) {
-		return "", NewError(CodeInvalidParameter, "%s must be hexadecimal string (not '%s')", name, shown)
+	h, err := chainhash.NewHashFromStr(s)
+	if !isHex(s) || err != nil {
+		return chainhash.Hash{}, NewError(CodeInvalidParameter, "%s must be hexadecimal string (not '%s')", name, shown)
 	}
-	return strings.ToLower(s), nil
+	return *h, nil
 }
 
 // signature is the first line of the method's help: its name and

@@ -2,29 +2,35 @@ package telnet
 
 import (
 	"cmp"
+	"encoding/hex"
 	"errors"
 	"fmt"
-	"math"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/peerd/peerd/internal/rpcserver"
+	"github.com/btcsuite/btcd/chainhash/v2"
+
+	"github.com/peerd/peerd/internal/rpcserver/coreerr"
+	"github.com/peerd/peerd/node"
 )
 
 // Console is what the debug console needs from the node: a subset of
 // node.Admin, the operator interface behind the JSON-RPC server too, so
-// that both faces do the same thing. *node.Admin satisfies it.
+// that both faces do the same thing. The console adapts node's values to
+// its lines, and words node's refusals as bitcoin-cli writes Core's
+// errors (package coreerr). *node.Admin satisfies it.
 type Console interface {
 	// Peers lists the wire peers with their state paths and recent
 	// transitions.
-	Peers() []rpcserver.PeerInfo
-	// MempoolEntries maps txids to entries, with their propagation.
-	MempoolEntries() map[string]rpcserver.MempoolEntry
-	// SendRawTransaction is sendrawtransaction: errors are *rpcserver.Error.
-	SendRawTransaction(hexTx string) (txid string, err error)
-	// DisconnectNode is disconnectnode, by address or by id.
+	Peers() []node.PeerInfo
+	// MempoolEntries lists the mempool's entries, with their propagation.
+	MempoolEntries() []node.MempoolEntry
+	// SendRawTransaction adds a serialized transaction, as
+	// sendrawtransaction does, and returns its txid.
+	SendRawTransaction(raw []byte) (chainhash.Hash, error)
+	// DisconnectNode disconnects a peer by address or by id.
 	DisconnectNode(addr string, id int64, byID bool) error
 	// DisconnectAll disconnects every wire peer and says how many.
 	DisconnectAll() int
@@ -35,11 +41,14 @@ type Console interface {
 // "no wire node (--nowire)".
 type Offline string
 
-func (Offline) Peers() []rpcserver.PeerInfo                       { return nil }
-func (Offline) MempoolEntries() map[string]rpcserver.MempoolEntry { return nil }
-func (o Offline) SendRawTransaction(string) (string, error)       { return "", errors.New(string(o)) }
-func (o Offline) DisconnectNode(string, int64, bool) error        { return errors.New(string(o)) }
-func (Offline) DisconnectAll() int                                { return 0 }
+func (Offline) Peers() []node.PeerInfo                     { return nil }
+func (Offline) MempoolEntries() []node.MempoolEntry        { return nil }
+func (o Offline) DisconnectNode(string, int64, bool) error { return errors.New(string(o)) }
+func (Offline) DisconnectAll() int                         { return 0 }
+
+func (o Offline) SendRawTransaction([]byte) (chainhash.Hash, error) {
+	return chainhash.Hash{}, errors.New(string(o))
+}
 
 // helpText is /help's answer.
 var helpText = []string{
@@ -88,16 +97,20 @@ func command(c Console, line string) (out []string, quit bool) {
 	case "peer":
 		return peerHistory(c.Peers(), arg), false
 	case "mempool":
-		return mempool(c.MempoolEntries()), false
+		return mempoolLines(c.MempoolEntries()), false
 	case "tx":
 		if arg == "" {
 			return []string{"usage: /tx HEX (a serialized transaction in hex)"}, false
 		}
-		txid, err := c.SendRawTransaction(arg)
-		if err != nil {
-			return []string{errorLine(err)}, false
+		raw, err := hex.DecodeString(arg)
+		if err != nil { // as sendrawtransaction words it
+			return []string{errorLine(coreerr.TxDecodeFailed())}, false
 		}
-		return []string{"txid " + txid}, false
+		txid, err := c.SendRawTransaction(raw)
+		if err != nil {
+			return []string{errorLine(coreerr.SendRawTransaction(err))}, false
+		}
+		return []string{"txid " + txid.String()}, false
 	case "disconnect":
 		return disconnect(c, arg), false
 	case "killall":
@@ -107,67 +120,59 @@ func command(c Console, line string) (out []string, quit bool) {
 	return []string{fmt.Sprintf("unknown command %q: try /help", "/"+name)}, false
 }
 
-func peers(ps []rpcserver.PeerInfo) []string {
+func peers(ps []node.PeerInfo) []string {
 	if len(ps) == 0 {
 		return []string{"no wire peers"}
 	}
-	slices.SortFunc(ps, func(a, b rpcserver.PeerInfo) int { return cmp.Compare(a.ID, b.ID) })
+	slices.SortFunc(ps, func(a, b node.PeerInfo) int { return cmp.Compare(a.ID, b.ID) })
 	out := []string{fmt.Sprintf("%d wire %s:", len(ps), plural(len(ps), "peer", "peers"))}
 	for _, p := range ps {
-		ua := p.SubVer
-		if ua == "" {
-			ua = "-"
-		}
-		out = append(out, fmt.Sprintf("  %-4d %-22s %-8s %-24s %s", p.ID, p.Addr, direction(p), p.State, ua))
+		out = append(out, fmt.Sprintf("  %-4d %-22s %-8s %-24s %s", p.ID, p.Addr, direction(p), p.State, orDash(p.UserAgent)))
 	}
 	return out
 }
 
-func peerHistory(ps []rpcserver.PeerInfo, arg string) []string {
+func peerHistory(ps []node.PeerInfo, arg string) []string {
 	id, err := strconv.ParseInt(arg, 10, 64)
 	if err != nil {
 		return []string{"usage: /peer ID (an id from /peers)"}
 	}
-	i := slices.IndexFunc(ps, func(p rpcserver.PeerInfo) bool { return p.ID == id })
+	i := slices.IndexFunc(ps, func(p node.PeerInfo) bool { return id >= 0 && p.ID == uint64(id) })
 	if i < 0 {
 		return []string{fmt.Sprintf("no peer with id %d (see /peers)", id)}
 	}
 	p := ps[i]
 	out := []string{fmt.Sprintf("peer %d %s %s, state %s, user agent %s, ping %s",
-		p.ID, p.Addr, direction(p), p.State, orDash(p.SubVer), seconds(p.PingTime))}
+		p.ID, p.Addr, direction(p), p.State, orDash(p.UserAgent), duration(p.LastPing))}
 	if len(p.Transitions) == 0 {
 		return append(out, "  no transitions recorded")
 	}
 	for _, t := range p.Transitions {
-		out = append(out, fmt.Sprintf("  %s  %s -> %s on %s", clock(t.Time), t.From, t.To, t.On))
+		out = append(out, fmt.Sprintf("  %s  %s -> %s on %s", clock(t.At), t.From, t.To, t.On))
 	}
 	return out
 }
 
-func mempool(es map[string]rpcserver.MempoolEntry) []string {
+func mempoolLines(es []node.MempoolEntry) []string {
 	if len(es) == 0 {
 		return []string{"the mempool is empty"}
 	}
-	ids := make([]string, 0, len(es))
-	for id := range es {
-		ids = append(ids, id)
-	}
-	slices.SortFunc(ids, func(a, b string) int {
-		return cmp.Or(cmp.Compare(es[a].Time, es[b].Time), strings.Compare(a, b))
+	es = slices.Clone(es)
+	slices.SortFunc(es, func(a, b node.MempoolEntry) int {
+		return cmp.Or(a.Added.Compare(b.Added), strings.Compare(a.TxID.String(), b.TxID.String()))
 	})
-	out := []string{fmt.Sprintf("%d %s:", len(ids), plural(len(ids), "transaction", "transactions"))}
-	for _, id := range ids {
-		e := es[id]
+	out := []string{fmt.Sprintf("%d %s:", len(es), plural(len(es), "transaction", "transactions"))}
+	for _, e := range es {
 		who := "nobody yet"
 		if f := e.Propagation.Fetched; len(f) > 0 {
 			s := make([]string, len(f))
 			for i, ev := range f {
-				s[i] = fmt.Sprintf("%d (%s)", ev.ID, ev.Addr)
+				s[i] = fmt.Sprintf("%d (%s)", ev.Peer.ID, ev.Peer.Addr)
 			}
 			who = strings.Join(s, ", ")
 		}
 		out = append(out, fmt.Sprintf("  %s  %d vB  announced to %d, fetched by %s",
-			id, e.VSize, len(e.Propagation.InvSent), who))
+			e.TxID, e.VSize, len(e.Propagation.InvSent), who))
 	}
 	return out
 }
@@ -183,21 +188,22 @@ func disconnect(c Console, arg string) []string {
 		err = c.DisconnectNode(arg, 0, false)
 	}
 	if err != nil {
-		return []string{errorLine(err)}
+		return []string{errorLine(coreerr.DisconnectNode(err))}
 	}
 	return []string{"disconnecting " + arg}
 }
 
-// errorLine writes err as bitcoin-cli does, on one line.
+// errorLine writes err as bitcoin-cli does, on one line: a Core error
+// with its code, any other with its text.
 func errorLine(err error) string {
-	var re *rpcserver.Error
+	var re *coreerr.Error
 	if errors.As(err, &re) {
 		return fmt.Sprintf("error code: %d, error message: %s", re.Code, re.Message)
 	}
 	return "error: " + err.Error()
 }
 
-func direction(p rpcserver.PeerInfo) string {
+func direction(p node.PeerInfo) string {
 	if p.Inbound {
 		return "inbound"
 	}
@@ -218,18 +224,19 @@ func orDash(s string) string {
 	return s
 }
 
-// seconds writes a duration in seconds (getpeerinfo's form) as a duration.
-func seconds(s float64) string {
-	if s <= 0 {
+// duration writes a measured duration to the microsecond; "-" when not
+// measured.
+func duration(d time.Duration) string {
+	if d <= 0 {
 		return "-"
 	}
-	return time.Duration(s * float64(time.Second)).Round(time.Microsecond).String()
+	return d.Round(time.Microsecond).String()
 }
 
-// clock writes seconds since the epoch as local time of day.
-func clock(s float64) string {
-	if s == 0 {
+// clock writes a time as local time of day, to the millisecond.
+func clock(t time.Time) string {
+	if t.IsZero() {
 		return "--:--:--.---"
 	}
-	return time.UnixMilli(int64(math.Round(s * 1000))).Format("15:04:05.000")
+	return t.Local().Format("15:04:05.000")
 }

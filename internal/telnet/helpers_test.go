@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -15,7 +16,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/peerd/peerd/internal/rpcserver"
+	"github.com/btcsuite/btcd/chainhash/v2"
+
+	"github.com/peerd/peerd/node"
 )
 
 // guard bounds every wait in these tests.
@@ -157,15 +160,15 @@ func (c *client) eof() {
 // fakeConsole records what the console asks.
 type fakeConsole struct {
 	mu           sync.Mutex
-	peers        []rpcserver.PeerInfo
-	mempool      map[string]rpcserver.MempoolEntry
+	peers        []node.PeerInfo
+	mempool      []node.MempoolEntry
 	sent         []string
 	disconnected []string
 	killed       int
 	panics       bool
 }
 
-func (f *fakeConsole) Peers() []rpcserver.PeerInfo {
+func (f *fakeConsole) Peers() []node.PeerInfo {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.panics {
@@ -174,35 +177,42 @@ func (f *fakeConsole) Peers() []rpcserver.PeerInfo {
 	return slices.Clone(f.peers)
 }
 
-func (f *fakeConsole) MempoolEntries() map[string]rpcserver.MempoolEntry {
+func (f *fakeConsole) MempoolEntries() []node.MempoolEntry {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.mempool
 }
 
-func (f *fakeConsole) SendRawTransaction(hex string) (string, error) {
+// SendRawTransaction refuses 00 as no transaction and fails dead with a
+// plain error.
+func (f *fakeConsole) SendRawTransaction(raw []byte) (chainhash.Hash, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	switch hex {
-	case "bad":
-		return "", rpcserver.ErrTxDecodeFailed()
-	case "plain":
-		return "", errors.New("disk full")
+	switch h := hex.EncodeToString(raw); h {
+	case "00":
+		return chainhash.Hash{}, &node.Error{Kind: node.ErrKindTxDecode, Err: errors.New("transaction does not decode: EOF")}
+	case "dead":
+		return chainhash.Hash{}, errors.New("disk full")
+	default:
+		f.sent = append(f.sent, h)
 	}
-	f.sent = append(f.sent, hex)
-	return strings.Repeat("ab", 32), nil
+	var txid chainhash.Hash
+	for i := range txid {
+		txid[i] = 0xab
+	}
+	return txid, nil
 }
 
 func (f *fakeConsole) DisconnectNode(addr string, id int64, byID bool) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for _, p := range f.peers {
-		if byID && p.ID == id || !byID && p.Addr == addr {
+		if byID && int64(p.ID) == id || !byID && p.Addr == addr {
 			f.disconnected = append(f.disconnected, p.Addr)
 			return nil
 		}
 	}
-	return rpcserver.ErrNodeNotConnected()
+	return &node.Error{Kind: node.ErrKindNotFound, Err: errors.New("no such fake peer")}
 }
 
 func (f *fakeConsole) DisconnectAll() int {
@@ -213,12 +223,12 @@ func (f *fakeConsole) DisconnectAll() int {
 }
 
 // peerInfo is a wire peer in standby, with a short history.
-func peerInfo(id int64, subver string) rpcserver.PeerInfo {
-	return rpcserver.PeerInfo{
-		ID: id, Addr: fmt.Sprintf("127.0.0.1:%d", 40000+id), SubVer: subver, State: "standby", PingTime: 0.0015,
-		Transitions: []rpcserver.Transition{
-			{Time: 1700000000.25, From: "handshake/init", To: "handshake/sentVersion", On: "start outbound"},
-			{Time: 1700000000.5, From: "handshake", To: "standby", On: "handshake done"},
+func peerInfo(id uint64, subver string) node.PeerInfo {
+	return node.PeerInfo{
+		ID: id, Addr: fmt.Sprintf("127.0.0.1:%d", 40000+id), UserAgent: subver, State: "standby", LastPing: 1500 * time.Microsecond,
+		Transitions: []node.Transition{
+			{At: time.UnixMilli(1700000000250), From: "handshake/init", To: "handshake/sentVersion", On: "start outbound"},
+			{At: time.UnixMilli(1700000000500), From: "handshake", To: "standby", On: "handshake done"},
 		},
 	}
 }

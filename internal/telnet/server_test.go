@@ -10,10 +10,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/btcsuite/btcd/chainhash/v2"
 	"github.com/btcsuite/btclog"
 
 	"github.com/peerd/peerd/internal/debugproto"
-	"github.com/peerd/peerd/internal/rpcserver"
+	"github.com/peerd/peerd/mempool"
+	"github.com/peerd/peerd/node"
 )
 
 // Lines the sessions say, by name.
@@ -350,32 +352,34 @@ func TestConsole(t *testing.T) {
 	c.say("/peers", "no wire peers")
 	c.say("/mempool", "the mempool is empty")
 	fc.mu.Lock()
-	fc.peers = []rpcserver.PeerInfo{peerInfo(2, "/btcd:0.25.0/"), peerInfo(1, "")}
+	fc.peers = []node.PeerInfo{peerInfo(2, "/btcd:0.25.0/"), peerInfo(1, "")}
 	fc.peers[1].Inbound = true
 	fc.peers[1].State = "handshake/awaitVersion"
-	fc.mempool = map[string]rpcserver.MempoolEntry{
-		"bb": {VSize: 110, Time: 2, Propagation: rpcserver.Propagation{
-			InvSent: []rpcserver.PropagationEvent{{ID: 1}, {ID: 2}},
-			Fetched: []rpcserver.PropagationEvent{{ID: 2, Addr: "127.0.0.1:18444"}}}},
-		"aa": {VSize: 200, Time: 1},
+	aa, bb := chainhash.Hash{0xaa}, chainhash.Hash{0xbb}
+	fc.mempool = []node.MempoolEntry{
+		{TxID: bb, VSize: 110, Added: time.Unix(2, 0), Propagation: mempool.Propagation{
+			InvSent: []mempool.PeerEvent{{Peer: mempool.PeerRef{ID: 1}}, {Peer: mempool.PeerRef{ID: 2}}},
+			Fetched: []mempool.PeerEvent{{Peer: mempool.PeerRef{ID: 2, Addr: "127.0.0.1:18444"}}}}},
+		{TxID: aa, VSize: 200, Added: time.Unix(1, 0)},
 	}
 	fc.mu.Unlock()
 	c.say("/peers", "2 wire peers:",
 		"  1    127.0.0.1:40001        inbound  handshake/awaitVersion   -",
 		"  2    127.0.0.1:40002        outbound standby                  /btcd:0.25.0/")
 	c.say("/peer 2", "peer 2 127.0.0.1:40002 outbound, state standby, user agent /btcd:0.25.0/, ping 1.5ms",
-		"  "+clock(1700000000.25)+"  handshake/init -> handshake/sentVersion on start outbound",
-		"  "+clock(1700000000.5)+"  handshake -> standby on handshake done")
+		"  "+clock(time.UnixMilli(1700000000250))+"  handshake/init -> handshake/sentVersion on start outbound",
+		"  "+clock(time.UnixMilli(1700000000500))+"  handshake -> standby on handshake done")
 	c.say("/peer 9", "no peer with id 9 (see /peers)")
 	c.say("/peer", "usage: /peer ID (an id from /peers)")
 	c.say("/peer x", "usage: /peer ID (an id from /peers)")
 	c.say("/mempool", "2 transactions:",
-		"  aa  200 vB  announced to 0, fetched by nobody yet",
-		"  bb  110 vB  announced to 2, fetched by 2 (127.0.0.1:18444)")
+		"  "+aa.String()+"  200 vB  announced to 0, fetched by nobody yet",
+		"  "+bb.String()+"  110 vB  announced to 2, fetched by 2 (127.0.0.1:18444)")
 
 	c.say("/tx 0200", "txid "+strings.Repeat("ab", 32))
-	c.say("/tx bad", "error code: -22, error message: TX decode failed. Make sure the tx has at least one input.")
-	c.say("/tx plain", "error: disk full")
+	c.say("/tx bad", "error code: -22, error message: TX decode failed. Make sure the tx has at least one input.") // no hex
+	c.say("/tx 00", "error code: -22, error message: TX decode failed. Make sure the tx has at least one input.")  // the node's
+	c.say("/tx dead", "error: disk full")
 	c.say("/tx", "usage: /tx HEX (a serialized transaction in hex)")
 
 	c.say("/disconnect 2", "disconnecting 2")

@@ -1,0 +1,140 @@
+package rpcserver
+
+import (
+	"cmp"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/btcsuite/btcd/chainhash/v2"
+
+	"github.com/peerd/peerd/mempool"
+	"github.com/peerd/peerd/node"
+)
+
+// The server's only builders of Core's JSON shapes from the node's values.
+// Core writes an empty list as [] and an empty object as {}, never null, so
+// every slice and map they set is non-nil.
+
+// mapSlice converts each element of in with f; nil in gives an empty,
+// non-nil slice.
+func mapSlice[T, U any](in []T, f func(T) U) []U {
+	out := make([]U, len(in))
+	for i, v := range in {
+		out[i] = f(v)
+	}
+	return out
+}
+
+func txidStrings(ids []chainhash.Hash) []string {
+	return mapSlice(ids, chainhash.Hash.String)
+}
+
+func propagationEvent(ev mempool.PeerEvent) PropagationEvent {
+	return PropagationEvent{ID: int64(ev.Peer.ID), Addr: ev.Peer.Addr, Time: UnixSeconds(ev.At)}
+}
+
+func mempoolEntry(e node.MempoolEntry) MempoolEntry {
+	return MempoolEntry{
+		VSize: int64(e.VSize), Weight: int64(e.Weight), Time: e.Added.Unix(),
+		DescendantCount: 1, DescendantSize: int64(e.VSize), AncestorCount: 1, AncestorSize: int64(e.VSize),
+		WTxID:       e.WTxID.String(),
+		Depends:     []string{},
+		SpentBy:     []string{},
+		Unbroadcast: e.Unbroadcast,
+		Propagation: Propagation{
+			InvSent:  mapSlice(e.Propagation.InvSent, propagationEvent),
+			Fetched:  mapSlice(e.Propagation.Fetched, propagationEvent),
+			SeenFrom: mapSlice(e.Propagation.SeenFrom, propagationEvent),
+		},
+	}
+}
+
+// mempoolEntries is getrawmempool true's object: entries by txid.
+func mempoolEntries(es []node.MempoolEntry) map[string]MempoolEntry {
+	out := make(map[string]MempoolEntry, len(es))
+	for _, e := range es {
+		out[e.TxID.String()] = mempoolEntry(e)
+	}
+	return out
+}
+
+func mempoolInfo(i node.MempoolInfo) MempoolInfo {
+	return MempoolInfo{
+		Loaded: i.Loaded, Size: int64(i.Count), Bytes: i.VSize, Usage: i.Bytes, MaxMempool: i.MaxBytes,
+		MempoolMinFee: Amount(i.MinFeeRate), MinRelayTxFee: Amount(i.MinRelayFeeRate),
+		IncrementalRelayFee: Amount(i.IncrementalFeeRate), UnbroadcastCount: int64(i.Unbroadcast),
+	}
+}
+
+func peerInfo(p node.PeerInfo) PeerInfo {
+	svc, names := ServiceFlags(uint64(p.Services))
+	ct := ConnOutboundFullRelay
+	switch {
+	case p.Inbound:
+		ct = ConnInbound
+	case p.Manual:
+		ct = ConnManual
+	}
+	return PeerInfo{
+		ID: int64(p.ID), Addr: p.Addr, AddrBind: p.LocalAddr, Network: network(p.Addr),
+		Services: svc, ServicesNames: names, RelayTxes: p.Relay,
+		LastSend: unix(p.LastSend), LastRecv: unix(p.LastRecv),
+		BytesSent: p.BytesSent, BytesRecv: p.BytesRecv, ConnTime: p.ConnectedAt.Unix(),
+		PingTime: p.LastPing.Seconds(), MinPing: p.MinPing.Seconds(), PingWait: p.PingWait.Seconds(),
+		Version: p.ProtocolVersion, SubVer: p.UserAgent, Inbound: p.Inbound,
+		StartingHeight: p.StartHeight, Permissions: []string{},
+		BytesSentPerMsg: map[string]uint64{}, BytesRecvPerMsg: map[string]uint64{},
+		ConnectionType: ct, TransportProtocolType: cmp.Or(p.Transport, "v1"),
+		WTxIDRelay: p.WTxIDRelay, State: p.State,
+		Transitions: mapSlice(p.Transitions, func(t node.Transition) Transition {
+			return Transition{Time: UnixSeconds(t.At), From: t.From, To: t.To, On: t.On}
+		}),
+	}
+}
+
+func networkInfo(n node.NetworkInfo) NetworkInfo {
+	svc, names := ServiceFlags(uint64(n.Services))
+	return NetworkInfo{
+		Version: n.Version, SubVersion: n.UserAgent, ProtocolVersion: int(n.ProtocolVersion),
+		LocalServices: svc, LocalServicesNames: names, LocalRelay: n.Relay,
+		Connections: n.Connections, ConnectionsIn: n.Inbound, ConnectionsOut: n.Connections - n.Inbound,
+		NetworkActive: n.Active, Networks: []Network{},
+		RelayFee: Amount(n.RelayFeeRate), IncrementalFee: Amount(n.IncrementalFeeRate),
+		LocalAddresses: []LocalAddress{},
+	}
+}
+
+func banInfo(b node.Ban, now time.Time) BanInfo {
+	return BanInfo{
+		Address: b.Subnet.String(), BanCreated: b.Created.Unix(), BannedUntil: b.Until.Unix(),
+		BanDuration: int64(b.Until.Sub(b.Created).Seconds()), TimeRemaining: int64(b.Until.Sub(now).Seconds()),
+	}
+}
+
+// unix is a time as getpeerinfo's seconds: 0 for never.
+func unix(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.Unix()
+}
+
+// network names an address's network as getpeerinfo does.
+func network(addr string) string {
+	ap, err := netip.ParseAddrPort(addr)
+	if err != nil {
+		if strings.HasSuffix(strings.Split(addr, ":")[0], ".onion") {
+			return "onion"
+		}
+		return "not_publicly_routable"
+	}
+	ip := ap.Addr().Unmap()
+	switch {
+	case !ip.IsGlobalUnicast() || ip.IsPrivate():
+		return "not_publicly_routable"
+	case ip.Is4():
+		return "ipv4"
+	}
+	return "ipv6"
+}
