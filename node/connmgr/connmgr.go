@@ -133,13 +133,13 @@ type Manager struct {
 	started bool
 
 	peers    map[uint64]*conn
-	leaving  int                    // peers with a disconnect asked
-	inbound  int                    // inbound peers
-	perIP    map[netip.Addr]int     // inbound peers per address
-	pending  map[netip.Prefix]int   // inbound peers per subnet, handshake unfinished
-	ownNonce map[uint64]uint64      // outbound peers' nonces, handshake unfinished → id
-	busy     map[string]int         // dials and outbound peers per dialled address
-	dials    map[uint64]dial        // dials under way
+	leaving  int                  // peers with a disconnect asked
+	inbound  int                  // inbound peers
+	perIP    map[netip.Addr]int   // inbound peers per address
+	pending  map[netip.Prefix]int // inbound peers per subnet, handshake unfinished
+	ownNonce map[uint64]uint64    // outbound peers' nonces, handshake unfinished → id
+	busy     map[string]int       // dials and outbound peers per dialled address
+	dials    map[uint64]dial      // dials under way
 	nextDial uint64
 
 	kept      []*target // in the order added
