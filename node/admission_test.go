@@ -113,7 +113,7 @@ func TestMisbehaviourDiscourages(t *testing.T) {
 	waitFor(t, "discouraged", func() bool {
 		n.mu.Lock()
 		defer n.mu.Unlock()
-		return n.isDiscouragedLocked(netip.MustParseAddr("127.0.4.1"))
+		return n.m.Discouraged(netip.MustParseAddr("127.0.4.1"), time.Now())
 	})
 	// With inbound slots over half full, the discouraged address is
 	// refused; others are not.

@@ -7,10 +7,11 @@ import (
 
 // Executor is the seed design's "executor helper": a fixed pool of workers
 // that runs work a peer must not do on its own loop (checking a
-// transaction). A peer submits a job together with its one-shot reply (the
-// job sends its result to the peer's result channel itself), carries on,
-// and sees the answer later as an event. Submit never blocks: with the
-// queue full it refuses, and the peer treats the job as answered "busy".
+// transaction). A peer submits a job wrapped with its one-shot reply (the
+// wrapper hands the result to the peer's inbox and wakes the peer),
+// carries on, and sees the answer later as an event. Submit never blocks:
+// with the queue full it refuses, and the peer treats the job as answered
+// "busy".
 type Executor struct {
 	jobs chan func()
 	wg   sync.WaitGroup

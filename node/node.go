@@ -1,13 +1,14 @@
 // Package node is the one place that knows every peer. It listens for
-// inbound connections, keeps the outbound ones the operator asked for
-// (--connect, --addpeer) or, with neither, finds peers through the
-// network's DNS seeds; it starts a peer.Peer on each connection, and shuts
-// them all down with itself.
+// inbound connections and carries out the connection manager's decisions
+// (package connmgr: whom to accept, dial, evict, ban; when to ask the DNS
+// seeds); it starts a driver.Peer on each connection, and shuts them all
+// down with itself.
 //
-// Goroutines: one accept loop per listener, one dialer per persistent
-// address, one seeder when DNS seeds are used, and per peer its owner loop
-// and reader (see package peer). Run returns only after all of them have
-// exited.
+// Goroutines: one accept loop per listener; one timer loop for the
+// connection manager's deadline; one short-lived goroutine per dial and
+// per DNS seed query; with a mempool, the relay and recorder loops; the
+// executor's workers; and per peer one goroutine (see package peer). Run
+// returns only after all of them have exited.
 package node
 
 import (
@@ -16,7 +17,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net"
 	"net/netip"
 	"runtime"
@@ -28,11 +28,9 @@ import (
 	"github.com/btcsuite/btcd/chaincfg/v2"
 	"github.com/btcsuite/btcd/chainhash/v2"
 	"github.com/btcsuite/btcd/wire/v2"
-	"github.com/btcsuite/btclog"
 
-	"github.com/peerd/peerd/handshake"
-	"github.com/peerd/peerd/internal/transport"
 	"github.com/peerd/peerd/mempool"
+	"github.com/peerd/peerd/node/connmgr"
 	"github.com/peerd/peerd/peer"
 	"github.com/peerd/peerd/peer/driver"
 )
@@ -49,11 +47,6 @@ const (
 	// inbound handshakes per /24.
 	DefaultMaxPendingPerSubnet = 8
 	DefaultDiscourageTime      = 24 * time.Hour
-	// maxDiscouraged bounds the discouraged-address table.
-	maxDiscouraged = 10000
-	// evictionProtect is how many inbound peers each criterion protects
-	// from eviction (lowest ping, longest connected).
-	evictionProtect = 4
 )
 
 // Config is the node's configuration. Zero values mean the defaults.
@@ -125,17 +118,17 @@ type Node struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	nextID   uint64
 	mu       sync.Mutex // guards the fields below
+	nextID   uint64
 	peers    map[uint64]*driver.Peer
-	nonces   map[uint64]bool               // our outbound nonces, for self-connection checks
-	outbound map[string]bool               // remote addresses with an outbound peer or dial under way
-	added    map[string]context.CancelFunc // persistent addresses and how to stop keeping them
-	freed    chan struct{}                 // signalled when an outbound seed peer ends
+	m        *connmgr.Manager // the connection policy (conns.go)
+	stopping bool             // Run is waiting for the goroutines; spawn no more
+	// observe, if set before Run, sees every step of the manager (tests).
+	observe func(connmgr.Event, []connmgr.Action)
 
-	bans        *banList
-	discouraged map[netip.Addr]time.Time // guarded by mu
-	admitted    admissionCounts          // guarded by mu
+	wake   chan struct{} // the manager's deadline may have moved
+	banMu  sync.Mutex    // serialises writes of the ban file
+	banErr error         // the ban file did not load
 
 	txsMu sync.Mutex
 	txs   map[chainhash.Hash]*peer.Tx // shared forms of mempool entries (relay.go)
@@ -182,10 +175,7 @@ func New(cfg Config) (*Node, error) {
 	if cfg.DiscourageTime <= 0 {
 		cfg.DiscourageTime = DefaultDiscourageTime
 	}
-	bans, err := loadBans(cfg.BanFile)
-	if err != nil {
-		log.Warnf("%v", err)
-	}
+	bans, banErr := loadBans(cfg.BanFile)
 	cfg.Peer.Net = cfg.Params.Net
 	if cfg.Dial == nil {
 		cfg.Dial = (&net.Dialer{KeepAlive: -1}).DialContext
@@ -202,20 +192,31 @@ func New(cfg Config) (*Node, error) {
 			lists[i] = na
 		}
 	}
+	m, err := connmgr.New(connmgr.Config{
+		MaxPeers:            cfg.MaxPeers,
+		TargetOutbound:      cfg.TargetOutbound,
+		RetryMin:            cfg.RetryMin,
+		RetryMax:            cfg.RetryMax,
+		MaxPendingPerSubnet: cfg.MaxPendingPerSubnet,
+		MaxPerAddress:       cfg.MaxPerAddress,
+		DiscourageTime:      cfg.DiscourageTime,
+		Connect:             cfg.Connect,
+		AddPeer:             cfg.AddPeer,
+		Seeds:               !cfg.NoDNSSeed && len(cfg.Params.DNSSeeds) > 0,
+		Bans:                bans,
+	})
+	if err != nil {
+		return nil, err
+	}
 	n := &Node{
-		cfg:      cfg,
-		peers:    make(map[uint64]*driver.Peer),
-		nonces:   make(map[uint64]bool),
-		outbound: make(map[string]bool),
-		added:    make(map[string]context.CancelFunc),
-		freed:    make(chan struct{}, 1),
-		reports:  reportBuf{wake: make(chan struct{}, 1)},
-		started:  time.Now(),
-		bans:     bans,
-
-		discouraged: make(map[netip.Addr]time.Time),
-		admitted:    newAdmissionCounts(),
-		txs:         make(map[chainhash.Hash]*peer.Tx),
+		cfg:     cfg,
+		peers:   make(map[uint64]*driver.Peer),
+		m:       m,
+		wake:    make(chan struct{}, 1),
+		banErr:  banErr,
+		reports: reportBuf{wake: make(chan struct{}, 1)},
+		started: time.Now(),
+		txs:     make(map[chainhash.Hash]*peer.Tx),
 	}
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	n.cfg.Peer.OnReady = n.peerReady
@@ -299,97 +300,52 @@ func (n *Node) Run(ctx context.Context) error {
 		go n.relayLoop()
 		go n.recordLoop()
 	}
+	if n.banErr != nil {
+		log.Warnf("%v", n.banErr)
+	}
 	for _, l := range n.listeners {
 		log.Infof("Listening on %s", l.Addr())
 		n.wg.Add(1)
 		go n.acceptLoop(l)
 	}
-	for _, a := range n.cfg.Connect {
-		n.keep(a)
-	}
-	for _, a := range n.cfg.AddPeer {
-		n.keep(a)
-	}
-	seeding := len(n.cfg.Connect) == 0 && len(n.cfg.AddPeer) == 0 && !n.cfg.NoDNSSeed
-	if seeding && len(n.cfg.Params.DNSSeeds) > 0 {
-		n.wg.Add(1)
-		go n.seedLoop()
-	}
+	n.wg.Add(1)
+	go n.timerLoop()
+	n.step(connmgr.Event{Kind: connmgr.EvStart})
 	<-ctx.Done()
+	n.mu.Lock()
+	n.stopping = true
+	n.mu.Unlock()
 	log.Infof("Shutting down: closing listeners and %d peers", n.PeerCount())
 	n.closeListeners()
 	n.wg.Wait()
 	return nil
 }
 
-func (n *Node) keep(addr string) {
-	ctx, cancel := context.WithCancel(n.ctx)
-	n.mu.Lock()
-	n.added[addr] = cancel
-	n.mu.Unlock()
-	n.wg.Add(1)
-	go n.persistent(ctx, addr)
-}
-
 // ErrAlreadyAdded and ErrNotAdded are AddPeer's and RemovePeer's refusals.
 var (
-	ErrAlreadyAdded = errors.New("node already added")
-	ErrNotAdded     = errors.New("node has not been added")
+	ErrAlreadyAdded = connmgr.ErrAlreadyAdded
+	ErrNotAdded     = connmgr.ErrNotAdded
 )
 
 // AddPeer keeps a connection to addr from now on, as --addpeer does (the
-// addnode RPC's "add"). Safe for concurrent use while the node runs.
-func (n *Node) AddPeer(addr string) error {
-	addr, err := NormalizeAddr(addr, n.cfg.Params.DefaultPort)
-	if err != nil {
-		return err
-	}
-	n.mu.Lock()
-	_, dup := n.added[addr]
-	n.mu.Unlock()
-	if dup {
-		return ErrAlreadyAdded
-	}
-	n.keep(addr)
-	return nil
-}
+// addnode RPC's "add"). Safe for concurrent use, before and while the
+// node runs.
+func (n *Node) AddPeer(addr string) error { return n.addnode(connmgr.CmdAdd, addr) }
 
 // RemovePeer stops keeping a connection to addr (addnode "remove"); a
 // connected peer stays until it drops.
-func (n *Node) RemovePeer(addr string) error {
-	addr, err := NormalizeAddr(addr, n.cfg.Params.DefaultPort)
-	if err != nil {
-		return err
-	}
-	n.mu.Lock()
-	cancel, ok := n.added[addr]
-	delete(n.added, addr)
-	n.mu.Unlock()
-	if !ok {
-		return ErrNotAdded
-	}
-	cancel()
-	return nil
-}
+func (n *Node) RemovePeer(addr string) error { return n.addnode(connmgr.CmdRemove, addr) }
 
 // ConnectOnce dials addr once, without reconnecting (addnode "onetry").
-func (n *Node) ConnectOnce(addr string) error {
+func (n *Node) ConnectOnce(addr string) error { return n.addnode(connmgr.CmdOneTry, addr) }
+
+func (n *Node) addnode(cmd connmgr.Cmd, addr string) error {
 	addr, err := NormalizeAddr(addr, n.cfg.Params.DefaultPort)
 	if err != nil {
 		return err
 	}
-	n.wg.Add(1)
-	go func() {
-		defer n.wg.Done()
-		p, err := n.dial(addr)
-		if err != nil {
-			log.Infof("One-try connection to %s: %v", addr, err)
-		} else {
-			n.runPeer(p)
-		}
-		n.release(addr)
-	}()
-	return nil
+	_, err = n.step(connmgr.Event{Kind: connmgr.EvCmd, Cmd: cmd, Target: addr})
+	return err
 }
 
 // acceptLoop accepts inbound connections until the listener closes.
@@ -414,137 +370,8 @@ func (n *Node) acceptLoop(l net.Listener) {
 			continue
 		}
 		delay = 0
-		if why := n.refuseInbound(conn.RemoteAddr()); why != "" {
-			log.Debugf("Refusing inbound %s: %s", conn.RemoteAddr(), why)
-			conn.Close()
-			continue
-		}
-		p := n.newPeer(conn, true, 0)
-		n.wg.Add(1)
-		// No goroutine of ours waits for an inbound peer: it serves
-		// itself and reports its end (see peer.Start).
-		p.Start(func(reason peer.Reason) {
-			defer n.wg.Done()
-			n.peerEnded(p, reason)
-		})
+		n.admit(conn)
 	}
-}
-
-// persistent keeps one outbound connection to addr: dial, run the peer,
-// and after it ends wait a back-off that starts at RetryMin, doubles on
-// each failure and resets once a peer reached standby.
-func (n *Node) persistent(ctx context.Context, addr string) {
-	defer n.wg.Done()
-	backoff := n.cfg.RetryMin
-	for ctx.Err() == nil {
-		ready := false
-		if p, err := n.dial(addr); err != nil {
-			log.Debugf("Dial %s: %v", addr, err)
-		} else {
-			n.runPeer(p)
-			ready = p.WasReady()
-		}
-		n.release(addr)
-		if ctx.Err() != nil {
-			return
-		}
-		if ready {
-			backoff = n.cfg.RetryMin
-		}
-		log.Debugf("Reconnecting to %s in %v", addr, backoff)
-		select {
-		case <-time.After(backoff):
-		case <-ctx.Done():
-			return
-		}
-		if !ready {
-			backoff = min(2*backoff, n.cfg.RetryMax)
-		}
-	}
-}
-
-// dial connects to addr and prepares an outbound peer, registering addr as
-// connected; the caller releases it when the peer has ended.
-func (n *Node) dial(addr string) (*driver.Peer, error) {
-	if ap, err := netip.ParseAddrPort(addr); err == nil && n.bans.banned(ap.Addr()) {
-		return nil, fmt.Errorf("%s is banned", addr)
-	}
-	n.mu.Lock()
-	n.outbound[addr] = true
-	n.mu.Unlock()
-	ctx, cancel := context.WithTimeout(n.ctx, n.cfg.DialTimeout)
-	defer cancel()
-	conn, err := n.cfg.Dial(ctx, "tcp", addr)
-	if err != nil {
-		return nil, err
-	}
-	if n.PeerCount() >= n.cfg.MaxPeers {
-		conn.Close()
-		return nil, fmt.Errorf("%d peers, the maximum", n.cfg.MaxPeers)
-	}
-	return n.newPeer(conn, false, randNonce()), nil
-}
-
-func (n *Node) release(addr string) {
-	n.mu.Lock()
-	delete(n.outbound, addr)
-	n.mu.Unlock()
-}
-
-func (n *Node) newPeer(conn net.Conn, inbound bool, nonce uint64) *driver.Peer {
-	if inbound {
-		nonce = randNonce()
-	}
-	n.mu.Lock()
-	n.nextID++
-	id := n.nextID
-	if !inbound {
-		n.nonces[nonce] = true
-	}
-	n.mu.Unlock()
-	p := driver.New(n.ctx, id, conn, transport.NewV1(conn, n.cfg.Params.Net), &n.cfg.Peer, peer.Params{
-		Params: handshake.Params{
-			Inbound:    inbound,
-			Nonce:      nonce,
-			Remote:     remoteNetAddress(conn.RemoteAddr()),
-			IsOwnNonce: n.isOwnNonce,
-		},
-		Rand: rand.Uint64,
-	})
-	n.mu.Lock()
-	n.peers[id] = p
-	if inbound {
-		n.admitted.add(id, conn.RemoteAddr())
-	}
-	n.mu.Unlock()
-	if log.Level() <= btclog.LevelDebug {
-		log.Debugf("New %v", p)
-	}
-	return p
-}
-
-// runPeer runs p, waiting for it, and forgets it afterwards.
-func (n *Node) runPeer(p *driver.Peer) { n.peerEnded(p, p.Run()) }
-
-// peerEnded forgets p, which ended for reason.
-func (n *Node) peerEnded(p *driver.Peer, reason peer.Reason) {
-	if p.Inbound() && misbehaved(reason) {
-		n.discourage(p.Addr())
-	}
-	n.mu.Lock()
-	delete(n.peers, p.ID())
-	delete(n.nonces, p.Nonce())
-	n.admitted.remove(p.ID())
-	n.mu.Unlock()
-	if log.Level() <= btclog.LevelDebug {
-		log.Debugf("%v ended: %s", p, reason)
-	}
-}
-
-func (n *Node) isOwnNonce(nonce uint64) bool {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return n.nonces[nonce]
 }
 
 // PeerCount returns the number of connected peers.
@@ -584,141 +411,39 @@ func (n *Node) PingAll() {
 	}
 }
 
-// DisconnectAddr closes the peers connected to addr; it reports whether
-// there was one.
+// DisconnectAddr closes the peers connected to addr ("ip:port"); it
+// reports whether there was one.
 func (n *Node) DisconnectAddr(addr string) bool {
-	n.mu.Lock()
-	var ps []*driver.Peer
-	for _, p := range n.peers {
-		if p.Addr() == addr {
-			ps = append(ps, p)
-		}
+	ap, err := netip.ParseAddrPort(addr)
+	if err != nil {
+		return false
 	}
-	n.mu.Unlock()
-	for _, p := range ps {
-		p.Disconnect(peer.ReasonOperator)
-	}
-	return len(ps) > 0
+	acts, err := n.step(connmgr.Event{Kind: connmgr.EvCmd, Cmd: connmgr.CmdDisconnectAddr, Remote: ap})
+	return err == nil && countDisconnects(acts) > 0
 }
 
 // Disconnect closes the peer with the given id; it reports whether one was
 // connected.
 func (n *Node) Disconnect(id uint64) bool {
-	n.mu.Lock()
-	p := n.peers[id]
-	n.mu.Unlock()
-	if p == nil {
-		return false
-	}
-	p.Disconnect(peer.ReasonOperator)
-	return true
+	acts, err := n.step(connmgr.Event{Kind: connmgr.EvCmd, Cmd: connmgr.CmdDisconnect, ID: id})
+	return err == nil && countDisconnects(acts) > 0
 }
 
 // DisconnectAll closes every peer (the seed's "kill all peers") and
-// returns how many were connected. Persistent peers reconnect.
+// returns how many were connected. Kept peers reconnect.
 func (n *Node) DisconnectAll() int {
-	n.mu.Lock()
-	ps := make([]*driver.Peer, 0, len(n.peers))
-	for _, p := range n.peers {
-		ps = append(ps, p)
-	}
-	n.mu.Unlock()
-	for _, p := range ps {
-		p.Disconnect(peer.ReasonOperator)
-	}
-	return len(ps)
+	acts, _ := n.step(connmgr.Event{Kind: connmgr.EvCmd, Cmd: connmgr.CmdDisconnectAll})
+	return countDisconnects(acts)
 }
 
-// seedLoop keeps TargetOutbound outbound peers from addresses that the
-// network's DNS seeds return, querying the seeds when it has no candidate
-// left and backing off when they return nothing new.
-func (n *Node) seedLoop() {
-	defer n.wg.Done()
-	var pool []string
-	backoff := n.cfg.RetryMin
-	for n.ctx.Err() == nil {
-		if n.outboundCount() >= n.cfg.TargetOutbound {
-			select {
-			case <-n.freed:
-			case <-n.ctx.Done():
-				return
-			}
-			continue
-		}
-		if len(pool) == 0 {
-			pool = n.querySeeds()
-			if len(pool) == 0 {
-				log.Infof("DNS seeds returned no addresses; retrying in %v", backoff)
-				select {
-				case <-time.After(backoff):
-				case <-n.ctx.Done():
-					return
-				}
-				backoff = min(2*backoff, n.cfg.RetryMax)
-				continue
-			}
-			backoff = n.cfg.RetryMin
-		}
-		addr := pool[len(pool)-1]
-		pool = pool[:len(pool)-1]
-		if n.isOutbound(addr) {
-			continue
-		}
-		p, err := n.dial(addr)
-		if err != nil {
-			log.Debugf("Dial %s: %v", addr, err)
-			n.release(addr)
-			continue
-		}
-		n.wg.Add(1)
-		go func() {
-			defer n.wg.Done()
-			n.runPeer(p)
-			n.release(addr)
-			select {
-			case n.freed <- struct{}{}:
-			default:
-			}
-		}()
-	}
-}
-
-// querySeeds resolves every DNS seed of the network and returns the
-// addresses found, shuffled, with the network's default port.
-func (n *Node) querySeeds() []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, s := range n.cfg.Params.DNSSeeds {
-		ctx, cancel := context.WithTimeout(n.ctx, n.cfg.DialTimeout)
-		hosts, err := n.cfg.LookupHost(ctx, s.Host)
-		cancel()
-		if err != nil {
-			log.Debugf("DNS seed %s: %v", s.Host, err)
-			continue
-		}
-		log.Debugf("DNS seed %s: %d addresses", s.Host, len(hosts))
-		for _, h := range hosts {
-			a := net.JoinHostPort(h, n.cfg.Params.DefaultPort)
-			if !seen[a] {
-				seen[a] = true
-				out = append(out, a)
-			}
+func countDisconnects(acts []connmgr.Action) int {
+	c := 0
+	for _, a := range acts {
+		if a.Kind == connmgr.ActDisconnect {
+			c++
 		}
 	}
-	rand.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
-	return out
-}
-
-func (n *Node) outboundCount() int {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return len(n.outbound)
-}
-
-func (n *Node) isOutbound(addr string) bool {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return n.outbound[addr]
+	return c
 }
 
 // remoteNetAddress is our version's addr_recv: the peer's address when it

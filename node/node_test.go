@@ -9,6 +9,10 @@ import (
 	"time"
 
 	"github.com/btcsuite/btcd/chaincfg/v2"
+	"github.com/btcsuite/btcd/wire/v2"
+
+	"github.com/peerd/peerd/handshake"
+	"github.com/peerd/peerd/node/connmgr"
 )
 
 func standby(n *testNode, inbound bool) func() bool {
@@ -53,15 +57,90 @@ func TestSelfConnectionRefused(t *testing.T) {
 	cfg.Listen = []string{addr}
 	cfg.Connect = []string{addr}
 	cfg.RetryMin = time.Hour // one attempt is enough to look at
-	n := startNode(t, cfg)
+	rec := &stepRecorder{}
+	startNodeWith(t, cfg, rec)
 	// The inbound side sees our own outbound nonce and drops the
-	// connection; neither side may reach standby.
-	time.Sleep(300 * time.Millisecond)
-	for _, s := range n.Peers() {
-		if s.State == "standby" {
-			t.Fatalf("connected to self: %+v", s)
+	// connection; then the outbound side sees it close. Neither may have
+	// finished its handshake.
+	in := rec.wait(t, "the inbound side to be accepted", func(s recordedStep) bool {
+		return s.ev.Kind == connmgr.EvInbound && hasAction(s.acts, connmgr.ActAccept)
+	}).ev.ID
+	out := rec.wait(t, "the outbound side to be accepted", func(s recordedStep) bool {
+		return s.ev.Kind == connmgr.EvConnected && hasAction(s.acts, connmgr.ActAccept)
+	}).ev.ID
+	closed := rec.wait(t, "the inbound side to end", func(s recordedStep) bool {
+		return s.ev.Kind == connmgr.EvClosed && s.ev.ID == in
+	})
+	if closed.ev.Reason != string(handshake.FailSelfConnection) {
+		t.Fatalf("inbound side ended with %q, want %q", closed.ev.Reason, handshake.FailSelfConnection)
+	}
+	rec.wait(t, "the outbound side to end", func(s recordedStep) bool {
+		return s.ev.Kind == connmgr.EvClosed && s.ev.ID == out
+	})
+	if s, ok := rec.find(func(s recordedStep) bool { return s.ev.Kind == connmgr.EvReady }); ok {
+		t.Fatalf("peer %d finished a handshake with ourselves", s.ev.ID)
+	}
+}
+
+// Our nonce on an outbound connection identifies a connection to
+// ourselves only while that outbound handshake is unfinished (Core's
+// CheckIncomingNonce): once it is done, an inbound peer that happens to
+// send the same nonce is an ordinary peer.
+func TestSelfNonceOnlyDuringOutboundHandshake(t *testing.T) {
+	remote, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer remote.Close()
+	cfg := testConfig()
+	cfg.Connect = []string{remote.Addr().String()}
+	rec := &stepRecorder{}
+	n := startNodeWith(t, cfg, rec)
+
+	conn, err := remote.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	conn.SetDeadline(time.Now().Add(30 * time.Second))
+	out := dialTestPeerConn(t, conn)
+	nonce := out.expect("version").(*wire.MsgVersion).Nonce
+
+	// Unfinished: an inbound version with that nonce is refused.
+	self := dialTestPeer(t, n.addr)
+	self.send(versionWithNonce(nonce))
+	self.expectClosed()
+	rec.wait(t, "the refusal", func(s recordedStep) bool {
+		return s.ev.Kind == connmgr.EvClosed && s.ev.Reason == string(handshake.FailSelfConnection)
+	})
+
+	// Finished: the same nonce is an ordinary peer's.
+	out.send(versionWithNonce(0x0700))
+	out.send(wire.NewMsgVerAck())
+	outID := rec.wait(t, "the outbound peer to connect", func(s recordedStep) bool {
+		return s.ev.Kind == connmgr.EvConnected && hasAction(s.acts, connmgr.ActAccept)
+	}).ev.ID
+	rec.wait(t, "the outbound handshake to finish", func(s recordedStep) bool {
+		return s.ev.Kind == connmgr.EvReady && s.ev.ID == outID
+	})
+	later := dialTestPeer(t, n.addr)
+	later.handshakeNonce(true, true, nonce)
+	later.pingPong(3)
+}
+
+func versionWithNonce(nonce uint64) *wire.MsgVersion {
+	v := wire.NewMsgVersion(&wire.NetAddress{}, &wire.NetAddress{}, nonce, 0)
+	v.Services = wire.SFNodeWitness | wire.SFNodeNetwork
+	return v
+}
+
+func hasAction(acts []connmgr.Action, k connmgr.ActionKind) bool {
+	for _, a := range acts {
+		if a.Kind == k {
+			return true
 		}
 	}
+	return false
 }
 
 func TestPersistentPeerReconnects(t *testing.T) {
@@ -121,6 +200,10 @@ func TestDNSSeedsFindPeers(t *testing.T) {
 	}
 }
 
+// With --connect, the manager asks no DNS seed: not at start, when it
+// decides, nor after the --connect address failed (the scenario script
+// seeds_only_without_kept.txt covers the rule; this checks the node wires
+// it so).
 func TestNoSeedsWhenConnectGiven(t *testing.T) {
 	params := chaincfg.RegressionNetParams
 	params.DNSSeeds = []chaincfg.DNSSeed{{Host: "seed.example"}}
@@ -132,8 +215,16 @@ func TestNoSeedsWhenConnectGiven(t *testing.T) {
 		t.Error("DNS seed queried although --connect was given")
 		return nil, nil
 	}
-	startNode(t, cfg)
-	time.Sleep(100 * time.Millisecond)
+	rec := &stepRecorder{}
+	startNodeWith(t, cfg, rec)
+	start := rec.wait(t, "the start", func(s recordedStep) bool { return s.ev.Kind == connmgr.EvStart })
+	if !hasAction(start.acts, connmgr.ActDial) || hasAction(start.acts, connmgr.ActQuerySeeds) {
+		t.Fatalf("start: %v, want a dial and no seed query", start.acts)
+	}
+	rec.wait(t, "the --connect dial to fail", func(s recordedStep) bool { return s.ev.Kind == connmgr.EvDialFailed })
+	if s, ok := rec.find(func(s recordedStep) bool { return hasAction(s.acts, connmgr.ActQuerySeeds) }); ok {
+		t.Fatalf("seeds queried after %v", s.ev.Kind)
+	}
 }
 
 // TestConnectDisconnectCycles opens and drops 1,000 connections, half of

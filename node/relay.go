@@ -9,6 +9,7 @@ import (
 	"github.com/btcsuite/btcd/chainhash/v2"
 
 	"github.com/peerd/peerd/mempool"
+	"github.com/peerd/peerd/node/connmgr"
 	"github.com/peerd/peerd/peer"
 	"github.com/peerd/peerd/peer/driver"
 )
@@ -227,14 +228,10 @@ func (n *Node) reannounceDelay() time.Duration {
 }
 
 // peerReady is called from a peer's goroutine when its handshake completes:
-// the peer is offered every transaction in the mempool (it never blocks: the
+// the connection manager learns it, and the peer is offered every transaction in the mempool (it never blocks: the
 // peer's own queue takes the batch or refuses it).
 func (n *Node) peerReady(p *driver.Peer) {
-	if p.Inbound() {
-		n.mu.Lock()
-		n.admitted.ready(p.ID())
-		n.mu.Unlock()
-	}
+	n.step(connmgr.Event{Kind: connmgr.EvReady, ID: p.ID()})
 	if n.cfg.Mempool == nil {
 		return
 	}

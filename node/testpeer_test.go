@@ -16,6 +16,7 @@ import (
 
 	"github.com/peerd/peerd/handshake"
 	"github.com/peerd/peerd/internal/wireio"
+	"github.com/peerd/peerd/node/connmgr"
 	"github.com/peerd/peerd/peer"
 	"github.com/peerd/peerd/peer/driver"
 )
@@ -95,7 +96,13 @@ func (p *testPeer) handshakeWith(wtxid bool) { p.t.Helper(); p.handshakeFull(wtx
 // chosen.
 func (p *testPeer) handshakeFull(wtxid, relay bool) {
 	p.t.Helper()
-	v := wire.NewMsgVersion(&wire.NetAddress{}, &wire.NetAddress{}, 0x5eed, 0)
+	p.handshakeNonce(wtxid, relay, 0x5eed)
+}
+
+// handshakeNonce is handshakeFull with the version's nonce chosen.
+func (p *testPeer) handshakeNonce(wtxid, relay bool, nonce uint64) {
+	p.t.Helper()
+	v := wire.NewMsgVersion(&wire.NetAddress{}, &wire.NetAddress{}, nonce, 0)
 	v.DisableRelayTx = !relay
 	v.Services = wire.SFNodeWitness | wire.SFNodeNetwork
 	v.UserAgent = "/testpeer:1.0/"
@@ -179,9 +186,19 @@ func testConfig() Config {
 
 func startNode(t testing.TB, cfg Config) *testNode {
 	t.Helper()
+	return startNodeWith(t, cfg, nil)
+}
+
+// startNodeWith is startNode, with rec (if not nil) seeing every step of
+// the node's connection manager from the start.
+func startNodeWith(t testing.TB, cfg Config, rec *stepRecorder) *testNode {
+	t.Helper()
 	n, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if rec != nil {
+		n.observe = rec.observe
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	tn := &testNode{Node: n, cancel: cancel, done: make(chan error, 1)}
@@ -230,4 +247,48 @@ func settleGoroutines(t testing.TB, want int) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// stepRecorder keeps the connection manager's steps, so that a test can
+// wait for a decision itself rather than for time to pass.
+type stepRecorder struct {
+	mu    sync.Mutex
+	steps []recordedStep
+}
+
+type recordedStep struct {
+	ev   connmgr.Event
+	acts []connmgr.Action
+}
+
+// observe is the node's hook; it runs under the node's lock and only
+// appends.
+func (r *stepRecorder) observe(ev connmgr.Event, acts []connmgr.Action) {
+	r.mu.Lock()
+	r.steps = append(r.steps, recordedStep{ev, acts})
+	r.mu.Unlock()
+}
+
+// find returns the first recorded step that match accepts.
+func (r *stepRecorder) find(match func(recordedStep) bool) (recordedStep, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, s := range r.steps {
+		if match(s) {
+			return s, true
+		}
+	}
+	return recordedStep{}, false
+}
+
+// wait waits (up to waitFor's bound) for a step that match accepts.
+func (r *stepRecorder) wait(t testing.TB, what string, match func(recordedStep) bool) recordedStep {
+	t.Helper()
+	var got recordedStep
+	waitFor(t, what, func() bool {
+		s, ok := r.find(match)
+		got = s
+		return ok
+	})
+	return got
 }

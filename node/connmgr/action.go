@@ -1,0 +1,127 @@
+package connmgr
+
+import (
+	"fmt"
+	"strings"
+)
+
+// ActionKind says what an Action is.
+type ActionKind uint8
+
+// Action kinds. The node carries them out in the order given.
+const (
+	// ActAccept: take connection ID (the answer to EvInbound and
+	// EvConnected); the manager counts it as a peer from now on.
+	ActAccept ActionKind = iota
+	// ActRefuse: close connection ID without making a peer of it, or, with
+	// ID 0, the operator command is refused; Err says why.
+	ActRefuse
+	// ActDial: open a connection to Target; report EvConnected or
+	// EvDialFailed with Dial.
+	ActDial
+	// ActDisconnect: close peer ID for Why. The peer still counts until
+	// its EvClosed, but no longer as a live slot.
+	ActDisconnect
+	// ActQuerySeeds: resolve the network's DNS seeds and report EvSeeds.
+	ActQuerySeeds
+	// ActPersistBans: the ban list changed; Bans is the list in force.
+	ActPersistBans
+	// ActNote: something worth logging; Info says at info level (else
+	// debug).
+	ActNote
+)
+
+// Kind is the kind of an outbound connection, and KindInbound the one
+// kind of inbound connection.
+type Kind uint8
+
+// Connection kinds.
+const (
+	KindInbound Kind = iota
+	// KindManual: from --connect; kept, reconnected with back-off.
+	KindManual
+	// KindPersistent: from --addpeer or addnode add; kept likewise.
+	KindPersistent
+	// KindSeed: an address from the candidates (today the DNS seeds'
+	// answers); TargetOutbound of them are kept.
+	KindSeed
+	// KindOneTry: addnode onetry; dialled once.
+	KindOneTry
+)
+
+var kindNames = [...]string{"inbound", "manual", "persistent", "seed", "onetry"}
+
+func (k Kind) String() string {
+	if int(k) < len(kindNames) {
+		return kindNames[k]
+	}
+	return "kind?"
+}
+
+// Why is the manager's reason for a disconnect.
+type Why uint8
+
+// Disconnect reasons.
+const (
+	WhyEvicted Why = iota + 1
+	WhyBanned
+	WhyOperator
+)
+
+func (w Why) String() string {
+	switch w {
+	case WhyEvicted:
+		return "evicted"
+	case WhyBanned:
+		return "banned"
+	case WhyOperator:
+		return "operator"
+	}
+	return "why?"
+}
+
+// Action is one thing the node must do. Which fields are set depends on
+// Kind.
+type Action struct {
+	Kind   ActionKind
+	ID     uint64 // ActAccept, ActRefuse, ActDisconnect
+	Dial   uint64 // ActDial
+	Target string // ActDial
+	Conn   Kind   // ActDial
+	Why    Why    // ActDisconnect
+	Err    error  // ActRefuse
+	Bans   []Ban  // ActPersistBans
+	Note   string // ActNote
+	Info   bool   // ActNote
+}
+
+func (a Action) String() string {
+	switch a.Kind {
+	case ActAccept:
+		return fmt.Sprintf("accept %d", a.ID)
+	case ActRefuse:
+		if a.ID == 0 {
+			return fmt.Sprintf("refuse: %v", a.Err)
+		}
+		return fmt.Sprintf("refuse %d: %v", a.ID, a.Err)
+	case ActDial:
+		return fmt.Sprintf("dial %d %s %s", a.Dial, a.Target, a.Conn)
+	case ActDisconnect:
+		return fmt.Sprintf("disconnect %d %s", a.ID, a.Why)
+	case ActQuerySeeds:
+		return "query seeds"
+	case ActPersistBans:
+		var b strings.Builder
+		b.WriteString("persist bans")
+		for _, ban := range a.Bans {
+			b.WriteString(" " + ban.Subnet.String())
+		}
+		return b.String()
+	case ActNote:
+		if a.Info {
+			return "note (info): " + a.Note
+		}
+		return "note: " + a.Note
+	}
+	return "action?"
+}

@@ -1,0 +1,476 @@
+// Package connmgr is the node's connection policy as a pure machine: which
+// inbound connections to take, which addresses to dial and when, which peer
+// to evict, whom to ban or discourage. It does no I/O, reads no clock and
+// starts no goroutine; the node feeds it Events (each carrying Now) through
+// Step and carries out the Actions it returns: dial, close a peer, query
+// the DNS seeds, write the ban list. Deadline says when the node must send
+// EvTick next.
+//
+// It is a Step/Deadline machine like the peer's, not one built on
+// internal/fsm: the manager has no state of its own to move between, only
+// tables (peers, kept addresses, bans, discouraged addresses, candidates)
+// that every event updates. The one part with states, a kept address
+// (dialing, connected, waiting to redial), is a field of that address.
+//
+// The policy, rule by rule:
+//
+//  1. Kept addresses (--connect: KindManual; --addpeer and addnode add:
+//     KindPersistent) are dialled at start; after a failed dial or the end
+//     of their peer they are redialled after a back-off that starts at
+//     RetryMin and doubles to RetryMax, and returns to RetryMin once a
+//     peer on the address has finished its handshake.
+//  2. Only when neither list is given and Seeds is set, the manager keeps
+//     TargetOutbound outbound peers of KindSeed from its candidates, and
+//     asks for the DNS seeds when it has none left: at once at start, then
+//     no sooner than RetryMin after an answer with addresses, and after a
+//     back-off (RetryMin doubling to RetryMax) after an empty one.
+//  3. Inbound: refused when banned; when MaxPendingPerSubnet inbound peers
+//     of its /24 (IPv6: /64) have not finished their handshake; when
+//     MaxPerAddress inbound peers come from its address; when discouraged
+//     and inbound peers fill half of MaxPeers; when MaxPeers are connected
+//     and no inbound peer may be evicted (see evict).
+//  4. Outbound: a connection to a banned address or beyond MaxPeers is
+//     refused (and counts as a failed dial).
+//  5. A misbehaving inbound or seed peer's address is discouraged for
+//     DiscourageTime (at most MaxDiscouraged addresses; the one that
+//     expires first makes room).
+//  6. Operator bans cover subnets until a time; a new ban closes the peers
+//     it covers; every change is persisted.
+//  7. An inbound version carrying the nonce of one of our outbound
+//     connections whose handshake is unfinished is a connection to
+//     ourselves (IsOwnNonce, as Core's CheckIncomingNonce). Once that
+//     handshake is done, the nonce is no longer ours to recognise.
+//
+// Candidate addresses for KindSeed come from one place, the candidates
+// value (candidates.go): today the DNS seeds' answers feed it; an address
+// book will take its place.
+//
+// A Manager is not safe for concurrent use: the node steps it under a
+// mutex.
+package connmgr
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"sort"
+	"time"
+)
+
+// Limits of the policy.
+const (
+	// MaxDiscouraged bounds the discouraged-address table.
+	MaxDiscouraged = 10000
+	// EvictionProtect is how many inbound peers each criterion protects
+	// from eviction (lowest ping, longest connected).
+	EvictionProtect = 4
+)
+
+// Errors of the manager: the reasons of ActRefuse (wrapped with details)
+// and of a refused operator command.
+var (
+	ErrBadAddress   = errors.New("unusable address")
+	ErrDuplicateID  = errors.New("connection id already in use")
+	ErrUnknownDial  = errors.New("no such dial")
+	ErrBanned       = errors.New("banned")
+	ErrPendingLimit = errors.New("too many unfinished handshakes from the subnet")
+	ErrAddressLimit = errors.New("too many connections from the address")
+	ErrDiscouraged  = errors.New("discouraged, and inbound slots are over half full")
+	ErrFull         = errors.New("no slot left")
+
+	ErrAlreadyAdded  = errors.New("node already added")
+	ErrNotAdded      = errors.New("node has not been added")
+	ErrBadSubnet     = errors.New("invalid IP/Subnet")
+	ErrBadBanTime    = errors.New("ban ends in the past")
+	ErrAlreadyBanned = errors.New("IP/Subnet already banned")
+	ErrNotBanned     = errors.New("unban failed: requested address/subnet was not previously manually banned")
+	ErrNoPeer        = errors.New("no such peer")
+	ErrBadCommand    = errors.New("unknown command")
+)
+
+// Config is the policy's configuration. The node fills in defaults; New
+// checks what remains.
+type Config struct {
+	// MaxPeers bounds inbound plus outbound peers.
+	MaxPeers int
+	// TargetOutbound is how many KindSeed peers to keep.
+	TargetOutbound int
+	// RetryMin and RetryMax bound the back-offs.
+	RetryMin, RetryMax time.Duration
+	// MaxPendingPerSubnet bounds unfinished inbound handshakes per /24
+	// (/64); 0 or less means no limit.
+	MaxPendingPerSubnet int
+	// MaxPerAddress bounds inbound peers per IP; 0 or less means none.
+	MaxPerAddress int
+	// DiscourageTime is how long a misbehaving peer's address stays
+	// discouraged.
+	DiscourageTime time.Duration
+	// Connect and AddPeer are the kept addresses, "host:port".
+	Connect, AddPeer []string
+	// Seeds: the network has DNS seeds and seeding is allowed.
+	Seeds bool
+	// Bans are the bans loaded from disk; expired ones are dropped at
+	// start.
+	Bans []Ban
+}
+
+// conn is one peer the manager has accepted.
+type conn struct {
+	id      uint64
+	ip      netip.Addr
+	remote  netip.AddrPort
+	kind    Kind
+	target  string // outbound: the address dialled
+	nonce   uint64 // outbound: ours
+	since   time.Time
+	ready   bool
+	leaving bool // a disconnect was asked; no longer a live slot
+}
+
+// Manager is the connection policy. Create it with New.
+type Manager struct {
+	cfg     Config
+	started bool
+
+	peers    map[uint64]*conn
+	leaving  int                  // peers with a disconnect asked
+	inbound  int                  // inbound peers
+	perIP    map[netip.Addr]int   // inbound peers per address
+	pending  map[netip.Prefix]int // inbound peers per subnet, handshake unfinished
+	ownNonce map[uint64]uint64    // outbound peers' nonces, handshake unfinished → id
+	busy     map[string]int       // dials and outbound peers per dialled address
+	dials    map[uint64]dial      // dials under way
+	nextDial uint64
+
+	kept      []*target // in the order added
+	keptIndex map[string]*target
+	onetry    []string // asked before start
+
+	seeding     bool
+	cands       candidates
+	querying    bool
+	seedAt      time.Time // the next query, no sooner
+	seedBackoff time.Duration
+	seedPeers   int // KindSeed dials and peers
+
+	discouraged map[netip.Addr]time.Time
+	bans        map[netip.Prefix]Ban
+}
+
+type dial struct {
+	target string
+	kind   Kind
+}
+
+// New returns a manager for cfg, or an error naming a bad setting.
+func New(cfg Config) (*Manager, error) {
+	switch {
+	case cfg.MaxPeers <= 0:
+		return nil, fmt.Errorf("connmgr: MaxPeers %d", cfg.MaxPeers)
+	case cfg.TargetOutbound < 0:
+		return nil, fmt.Errorf("connmgr: TargetOutbound %d", cfg.TargetOutbound)
+	case cfg.RetryMin <= 0 || cfg.RetryMax < cfg.RetryMin:
+		return nil, fmt.Errorf("connmgr: retry back-off %v to %v", cfg.RetryMin, cfg.RetryMax)
+	case cfg.DiscourageTime <= 0:
+		return nil, fmt.Errorf("connmgr: DiscourageTime %v", cfg.DiscourageTime)
+	}
+	m := &Manager{
+		cfg:         cfg,
+		peers:       make(map[uint64]*conn),
+		perIP:       make(map[netip.Addr]int),
+		pending:     make(map[netip.Prefix]int),
+		ownNonce:    make(map[uint64]uint64),
+		busy:        make(map[string]int),
+		dials:       make(map[uint64]dial),
+		keptIndex:   make(map[string]*target),
+		discouraged: make(map[netip.Addr]time.Time),
+		bans:        make(map[netip.Prefix]Ban),
+		seedBackoff: cfg.RetryMin,
+		seeding:     cfg.Seeds && len(cfg.Connect) == 0 && len(cfg.AddPeer) == 0,
+	}
+	for _, b := range cfg.Bans {
+		if b.Subnet.IsValid() {
+			m.bans[b.Subnet.Masked()] = b
+		}
+	}
+	for _, a := range cfg.Connect {
+		m.keep(a, KindManual)
+	}
+	for _, a := range cfg.AddPeer {
+		m.keep(a, KindPersistent)
+	}
+	return m, nil
+}
+
+// Step applies ev and returns what the node must do, in order.
+func (m *Manager) Step(ev Event) []Action {
+	var out []Action
+	now := ev.Now
+	switch ev.Kind {
+	case EvStart:
+		if m.started {
+			break
+		}
+		m.started = true
+		m.dropExpiredBans(now)
+		for _, t := range m.onetry {
+			m.dial(t, KindOneTry, &out)
+		}
+		m.onetry = nil
+	case EvTick:
+	case EvInbound:
+		m.offered(ev, &out)
+	case EvConnected:
+		m.connected(ev, &out)
+	case EvDialFailed:
+		m.dialFailed(ev, &out)
+	case EvReady:
+		m.ready(ev)
+	case EvClosed:
+		m.closed(ev, &out)
+	case EvSeeds:
+		m.seeded(ev, &out)
+	case EvCmd:
+		m.command(ev, &out)
+	}
+	m.fill(now, &out)
+	return out
+}
+
+// fill starts the dials that are due: kept addresses whose wait is over,
+// and KindSeed peers up to TargetOutbound (querying the seeds when no
+// candidate is left).
+func (m *Manager) fill(now time.Time, out *[]Action) {
+	if !m.started {
+		return
+	}
+	for _, t := range m.kept {
+		if t.state == waiting && !now.Before(t.retryAt) {
+			m.dialKept(t, now, out)
+		}
+	}
+	if !m.seeding {
+		return
+	}
+	for m.seedPeers < m.cfg.TargetOutbound {
+		ap, ok := m.cands.next()
+		if !ok {
+			break
+		}
+		a := ap.String()
+		if m.busy[a] > 0 || m.isBanned(ap.Addr(), now) || m.isDiscouraged(ap.Addr(), now) {
+			continue
+		}
+		m.dial(a, KindSeed, out)
+	}
+	if m.wantSeeds() && !now.Before(m.seedAt) {
+		m.querying = true
+		*out = append(*out, Action{Kind: ActQuerySeeds})
+	}
+}
+
+func (m *Manager) wantSeeds() bool {
+	return m.seeding && !m.querying && m.seedPeers < m.cfg.TargetOutbound && m.cands.empty()
+}
+
+// Deadline is when the node must send EvTick next; zero means no timer
+// is needed. Call it after each Step.
+func (m *Manager) Deadline() time.Time {
+	if !m.started {
+		return time.Time{}
+	}
+	var d time.Time
+	earliest := func(t time.Time) {
+		if d.IsZero() || t.Before(d) {
+			d = t
+		}
+	}
+	for _, t := range m.kept {
+		if t.state == waiting {
+			earliest(t.retryAt)
+		}
+	}
+	if m.wantSeeds() {
+		earliest(m.seedAt)
+	}
+	return d
+}
+
+// dial emits a dial of target and counts it.
+func (m *Manager) dial(target string, kind Kind, out *[]Action) uint64 {
+	m.nextDial++
+	m.dials[m.nextDial] = dial{target: target, kind: kind}
+	m.busy[target]++
+	if kind == KindSeed {
+		m.seedPeers++
+	}
+	*out = append(*out, Action{Kind: ActDial, Dial: m.nextDial, Target: target, Conn: kind})
+	return m.nextDial
+}
+
+// undial forgets dial id, which failed or was refused.
+func (m *Manager) undial(id uint64) (dial, bool) {
+	d, ok := m.dials[id]
+	if !ok {
+		return d, false
+	}
+	delete(m.dials, id)
+	decrement(m.busy, d.target)
+	if d.kind == KindSeed {
+		m.seedPeers--
+	}
+	return d, true
+}
+
+func (m *Manager) dialFailed(ev Event, out *[]Action) {
+	d, ok := m.undial(ev.Dial)
+	if !ok {
+		return
+	}
+	note(out, false, "dial %s (%s): %v", d.target, d.kind, ev.Err)
+	m.keptFailed(d.target, ev.Dial, ev.Now, out)
+}
+
+// connected answers an outbound connection: accepted unless its address is
+// banned or every slot is taken.
+func (m *Manager) connected(ev Event, out *[]Action) {
+	d, ok := m.dials[ev.Dial]
+	if !ok {
+		refuse(out, ev.ID, fmt.Errorf("%w %d", ErrUnknownDial, ev.Dial))
+		return
+	}
+	ip := ev.Remote.Addr().Unmap()
+	var err error
+	switch {
+	case m.peers[ev.ID] != nil || ev.ID == 0:
+		err = fmt.Errorf("%w: %d", ErrDuplicateID, ev.ID)
+	case !ip.IsValid():
+		err = ErrBadAddress
+	case m.isBanned(ip, ev.Now):
+		err = fmt.Errorf("%w: %s", ErrBanned, ip)
+	case m.live() >= m.cfg.MaxPeers:
+		err = fmt.Errorf("%w: %d peers, the maximum", ErrFull, m.cfg.MaxPeers)
+	}
+	if err != nil {
+		m.undial(ev.Dial)
+		refuse(out, ev.ID, err)
+		m.keptFailed(d.target, ev.Dial, ev.Now, out)
+		return
+	}
+	delete(m.dials, ev.Dial)
+	c := &conn{id: ev.ID, ip: ip, remote: ev.Remote, kind: d.kind, target: d.target, nonce: ev.Nonce, since: ev.Now}
+	m.peers[c.id] = c
+	if c.nonce != 0 {
+		m.ownNonce[c.nonce] = c.id
+	}
+	if t := m.keptIndex[d.target]; t != nil && t.state == dialing && t.dial == ev.Dial {
+		t.state, t.peer = connected, c.id
+	}
+	*out = append(*out, Action{Kind: ActAccept, ID: c.id})
+}
+
+func (m *Manager) ready(ev Event) {
+	c := m.peers[ev.ID]
+	if c == nil || c.ready {
+		return
+	}
+	c.ready = true
+	if c.kind == KindInbound {
+		decrement(m.pending, subnetKey(c.ip))
+	}
+	if c.nonce != 0 && m.ownNonce[c.nonce] == c.id {
+		delete(m.ownNonce, c.nonce)
+	}
+	if t := m.keptIndex[c.target]; t != nil && t.peer == c.id {
+		t.backoff = m.cfg.RetryMin
+	}
+}
+
+func (m *Manager) closed(ev Event, out *[]Action) {
+	c := m.peers[ev.ID]
+	if c == nil {
+		return
+	}
+	delete(m.peers, c.id)
+	if c.leaving {
+		m.leaving--
+	}
+	if c.nonce != 0 && m.ownNonce[c.nonce] == c.id {
+		delete(m.ownNonce, c.nonce)
+	}
+	if c.kind == KindInbound {
+		m.inbound--
+		decrement(m.perIP, c.ip)
+		if !c.ready {
+			decrement(m.pending, subnetKey(c.ip))
+		}
+	} else {
+		decrement(m.busy, c.target)
+		if c.kind == KindSeed {
+			m.seedPeers--
+		}
+	}
+	if ev.Misbehaved && (c.kind == KindInbound || c.kind == KindSeed) {
+		m.discourage(c.ip, ev.Now, out)
+	}
+	if t := m.keptIndex[c.target]; t != nil && t.state == connected && t.peer == c.id {
+		m.wait(t, ev.Now, out)
+	}
+}
+
+// IsOwnNonce reports whether nonce is ours on an outbound connection whose
+// handshake is unfinished: an inbound version carrying it comes from
+// ourselves.
+func (m *Manager) IsOwnNonce(nonce uint64) bool {
+	_, ok := m.ownNonce[nonce]
+	return ok
+}
+
+// live is the number of peers not asked to leave.
+func (m *Manager) live() int { return len(m.peers) - m.leaving }
+
+func (m *Manager) disconnect(c *conn, why Why, out *[]Action) {
+	if !c.leaving {
+		c.leaving = true
+		m.leaving++
+	}
+	*out = append(*out, Action{Kind: ActDisconnect, ID: c.id, Why: why})
+}
+
+// sortedPeers returns the peers ordered by id, for output that does not
+// depend on map order.
+func (m *Manager) sortedPeers() []*conn {
+	ps := make([]*conn, 0, len(m.peers))
+	for _, c := range m.peers {
+		ps = append(ps, c)
+	}
+	sort.Slice(ps, func(i, j int) bool { return ps[i].id < ps[j].id })
+	return ps
+}
+
+func refuse(out *[]Action, id uint64, err error) {
+	*out = append(*out, Action{Kind: ActRefuse, ID: id, Err: err})
+}
+
+func note(out *[]Action, info bool, format string, args ...any) {
+	*out = append(*out, Action{Kind: ActNote, Info: info, Note: fmt.Sprintf(format, args...)})
+}
+
+func decrement[K comparable](m map[K]int, k K) {
+	if m[k] <= 1 {
+		delete(m, k)
+		return
+	}
+	m[k]--
+}
+
+// subnetKey groups addresses for the unfinished-handshake limit: the /24
+// of an IPv4 address, the /64 of an IPv6 one.
+func subnetKey(a netip.Addr) netip.Prefix {
+	bits := 64
+	if a.Is4() {
+		bits = 24
+	}
+	p, _ := a.Prefix(bits)
+	return p
+}

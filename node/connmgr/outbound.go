@@ -1,0 +1,100 @@
+package connmgr
+
+import (
+	"net/netip"
+	"time"
+)
+
+// target is a kept address (rule 1 of the package doc).
+type target struct {
+	addr    string
+	kind    Kind
+	state   targetState
+	dial    uint64    // dialing: the dial's number
+	peer    uint64    // connected: the peer's id
+	retryAt time.Time // waiting: when to dial again
+	backoff time.Duration
+}
+
+type targetState uint8
+
+const (
+	// waiting: no dial and no peer; dial at retryAt (zero: at once).
+	waiting targetState = iota
+	// dialing: dial is under way.
+	dialing
+	// connected: peer is the address's peer.
+	connected
+)
+
+func (m *Manager) keep(addr string, kind Kind) *target {
+	t := &target{addr: addr, kind: kind, backoff: m.cfg.RetryMin}
+	m.kept = append(m.kept, t)
+	m.keptIndex[addr] = t
+	return t
+}
+
+func (m *Manager) unkeep(addr string) bool {
+	t := m.keptIndex[addr]
+	if t == nil {
+		return false
+	}
+	delete(m.keptIndex, addr)
+	for i, k := range m.kept {
+		if k == t {
+			m.kept = append(m.kept[:i], m.kept[i+1:]...)
+			break
+		}
+	}
+	return true
+}
+
+// dialKept dials a waiting kept address, unless it is a banned IP, which
+// counts as a failed dial.
+func (m *Manager) dialKept(t *target, now time.Time, out *[]Action) {
+	if ap, err := netip.ParseAddrPort(t.addr); err == nil && m.isBanned(ap.Addr(), now) {
+		note(out, false, "not dialing %s: banned", t.addr)
+		m.wait(t, now, out)
+		return
+	}
+	t.state = dialing
+	t.dial = m.dial(t.addr, t.kind, out)
+}
+
+// keptFailed notes that dial id to addr failed or was refused: a kept
+// address waits for its back-off.
+func (m *Manager) keptFailed(addr string, id uint64, now time.Time, out *[]Action) {
+	if t := m.keptIndex[addr]; t != nil && t.state == dialing && t.dial == id {
+		m.wait(t, now, out)
+	}
+}
+
+// wait makes t wait its back-off from now, and doubles the back-off.
+func (m *Manager) wait(t *target, now time.Time, out *[]Action) {
+	t.state = waiting
+	t.retryAt = now.Add(t.backoff)
+	note(out, false, "reconnecting to %s in %v", t.addr, t.backoff)
+	t.backoff = min(2*t.backoff, m.cfg.RetryMax)
+}
+
+// seeded takes the DNS seeds' answer (rule 2): an answer with no address
+// worth dialling (none new, none not already dialled, banned or
+// discouraged) counts as an empty one.
+func (m *Manager) seeded(ev Event, out *[]Action) {
+	m.querying = false
+	usable := make([]netip.AddrPort, 0, len(ev.Addrs))
+	for _, a := range ev.Addrs {
+		ip := a.Addr().Unmap()
+		if m.busy[netip.AddrPortFrom(ip, a.Port()).String()] == 0 && !m.isBanned(ip, ev.Now) && !m.isDiscouraged(ip, ev.Now) {
+			usable = append(usable, a)
+		}
+	}
+	if m.cands.add(usable) == 0 {
+		m.seedAt = ev.Now.Add(m.seedBackoff)
+		note(out, true, "DNS seeds returned no new addresses; asking again in %v", m.seedBackoff)
+		m.seedBackoff = min(2*m.seedBackoff, m.cfg.RetryMax)
+		return
+	}
+	m.seedBackoff = m.cfg.RetryMin
+	m.seedAt = ev.Now.Add(m.cfg.RetryMin)
+}

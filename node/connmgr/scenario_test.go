@@ -1,0 +1,342 @@
+package connmgr
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+var update = flag.Bool("update", false, "rewrite the expected output of scenario scripts")
+
+// Scenario scripts (testdata/scenarios/*.txt) drive one manager on a fake
+// clock, one script per rule of the policy. A script is a series of blocks
+// separated by blank lines; each block is comment lines (#), commands, a
+// line "----", then the expected output: the actions the commands
+// produced, one per line, and "timer +D" (since the start) or "timer none"
+// whenever the manager's deadline changed. `go test ./node/connmgr -run
+// Scenarios -update` rewrites the expected output; review the diff.
+//
+// Commands:
+//
+//	start [key=value...]           a new manager, started; keys: maxpeers, target,
+//	                               retrymin, retrymax, pending, peraddr, discourage,
+//	                               connect=a,b  addpeer=a,b  seeds=true
+//	                               ban=PREFIX/DURATION (a ban loaded from disk)
+//	new [key=value...]             the same, not started yet
+//	begin                          EvStart for a manager made by new
+//	inbound ID ADDR                a connection accepted from ADDR
+//	connected ID DIAL ADDR [nonce=N]   dial DIAL reached ADDR
+//	dialfail DIAL                  dial DIAL failed
+//	ready ID                       peer ID finished its handshake
+//	closed ID [misbehaved]         peer ID ended
+//	seeds [ADDR...]                the DNS seeds' answer
+//	ping ID DURATION               peer ID's lowest ping, as the node would report it
+//	advance DURATION               move the clock and tick
+//	cmd add|remove|onetry ADDR     addnode
+//	cmd ban PREFIX DURATION | cmd unban PREFIX | cmd clearbans
+//	cmd disconnect ID | cmd disconnect-addr ADDR | cmd disconnect-all
+//	nonce N                        print whether N is one of our unfinished outbound nonces
+//	state                          print the peers and counters
+func TestScenarios(t *testing.T) {
+	files, err := filepath.Glob("testdata/scenarios/*.txt")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no scenario scripts: %v", err)
+	}
+	for _, file := range files {
+		t.Run(strings.TrimSuffix(filepath.Base(file), ".txt"), func(t *testing.T) {
+			runScenario(t, file)
+		})
+	}
+}
+
+type block struct {
+	comments []string
+	cmds     []string
+	want     string
+}
+
+func parseScript(t *testing.T, text string) []block {
+	var blocks []block
+	for _, raw := range strings.Split(strings.TrimSpace(text), "\n\n") {
+		var b block
+		lines := strings.Split(raw, "\n")
+		i := 0
+		for ; i < len(lines) && lines[i] != "----"; i++ {
+			if strings.HasPrefix(lines[i], "#") {
+				b.comments = append(b.comments, lines[i])
+				continue
+			}
+			b.cmds = append(b.cmds, lines[i])
+		}
+		if i < len(lines) {
+			b.want = strings.Join(lines[i+1:], "\n")
+		}
+		if len(b.cmds) == 0 && len(b.comments) == 0 {
+			t.Fatalf("empty block in script")
+		}
+		blocks = append(blocks, b)
+	}
+	return blocks
+}
+
+type scenario struct {
+	t        *testing.T
+	start    time.Time
+	now      time.Time
+	m        *Manager
+	pings    map[uint64]time.Duration
+	deadline time.Time
+	out      []string
+}
+
+func runScenario(t *testing.T, file string) {
+	text, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &scenario{t: t, start: time.Unix(1_700_000_000, 0)}
+	s.now = s.start
+	var parts []string
+	for _, b := range parseScript(t, string(text)) {
+		s.out = s.out[:0]
+		for _, c := range b.cmds {
+			s.run(c)
+		}
+		got := strings.Join(s.out, "\n")
+		part := b.comments
+		if len(b.cmds) > 0 {
+			part = append(append(part, b.cmds...), "----")
+			if got != "" {
+				part = append(part, got)
+			}
+			if !*update && got != b.want {
+				t.Errorf("%s: after\n  %s\ngot:\n%s\nwant:\n%s", file, strings.Join(b.cmds, "\n  "), indent(got), indent(b.want))
+			}
+		}
+		parts = append(parts, strings.Join(part, "\n"))
+	}
+	if *update {
+		if err := os.WriteFile(file, []byte(strings.Join(parts, "\n\n")+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func indent(s string) string {
+	if s == "" {
+		return "  (nothing)"
+	}
+	return "  " + strings.ReplaceAll(s, "\n", "\n  ")
+}
+
+func (s *scenario) fail(format string, args ...any) {
+	s.t.Helper()
+	s.t.Fatalf(format, args...)
+}
+
+func (s *scenario) step(ev Event) {
+	ev.Now = s.now
+	if ev.Kind == EvInbound {
+		ev.MinPing = func(id uint64) time.Duration { return s.pings[id] }
+	}
+	for _, a := range s.m.Step(ev) {
+		line := a.String()
+		if a.Kind == ActPersistBans {
+			for _, b := range a.Bans {
+				line += " until +" + b.Until.Sub(s.start).String()
+			}
+		}
+		s.out = append(s.out, line)
+	}
+	if d := s.m.Deadline(); !d.Equal(s.deadline) {
+		s.deadline = d
+		if d.IsZero() {
+			s.out = append(s.out, "timer none")
+		} else {
+			s.out = append(s.out, "timer +"+d.Sub(s.start).String())
+		}
+	}
+}
+
+func (s *scenario) run(line string) {
+	f := strings.Fields(line)
+	arg := func(i int) string {
+		if i >= len(f) {
+			s.fail("%q: argument %d missing", line, i)
+		}
+		return f[i]
+	}
+	switch f[0] {
+	case "start", "new":
+		s.newManager(f[1:])
+		if f[0] == "start" {
+			s.step(Event{Kind: EvStart})
+		}
+	case "begin":
+		s.step(Event{Kind: EvStart})
+	case "inbound":
+		s.step(Event{Kind: EvInbound, ID: s.num(arg(1)), Remote: s.addrPort(arg(2))})
+	case "connected":
+		ev := Event{Kind: EvConnected, ID: s.num(arg(1)), Dial: s.num(arg(2)), Remote: s.addrPort(arg(3))}
+		if len(f) > 4 {
+			ev.Nonce = s.num(strings.TrimPrefix(f[4], "nonce="))
+		}
+		s.step(ev)
+	case "dialfail":
+		s.step(Event{Kind: EvDialFailed, Dial: s.num(arg(1)), Err: errors.New("connection refused")})
+	case "ready":
+		s.step(Event{Kind: EvReady, ID: s.num(arg(1))})
+	case "closed":
+		s.step(Event{Kind: EvClosed, ID: s.num(arg(1)), Reason: "eof", Misbehaved: len(f) > 2 && f[2] == "misbehaved"})
+	case "seeds":
+		var addrs []netip.AddrPort
+		for _, a := range f[1:] {
+			addrs = append(addrs, s.addrPort(a))
+		}
+		s.step(Event{Kind: EvSeeds, Addrs: addrs})
+	case "ping":
+		s.pings[s.num(arg(1))] = s.dur(arg(2))
+	case "advance":
+		s.now = s.now.Add(s.dur(arg(1)))
+		s.step(Event{Kind: EvTick})
+	case "cmd":
+		s.command(f[1:])
+	case "nonce":
+		s.out = append(s.out, fmt.Sprintf("own nonce %s: %v", arg(1), s.m.IsOwnNonce(s.num(arg(1)))))
+	case "state":
+		var ps []string
+		for _, c := range s.m.sortedPeers() {
+			p := fmt.Sprintf("%d %s %s", c.id, c.kind, c.remote)
+			if c.ready {
+				p += " ready"
+			}
+			if c.leaving {
+				p += " leaving"
+			}
+			ps = append(ps, p)
+		}
+		s.out = append(s.out, fmt.Sprintf("peers [%s] live %d inbound %d seed %d candidates %d bans %d",
+			strings.Join(ps, ", "), s.m.live(), s.m.inbound, s.m.seedPeers, len(s.m.cands.queue), len(s.m.Bans(s.now))))
+	default:
+		s.fail("unknown command %q", line)
+	}
+}
+
+func (s *scenario) command(f []string) {
+	if len(f) == 0 {
+		s.fail("cmd: which?")
+	}
+	ev := Event{Kind: EvCmd}
+	a := func(i int) string {
+		if i >= len(f) {
+			s.fail("cmd %s: argument missing", f[0])
+		}
+		return f[i]
+	}
+	switch f[0] {
+	case "add":
+		ev.Cmd, ev.Target = CmdAdd, a(1)
+	case "remove":
+		ev.Cmd, ev.Target = CmdRemove, a(1)
+	case "onetry":
+		ev.Cmd, ev.Target = CmdOneTry, a(1)
+	case "ban":
+		ev.Cmd, ev.Subnet, ev.Until = CmdBan, s.prefix(a(1)), s.now.Add(s.dur(a(2)))
+	case "unban":
+		ev.Cmd, ev.Subnet = CmdUnban, s.prefix(a(1))
+	case "clearbans":
+		ev.Cmd = CmdClearBans
+	case "disconnect":
+		ev.Cmd, ev.ID = CmdDisconnect, s.num(a(1))
+	case "disconnect-addr":
+		ev.Cmd, ev.Remote = CmdDisconnectAddr, s.addrPort(a(1))
+	case "disconnect-all":
+		ev.Cmd = CmdDisconnectAll
+	default:
+		s.fail("unknown cmd %q", f[0])
+	}
+	s.step(ev)
+}
+
+func (s *scenario) newManager(args []string) {
+	cfg := Config{MaxPeers: 125, TargetOutbound: 8, RetryMin: 5 * time.Second, RetryMax: 5 * time.Minute,
+		MaxPendingPerSubnet: 8, DiscourageTime: 24 * time.Hour}
+	for _, kv := range args {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			s.fail("start: %q is not key=value", kv)
+		}
+		switch k {
+		case "maxpeers":
+			cfg.MaxPeers = int(s.num(v))
+		case "target":
+			cfg.TargetOutbound = int(s.num(v))
+		case "retrymin":
+			cfg.RetryMin = s.dur(v)
+		case "retrymax":
+			cfg.RetryMax = s.dur(v)
+		case "pending":
+			cfg.MaxPendingPerSubnet = int(s.num(v))
+		case "peraddr":
+			cfg.MaxPerAddress = int(s.num(v))
+		case "discourage":
+			cfg.DiscourageTime = s.dur(v)
+		case "connect":
+			cfg.Connect = strings.Split(v, ",")
+		case "addpeer":
+			cfg.AddPeer = strings.Split(v, ",")
+		case "seeds":
+			cfg.Seeds = v == "true"
+		case "ban":
+			p, d, _ := strings.Cut(v, "/")
+			bits, d, _ := strings.Cut(d, "/")
+			cfg.Bans = append(cfg.Bans, Ban{Subnet: s.prefix(p + "/" + bits), Created: s.now, Until: s.now.Add(s.dur(d))})
+		default:
+			s.fail("start: unknown key %q", k)
+		}
+	}
+	m, err := New(cfg)
+	if err != nil {
+		s.fail("New: %v", err)
+	}
+	s.m, s.pings, s.deadline = m, map[uint64]time.Duration{}, time.Time{}
+}
+
+func (s *scenario) num(v string) uint64 {
+	n, err := strconv.ParseUint(v, 0, 64)
+	if err != nil {
+		s.fail("%q: %v", v, err)
+	}
+	return n
+}
+
+func (s *scenario) dur(v string) time.Duration {
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		s.fail("%q: %v", v, err)
+	}
+	return d
+}
+
+func (s *scenario) addrPort(v string) netip.AddrPort {
+	a, err := netip.ParseAddrPort(v)
+	if err != nil {
+		s.fail("%q: %v", v, err)
+	}
+	return a
+}
+
+func (s *scenario) prefix(v string) netip.Prefix {
+	p, err := netip.ParsePrefix(v)
+	if err != nil {
+		s.fail("%q: %v", v, err)
+	}
+	return p
+}
