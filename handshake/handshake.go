@@ -49,6 +49,10 @@ const (
 const (
 	// Init: the connection is up; nothing has been sent or received.
 	Init fsm.State = "init"
+	// KeyExchange: the transport runs its own handshake first (BIP 324's
+	// key exchange, or an inbound transport telling v1 from v2); no
+	// message goes out until it is done.
+	KeyExchange fsm.State = "keyExchange"
 	// SentVersion: outbound; our version is out, theirs has not come.
 	SentVersion fsm.State = "sentVersion"
 	// AwaitVersion: inbound; we wait for their version before sending ours.
@@ -66,6 +70,9 @@ const (
 const (
 	onStartOutbound = "start outbound"
 	onStartInbound  = "start inbound"
+	onStartKeys     = "start, transport handshake"
+	onReadyOutbound = "transport ready, outbound"
+	onReadyInbound  = "transport ready, inbound"
 	onVersion       = "version"
 	onVerack        = "verack"
 	onRefused       = "version refused"
@@ -76,11 +83,15 @@ const (
 var Spec = fsm.MustIndex(&fsm.Spec{
 	Name:    "handshake",
 	Initial: Init,
-	States:  []fsm.State{Init, SentVersion, AwaitVersion, AwaitVerack, Done, Failed},
+	States:  []fsm.State{Init, KeyExchange, SentVersion, AwaitVersion, AwaitVerack, Done, Failed},
 	Final:   []fsm.State{Done, Failed},
 	Edges: []fsm.Edge{
 		{From: Init, To: SentVersion, On: onStartOutbound},
 		{From: Init, To: AwaitVersion, On: onStartInbound},
+		{From: Init, To: KeyExchange, On: onStartKeys},
+		{From: KeyExchange, To: SentVersion, On: onReadyOutbound},
+		{From: KeyExchange, To: AwaitVersion, On: onReadyInbound},
+		{From: KeyExchange, To: Failed, On: onTimeout},
 		{From: SentVersion, To: AwaitVerack, On: onVersion},
 		{From: AwaitVersion, To: AwaitVerack, On: onVersion},
 		{From: AwaitVerack, To: Done, On: onVerack},
@@ -162,6 +173,10 @@ type Params struct {
 	// connections' nonces; an inbound version carrying one means we have
 	// connected to ourselves. Nil disables the check.
 	IsOwnNonce func(uint64) bool
+	// KeyExchange: the connection's transport has a handshake of its
+	// own to finish (TransportReady) before the version handshake
+	// starts. The handshake's deadline covers both.
+	KeyExchange bool
 }
 
 // Info is what the handshake learned about the peer.
@@ -201,6 +216,9 @@ const (
 	Recv
 	// Tick says the time is Now; the machine checks its deadline.
 	Tick
+	// TransportReady says the transport's own handshake is done
+	// (KeyExchange); the version handshake starts.
+	TransportReady
 )
 
 // Event is one input to the machine.
@@ -275,12 +293,28 @@ func (m *Machine) Step(ev Event, out *[]Action) fsm.Result {
 			return fsm.Handled
 		}
 		m.deadline = ev.Now.Add(m.cfg.timeout())
+		if m.params.KeyExchange {
+			m.Become(ev.Now, KeyExchange, onStartKeys)
+			return fsm.Handled
+		}
 		if m.params.Inbound {
 			m.Become(ev.Now, AwaitVersion, onStartInbound)
 			return fsm.Handled
 		}
 		m.sendVersion(ev.Now, out)
 		m.Become(ev.Now, SentVersion, onStartOutbound)
+		return fsm.Handled
+	case TransportReady:
+		if m.State() != KeyExchange {
+			note(out, "ignored a transport's readiness in %s", m.State())
+			return fsm.Handled
+		}
+		if m.params.Inbound {
+			m.Become(ev.Now, AwaitVersion, onReadyInbound)
+			return fsm.Handled
+		}
+		m.sendVersion(ev.Now, out)
+		m.Become(ev.Now, SentVersion, onReadyOutbound)
 		return fsm.Handled
 	case Tick:
 		if m.Ended() || m.State() == Init || ev.Now.Before(m.deadline) {

@@ -32,7 +32,7 @@ import (
 // Misbehaving: messages over their limits, such as an inv of 50,001
 // entries or an addr of 1,001). The manager then discourages the address.
 func misbehaved(r peer.Reason) bool {
-	return r == peer.ReasonOversized
+	return r == peer.ReasonOversized || r == peer.ReasonTooMany
 }
 
 // stepLocked gives ev, stamped with the time, to the manager and returns
@@ -63,7 +63,7 @@ func (n *Node) carry(acts []connmgr.Action) error {
 	for _, a := range acts {
 		switch a.Kind {
 		case connmgr.ActDial:
-			n.spawn(func() { n.dialOut(a.Dial, a.Target) })
+			n.spawn(func() { n.dialOut(a.Dial, a.Target, a.V2) })
 		case connmgr.ActDisconnect:
 			n.mu.Lock()
 			p := n.peers[a.ID]
@@ -176,7 +176,8 @@ func (n *Node) admit(conn net.Conn) {
 	ok, why := accepted(acts, id)
 	var p *driver.Peer
 	if ok {
-		p = n.newPeerLocked(id, conn, true, randNonce())
+		// Inbound, v2 is detected (NewPeer cannot fail for it).
+		p, _ = n.newPeerLocked(id, conn, true, randNonce(), n.cfg.V2Transport)
 	}
 	n.mu.Unlock()
 	n.carry(acts)
@@ -196,8 +197,8 @@ func (n *Node) minPingLocked(id uint64) time.Duration {
 	return 0
 }
 
-// dialOut carries out one ActDial.
-func (n *Node) dialOut(dial uint64, target string) {
+// dialOut carries out one ActDial, with BIP 324's transport when v2.
+func (n *Node) dialOut(dial uint64, target string, v2 bool) {
 	ctx, cancel := context.WithTimeout(n.ctx, n.cfg.DialTimeout)
 	conn, err := n.cfg.Dial(ctx, "tcp", target)
 	cancel()
@@ -214,10 +215,16 @@ func (n *Node) dialOut(dial uint64, target string) {
 	ok, why := accepted(acts, id)
 	var p *driver.Peer
 	if ok {
-		p = n.newPeerLocked(id, conn, false, nonce)
+		p, err = n.newPeerLocked(id, conn, false, nonce, v2)
+		ok = err == nil
 	}
 	n.mu.Unlock()
 	n.carry(acts)
+	if !ok && err != nil {
+		// The manager counted the connection: it must hear of its end.
+		log.Warnf("Outbound %s: %v", target, err)
+		n.step(connmgr.Event{Kind: connmgr.EvClosed, ID: id, Reason: err.Error()})
+	}
 	if p == nil {
 		log.Debugf("Refusing outbound %s: %v", target, why)
 		conn.Close()
@@ -258,22 +265,40 @@ func (n *Node) querySeeds() {
 }
 
 // newPeerLocked makes the peer on an accepted connection and registers it.
-// n.mu is held.
-func (n *Node) newPeerLocked(id uint64, conn net.Conn, inbound bool, nonce uint64) *driver.Peer {
-	p := driver.New(n.ctx, id, conn, transport.NewV1(conn, n.cfg.Params.Net), &n.cfg.Peer, peer.Params{
+// v2: outbound, open with BIP 324; inbound, tell v1 from v2 by what the
+// peer sends. n.mu is held.
+func (n *Node) newPeerLocked(id uint64, conn net.Conn, inbound bool, nonce uint64, v2 bool) (*driver.Peer, error) {
+	tr, err := n.transportFor(conn, inbound, v2)
+	if err != nil {
+		return nil, err
+	}
+	p := driver.New(n.ctx, id, conn, tr, &n.cfg.Peer, peer.Params{
 		Params: handshake.Params{
-			Inbound:    inbound,
-			Nonce:      nonce,
-			Remote:     remoteNetAddress(conn.RemoteAddr()),
-			IsOwnNonce: n.isOwnNonce,
+			Inbound:     inbound,
+			Nonce:       nonce,
+			Remote:      remoteNetAddress(conn.RemoteAddr()),
+			IsOwnNonce:  n.isOwnNonce,
+			KeyExchange: v2,
 		},
 		Rand: rand.Uint64,
 	})
 	n.peers[id] = p
 	if log.Level() <= btclog.LevelDebug {
-		log.Debugf("New %v", p)
+		log.Debugf("New %v, transport %s", p, tr.Name())
 	}
-	return p
+	return p, nil
+}
+
+// transportFor makes a connection's transport: v1, or with v2 BIP 324
+// (outbound) or v1-or-v2 detection (inbound).
+func (n *Node) transportFor(conn net.Conn, inbound, v2 bool) (transport.Transport, error) {
+	switch {
+	case !v2:
+		return transport.NewV1(conn, n.cfg.Params.Net), nil
+	case inbound:
+		return transport.NewDetect(conn, n.cfg.Params.Net), nil
+	}
+	return transport.NewV2(conn, n.cfg.Params.Net)
 }
 
 // startPeer serves p on its own goroutine; its end is reported to the
@@ -293,7 +318,8 @@ func (n *Node) peerEnded(p *driver.Peer, reason peer.Reason) {
 	}
 	n.mu.Lock()
 	delete(n.peers, p.ID())
-	acts := n.stepLocked(connmgr.Event{Kind: connmgr.EvClosed, ID: p.ID(), Reason: string(reason), Misbehaved: misbehaved(reason)})
+	acts := n.stepLocked(connmgr.Event{Kind: connmgr.EvClosed, ID: p.ID(), Reason: string(reason),
+		Misbehaved: misbehaved(reason), V2Refused: reason == peer.ReasonV2Refused})
 	n.mu.Unlock()
 	n.carry(acts)
 }

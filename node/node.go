@@ -69,6 +69,11 @@ type Config struct {
 	TargetOutbound int
 	// NoDNSSeed disables DNS seeding.
 	NoDNSSeed bool
+	// V2Transport speaks BIP 324: inbound peers may open with v2 or v1
+	// (told apart by their first bytes), outbound connections the
+	// connection manager marks v2 are opened with v2, and we advertise
+	// NODE_P2P_V2. Off: v1 only, and the service bit is cleared.
+	V2Transport bool
 	// Peer is the per-peer policy (handshake, keepalive, write timeout).
 	Peer driver.Config
 	// RetryMin and RetryMax bound the reconnect back-off.
@@ -204,6 +209,7 @@ func New(cfg Config) (*Node, error) {
 		AddPeer:             cfg.AddPeer,
 		Seeds:               !cfg.NoDNSSeed && len(cfg.Params.DNSSeeds) > 0,
 		Bans:                bans,
+		V2:                  cfg.V2Transport,
 	})
 	if err != nil {
 		return nil, err
@@ -219,6 +225,13 @@ func New(cfg Config) (*Node, error) {
 		txs:     make(map[chainhash.Hash]*peer.Tx),
 	}
 	n.ctx, n.cancel = context.WithCancel(context.Background())
+	// NODE_P2P_V2 is advertised exactly when v2 is spoken, whatever
+	// the configured services say (as Core does).
+	if cfg.V2Transport {
+		n.cfg.Peer.Machine.Handshake.Services |= wire.SFNodeP2PV2
+	} else {
+		n.cfg.Peer.Machine.Handshake.Services &^= wire.SFNodeP2PV2
+	}
 	n.cfg.Peer.OnReady = n.peerReady
 	if cfg.Mempool != nil {
 		n.cfg.Peer.OnReport = n.peerReport

@@ -128,4 +128,16 @@ const (
 	ReasonFilterClear           Reason = "filterclear without NODE_BLOOM"
 	ReasonEvicted               Reason = "evicted to make room for a new inbound peer"
 	ReasonBanned                Reason = "banned by the operator"
+	// ReasonV2Refused: an outbound BIP 324 attempt was closed after we
+	// sent our key and before the peer sent a byte: most likely a
+	// v1-only peer, to be dialled again with v1 (Core's
+	// ShouldReconnectV1).
+	ReasonV2Refused Reason = "v2 handshake refused: closed before any reply (v1-only peer?)"
+	// ReasonTransport: the peer broke the transport's protocol (BIP 324:
+	// garbage without terminator, a packet too long or that fails
+	// authentication).
+	ReasonTransport Reason = "transport protocol violation"
+	// ReasonTooMany: a list message with more entries than Core allows
+	// (headers over 2,000, addr or addrv2 over 1,000...): misbehaviour.
+	ReasonTooMany Reason = "message with more entries than allowed"
 )

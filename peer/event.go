@@ -34,12 +34,16 @@ const (
 	// EvUnknown: a message the driver does not decode was read and
 	// skipped (Unknown says which).
 	EvUnknown
+	// EvTransport: the transport's own handshake is done (BIP 324's key
+	// exchange, or an inbound transport's choice of v1 or v2); the
+	// version handshake may start (handshake.Params.KeyExchange).
+	EvTransport
 )
 
 var eventNames = [...]string{
 	EvStart: "start", EvMsg: "msg", EvBadMsg: "bad msg", EvTick: "tick",
 	EvCmd: "cmd", EvClosed: "closed", EvRelay: "relay", EvDone: "done",
-	EvUnknown: "unknown msg",
+	EvUnknown: "unknown msg", EvTransport: "transport ready",
 }
 
 func (k EventKind) String() string {

@@ -462,6 +462,8 @@ func (l *hsLevel) Step(ev Event, out *[]Action) fsm.Result {
 		hev = handshake.Event{Kind: handshake.Recv, Now: ev.Now, Command: ev.Unknown.Command}
 	case EvTick:
 		hev = handshake.Event{Kind: handshake.Tick, Now: ev.Now}
+	case EvTransport:
+		hev = handshake.Event{Kind: handshake.TransportReady, Now: ev.Now}
 	default:
 		return fsm.Unhandled
 	}

@@ -223,7 +223,16 @@ func (s *scenario) run(line string) {
 			s.fail("unknown cmd %q", f[1])
 		}
 	case "closed":
-		s.step(Event{Kind: EvClosed, Reason: ReasonEOF})
+		reason := ReasonEOF
+		if len(f) > 1 && f[1] == "v2refused" {
+			reason = ReasonV2Refused
+		}
+		s.step(Event{Kind: EvClosed, Reason: reason})
+	case "transport":
+		if len(f) != 2 || f[1] != "ready" {
+			s.fail("transport ready")
+		}
+		s.step(Event{Kind: EvTransport})
 	case "relay":
 		var txs []*Tx
 		for _, n := range f[1:] {
@@ -350,7 +359,8 @@ func (s *scenario) startMachine(f []string) {
 		Params: handshake.Params{
 			Inbound:    f[0] == "inbound",
 			Nonce:      s.num(args, "nonce", 1),
-			IsOwnNonce: func(n uint64) bool { return own != 0 && n == own },
+			IsOwnNonce:  func(n uint64) bool { return own != 0 && n == own },
+			KeyExchange: args["keyexchange"] == "true",
 		},
 		Rand: s.rng.Uint64,
 	}

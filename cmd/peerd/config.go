@@ -62,6 +62,7 @@ type connOptions struct {
 	AddPeer         []peerAddr     `long:"addpeer" description:"Keep a connection to this peer, and reconnect when it drops (repeatable; no DNS seeding)"`
 	MaxPeers        positiveInt    `long:"maxpeers" default:"125" description:"Maximum number of inbound and outbound peers"`
 	NoDNSSeed       bool           `long:"nodnsseed" description:"Do not look up peers in the network's DNS seeds"`
+	NoV2Transport   bool           `long:"nov2transport" description:"Speak only the unencrypted v1 transport: no BIP 324, and NODE_P2P_V2 is not advertised (default: v2 with peers that offer it and with --connect/--addpeer peers, v1 fallback)"`
 	MaxInboundPerIP nonNegativeInt `long:"maxinboundperip" default:"0" description:"Maximum number of inbound connections from one IP address; more are closed as soon as they are accepted (0: no limit). Separately, at most 8 inbound connections from one /24 (IPv4) or /64 (IPv6) may be in their handshake at once"`
 }
 

@@ -102,6 +102,7 @@ func TestNodeConfig(t *testing.T) {
 		MaxPeers:      9,
 		MaxPerAddress: 3,
 		NoDNSSeed:     true,
+		V2Transport:   true,
 		Peer: driver.Config{
 			Machine: peer.Config{
 				Handshake: handshake.Config{

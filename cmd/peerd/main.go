@@ -349,6 +349,7 @@ func nodeConfig(cfg *config) node.Config {
 		MaxPeers:      int(cfg.Conn.MaxPeers),
 		MaxPerAddress: int(cfg.Conn.MaxInboundPerIP),
 		NoDNSSeed:     cfg.Conn.NoDNSSeed,
+		V2Transport:   !cfg.Conn.NoV2Transport,
 		Reannounce:    time.Duration(cfg.Relay.Reannounce),
 		Peer: driver.Config{
 			Machine: peer.Config{

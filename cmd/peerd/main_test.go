@@ -203,7 +203,7 @@ func TestRunServesAndStops(t *testing.T) {
 	if !ok {
 		t.Fatalf("first message %T, want version", msg)
 	}
-	if v.UserAgent != "/peerd:0.1.0(test node)/" || v.Services != wire.SFNodeNetwork|wire.SFNodeWitness {
+	if v.UserAgent != "/peerd:0.1.0(test node)/" || v.Services != wire.SFNodeNetwork|wire.SFNodeWitness|wire.SFNodeP2PV2 {
 		t.Fatalf("version: user agent %q, services %v", v.UserAgent, v.Services)
 	}
 

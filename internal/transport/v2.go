@@ -150,8 +150,8 @@ type V2 struct {
 	in      [readAheadV2]byte // read-ahead, as wireio.Reader's
 	i0, i1  int
 	read    uint64
-	v1      *V1 // stV1: the peer speaks v1
-	session [32]byte
+	v1      *V1                      // stV1: the peer speaks v1
+	session atomic.Pointer[[32]byte] // set once the keys are agreed; read by anyone
 
 	// Write half.
 	pver    uint32
@@ -236,9 +236,21 @@ func (t *V2) Name() string {
 	return "detecting"
 }
 
+// RefusedV2 reports whether this outbound attempt looks refused by a
+// v1-only peer: at least MinFallbackSent bytes sent and nothing received
+// (Core's ShouldReconnectV1). Call it once the connection has ended.
+func (t *V2) RefusedV2() bool {
+	return t.initiator && t.read == 0 && t.sent >= MinFallbackSent
+}
+
 // SessionID is the v2 session's id, once the key exchange is done (zero
 // before, and for a peer that spoke v1).
-func (t *V2) SessionID() [32]byte { return t.session }
+func (t *V2) SessionID() [32]byte {
+	if id := t.session.Load(); id != nil {
+		return *id
+	}
+	return [32]byte{}
+}
 
 // fill reads into p: what was read past the garbage terminator first,
 // then through the read-ahead buffer.
@@ -380,7 +392,8 @@ func (t *V2) key() (wire.Message, error) {
 // establish sets up the session's four ciphers from keys, as the
 // initiator or the responder, and returns the terminator to look for.
 func (t *V2) establish(keys *sessionKeys) (recvTerm [TermLen]byte, err error) {
-	t.session = keys.session
+	id := keys.session
+	t.session.Store(&id)
 	sendL, sendP, recvL, recvP := keys.initiatorL, keys.initiatorP, keys.responderL, keys.responderP
 	recvTerm = keys.responderTerm
 	if !t.initiator {

@@ -88,6 +88,7 @@ type Action struct {
 	Dial   uint64 // ActDial
 	Target string // ActDial
 	Conn   Kind   // ActDial
+	V2     bool   // ActDial: open it with BIP 324's transport
 	Why    Why    // ActDisconnect
 	Err    error  // ActRefuse
 	Bans   []Ban  // ActPersistBans
@@ -105,6 +106,9 @@ func (a Action) String() string {
 		}
 		return fmt.Sprintf("refuse %d: %v", a.ID, a.Err)
 	case ActDial:
+		if a.V2 {
+			return fmt.Sprintf("dial %d %s %s v2", a.Dial, a.Target, a.Conn)
+		}
 		return fmt.Sprintf("dial %d %s %s", a.Dial, a.Target, a.Conn)
 	case ActDisconnect:
 		return fmt.Sprintf("disconnect %d %s", a.ID, a.Why)

@@ -40,6 +40,12 @@
 //     connections whose handshake is unfinished is a connection to
 //     ourselves (IsOwnNonce, as Core's CheckIncomingNonce). Once that
 //     handshake is done, the nonce is no longer ours to recognise.
+//  8. With V2, an address the operator named is dialled with BIP 324;
+//     seed answers (no services known) with v1. A v2 attempt closed
+//     before the peer sent a byte (EvClosed with V2Refused) marks the
+//     address v1-only (in memory, at most MaxV1Only) and dials it again
+//     at once with v1: a kept address without growing its back-off, a
+//     one-try address once more (Core's ShouldReconnectV1).
 //
 // Candidate addresses for KindSeed come from one place, the candidates
 // value (candidates.go): today the DNS seeds' answers feed it; an address
@@ -112,6 +118,11 @@ type Config struct {
 	// Bans are the bans loaded from disk; expired ones are dropped at
 	// start.
 	Bans []Ban
+	// V2: we speak BIP 324, and dial v2 to the addresses whose services
+	// are not known beforehand but that the operator named (KindManual,
+	// KindPersistent, KindOneTry), as Core dials its added nodes. Seed
+	// answers carry no services: they are dialled with v1.
+	V2 bool
 }
 
 // conn is one peer the manager has accepted.
@@ -125,6 +136,7 @@ type conn struct {
 	since   time.Time
 	ready   bool
 	leaving bool // a disconnect was asked; no longer a live slot
+	v2      bool // outbound: dialled with BIP 324
 }
 
 // Manager is the connection policy. Create it with New.
@@ -140,6 +152,7 @@ type Manager struct {
 	ownNonce map[uint64]uint64    // outbound peers' nonces, handshake unfinished → id
 	busy     map[string]int       // dials and outbound peers per dialled address
 	dials    map[uint64]dial      // dials under way
+	v1Only   map[string]bool      // addresses that refused a v2 attempt (at most MaxV1Only)
 	nextDial uint64
 
 	kept      []*target // in the order added
@@ -160,6 +173,7 @@ type Manager struct {
 type dial struct {
 	target string
 	kind   Kind
+	v2     bool
 }
 
 // New returns a manager for cfg, or an error naming a bad setting.
@@ -182,6 +196,7 @@ func New(cfg Config) (*Manager, error) {
 		ownNonce:    make(map[uint64]uint64),
 		busy:        make(map[string]int),
 		dials:       make(map[uint64]dial),
+		v1Only:      make(map[string]bool),
 		keptIndex:   make(map[string]*target),
 		discouraged: make(map[netip.Addr]time.Time),
 		bans:        make(map[netip.Prefix]Ban),
@@ -299,12 +314,13 @@ func (m *Manager) Deadline() time.Time {
 // dial emits a dial of target and counts it.
 func (m *Manager) dial(target string, kind Kind, out *[]Action) uint64 {
 	m.nextDial++
-	m.dials[m.nextDial] = dial{target: target, kind: kind}
+	v2 := m.cfg.V2 && kind != KindSeed && !m.v1Only[target]
+	m.dials[m.nextDial] = dial{target: target, kind: kind, v2: v2}
 	m.busy[target]++
 	if kind == KindSeed {
 		m.seedPeers++
 	}
-	*out = append(*out, Action{Kind: ActDial, Dial: m.nextDial, Target: target, Conn: kind})
+	*out = append(*out, Action{Kind: ActDial, Dial: m.nextDial, Target: target, Conn: kind, V2: v2})
 	return m.nextDial
 }
 
@@ -358,7 +374,7 @@ func (m *Manager) connected(ev Event, out *[]Action) {
 		return
 	}
 	delete(m.dials, ev.Dial)
-	c := &conn{id: ev.ID, ip: ip, remote: ev.Remote, kind: d.kind, target: d.target, nonce: ev.Nonce, since: ev.Now}
+	c := &conn{id: ev.ID, ip: ip, remote: ev.Remote, kind: d.kind, target: d.target, nonce: ev.Nonce, since: ev.Now, v2: d.v2}
 	m.peers[c.id] = c
 	if c.nonce != 0 {
 		m.ownNonce[c.nonce] = c.id
@@ -413,8 +429,38 @@ func (m *Manager) closed(ev Event, out *[]Action) {
 	if ev.Misbehaved && (c.kind == KindInbound || c.kind == KindSeed) {
 		m.discourage(c.ip, ev.Now, out)
 	}
+	if c.v2 && ev.V2Refused {
+		m.refusedV2(c, ev.Now, out)
+		return
+	}
 	if t := m.keptIndex[c.target]; t != nil && t.state == connected && t.peer == c.id {
 		m.wait(t, ev.Now, out)
+	}
+}
+
+// MaxV1Only bounds the addresses remembered as v1-only.
+const MaxV1Only = 10000
+
+// refusedV2 handles an outbound v2 attempt that the peer closed before
+// sending a byte (rule 8): the address is remembered as v1-only and dialled
+// again at once with v1, a kept address without growing its back-off, a
+// one-try address once more.
+func (m *Manager) refusedV2(c *conn, now time.Time, out *[]Action) {
+	if len(m.v1Only) >= MaxV1Only {
+		for a := range m.v1Only {
+			delete(m.v1Only, a) // any one: the map only saves a wasted attempt
+			break
+		}
+	}
+	m.v1Only[c.target] = true
+	note(out, true, "%s closed our v2 handshake unanswered: dialing it again with v1", c.target)
+	if t := m.keptIndex[c.target]; t != nil && t.state == connected && t.peer == c.id {
+		t.state, t.retryAt = waiting, now
+		m.dialKept(t, now, out)
+		return
+	}
+	if c.kind == KindOneTry {
+		m.dial(c.target, KindOneTry, out)
 	}
 }
 

@@ -99,6 +99,7 @@ type Event struct {
 	Err        error          // EvDialFailed
 	Reason     string         // EvClosed
 	Misbehaved bool           // EvClosed
+	V2Refused  bool           // EvClosed: an outbound v2 attempt closed before any reply
 	Addrs      []netip.AddrPort
 	MinPing    func(id uint64) time.Duration // EvInbound
 

@@ -27,7 +27,7 @@ var update = flag.Bool("update", false, "rewrite the expected output of scenario
 //
 //	start [key=value...]           a new manager, started; keys: maxpeers, target,
 //	                               retrymin, retrymax, pending, peraddr, discourage,
-//	                               connect=a,b  addpeer=a,b  seeds=true
+//	                               connect=a,b  addpeer=a,b  seeds=true  v2=true
 //	                               ban=PREFIX/DURATION (a ban loaded from disk)
 //	new [key=value...]             the same, not started yet
 //	begin                          EvStart for a manager made by new
@@ -35,7 +35,8 @@ var update = flag.Bool("update", false, "rewrite the expected output of scenario
 //	connected ID DIAL ADDR [nonce=N]   dial DIAL reached ADDR
 //	dialfail DIAL                  dial DIAL failed
 //	ready ID                       peer ID finished its handshake
-//	closed ID [misbehaved]         peer ID ended
+//	closed ID [misbehaved|v2refused]  peer ID ended (v2refused: a v2 attempt
+//	                               closed before any reply)
 //	seeds [ADDR...]                the DNS seeds' answer
 //	ping ID DURATION               peer ID's lowest ping, as the node would report it
 //	advance DURATION               move the clock and tick
@@ -194,7 +195,8 @@ func (s *scenario) run(line string) {
 	case "ready":
 		s.step(Event{Kind: EvReady, ID: s.num(arg(1))})
 	case "closed":
-		s.step(Event{Kind: EvClosed, ID: s.num(arg(1)), Reason: "eof", Misbehaved: len(f) > 2 && f[2] == "misbehaved"})
+		s.step(Event{Kind: EvClosed, ID: s.num(arg(1)), Reason: "eof",
+			Misbehaved: len(f) > 2 && f[2] == "misbehaved", V2Refused: len(f) > 2 && f[2] == "v2refused"})
 	case "seeds":
 		var addrs []netip.AddrPort
 		for _, a := range f[1:] {
@@ -294,6 +296,8 @@ func (s *scenario) newManager(args []string) {
 			cfg.AddPeer = strings.Split(v, ",")
 		case "seeds":
 			cfg.Seeds = v == "true"
+		case "v2":
+			cfg.V2 = v == "true"
 		case "ban":
 			p, d, _ := strings.Cut(v, "/")
 			bits, d, _ := strings.Cut(d, "/")

@@ -10,6 +10,7 @@ import (
 	"github.com/btcsuite/btcd/wire/v2"
 	"github.com/btcsuite/btclog"
 
+	"github.com/peerd/peerd/internal/transport"
 	"github.com/peerd/peerd/internal/wireio"
 	"github.com/peerd/peerd/peer"
 )
@@ -169,6 +170,17 @@ func (p *Peer) tick() { p.loopStep(peer.Event{Kind: peer.EvTick, Now: time.Now()
 
 //go:noinline
 func (p *Peer) received(msg wire.Message, err error) {
+	if h, ok := msg.(*transport.Handshake); ok && err == nil {
+		if !h.Ready {
+			p.flush() // the transport's handshake has bytes to send
+			return
+		}
+		if log.Level() <= btclog.LevelDebug {
+			log.Debugf("%v: transport %s ready", p, p.t.Name())
+		}
+		p.loopStep(peer.Event{Kind: peer.EvTransport, Now: time.Now()})
+		return
+	}
 	ev := p.readEvent(msg, err)
 	if ev.Kind == peer.EvMsg && log.Level() <= btclog.LevelTrace {
 		log.Tracef("%v: recv %s", p, ev.Msg.Command())
@@ -198,12 +210,28 @@ func (p *Peer) readEvent(msg wire.Message, err error) peer.Event {
 	case errors.Is(err, wireio.ErrBadMagic):
 		log.Debugf("%v: %v", p, err)
 		return peer.Event{Kind: peer.EvClosed, Reason: peer.ReasonBadMagic}
+	case errors.Is(err, wireio.ErrTooMany):
+		log.Debugf("%v: %v", p, err)
+		return peer.Event{Kind: peer.EvClosed, Reason: peer.ReasonTooMany}
 	case errors.Is(err, wireio.ErrOversized):
 		log.Debugf("%v: %v", p, err)
 		return peer.Event{Kind: peer.EvClosed, Reason: peer.ReasonOversized}
+	case errors.Is(err, transport.ErrV2):
+		log.Debugf("%v: %v", p, err)
+		return peer.Event{Kind: peer.EvClosed, Reason: peer.ReasonTransport}
+	case p.v2Refused():
+		log.Debugf("%v: v2 handshake: %v", p, err)
+		return peer.Event{Kind: peer.EvClosed, Reason: peer.ReasonV2Refused}
 	case errors.Is(err, io.EOF):
 		return peer.Event{Kind: peer.EvClosed, Reason: peer.ReasonEOF}
 	}
 	log.Debugf("%v: read: %v", p, err)
 	return peer.Event{Kind: peer.EvClosed, Reason: peer.ReasonReadError}
+}
+
+// v2Refused reports whether the connection ended the way a v1-only peer
+// ends an outbound BIP 324 attempt: our key sent, nothing received.
+func (p *Peer) v2Refused() bool {
+	r, ok := p.t.(interface{ RefusedV2() bool })
+	return ok && r.RefusedV2()
 }

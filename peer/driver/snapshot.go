@@ -66,7 +66,8 @@ type Snapshot struct {
 	ID              uint64
 	Addr            string
 	Inbound         bool
-	Transport       string // "v1", "v2"
+	Transport       string // "v1", "v2", or "detecting" (inbound, not known yet)
+	SessionID       []byte // BIP 324's session id, once a v2 session is set up
 	State           string // state path, e.g. "standby"
 	ConnectedAt     time.Time
 	LastSend        time.Time
@@ -105,6 +106,11 @@ func (p *Peer) Snapshot() Snapshot {
 	p.mu.Unlock()
 	s.ID, s.Addr, s.Inbound, s.ConnectedAt = p.id, p.addr, p.inbound, p.started
 	s.Transport = p.t.Name()
+	if v2, ok := p.t.(interface{ SessionID() [32]byte }); ok && s.Transport == "v2" {
+		if id := v2.SessionID(); id != ([32]byte{}) {
+			s.SessionID = id[:]
+		}
+	}
 	s.BytesSent, s.BytesRecv = p.bytesSent.Load(), p.bytesRecv.Load()
 	s.LastSend, s.LastRecv = unixNano(p.lastSend.Load()), unixNano(p.lastRecv.Load())
 	return s
