@@ -357,8 +357,8 @@ func (s *scenario) startMachine(f []string) {
 	own := s.num(args, "ownnonce", 0)
 	p := Params{
 		Params: handshake.Params{
-			Inbound:    f[0] == "inbound",
-			Nonce:      s.num(args, "nonce", 1),
+			Inbound:     f[0] == "inbound",
+			Nonce:       s.num(args, "nonce", 1),
 			IsOwnNonce:  func(n uint64) bool { return own != 0 && n == own },
 			KeyExchange: args["keyexchange"] == "true",
 		},

@@ -345,8 +345,17 @@ func (h *History) Transitioned(t Transition) {
 	case h.limit <= 0:
 	case len(h.buf) < h.limit:
 		if len(h.buf) == cap(h.buf) {
-			// Grow by doubling, but never past the limit.
-			grown := make([]Transition, len(h.buf), min(max(2*cap(h.buf), 4), h.limit))
+			// 4 entries hold a v1 handshake's transitions, 6 one over
+			// BIP 324 (its key exchange is one more); then doubling,
+			// never past the limit.
+			grow := 2 * cap(h.buf)
+			switch cap(h.buf) {
+			case 0:
+				grow = 4
+			case 4:
+				grow = 6
+			}
+			grown := make([]Transition, len(h.buf), min(grow, h.limit))
 			copy(grown, h.buf)
 			h.buf = grown
 		}

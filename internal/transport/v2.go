@@ -236,6 +236,16 @@ func (t *V2) Name() string {
 	return "detecting"
 }
 
+// Unwrap returns the V1 an inbound V2 became when its peer spoke v1 (the
+// caller may use it in the V2's place from then on: the V2 then holds
+// nothing the V1 needs), or nil.
+func (t *V2) Unwrap() Transport {
+	if t.stage == stV1 {
+		return t.v1
+	}
+	return nil
+}
+
 // RefusedV2 reports whether this outbound attempt looks refused by a
 // v1-only peer: at least MinFallbackSent bytes sent and nothing received
 // (Core's ShouldReconnectV1). Call it once the connection has ended.

@@ -158,42 +158,49 @@ func internCommand(b []byte) string {
 // a buffer borrowed from a pool shared by every Reader and Writer, and
 // handed back once the message is decoded.
 type Reader struct {
-	r    io.Reader
+	r io.Reader
+
+	// The message being read (fields ordered for size: an idle peer
+	// keeps one Reader).
+	buf    *bytes.Buffer
+	lr     io.LimitedReader
+	rule   *command     // its entry in the command table; nil: unknown
+	msg    wire.Message // nil: the payload is discarded
+	soft   *SoftError   // what to report once a discarded payload is consumed
+	cmd    string       // its command
+	hashed *overCount   // a counted payload over its limit, being hashed
+	want   int64        // payload bytes announced
+	got    int64        // payload bytes read (or discarded) so far
+	n      uint64       // bytes read from the stream
+	hdrN   int          // header bytes read so far
+	i0, i1 int          // in[i0:i1]: read ahead, not used yet
+
 	net  wire.BitcoinNet
 	pver uint32
 	enc  wire.MessageEncoding
-
-	// The message being read.
+	sum  [4]byte // the header's checksum
 	hdr  [HeaderSize]byte
-	hdrN int          // header bytes read so far
-	body bool         // the header is complete; the payload is being read
-	cmd  string       // its command
-	rule *command     // its entry in the command table; nil: unknown
-	msg  wire.Message // nil: the payload is discarded
-	soft *SoftError   // what to report once a discarded payload is consumed
-	sum  [4]byte      // the header's checksum
-	want int64        // payload bytes announced
-	got  int64        // payload bytes read (or discarded) so far
-	buf  *bytes.Buffer
-	lr   io.LimitedReader
-	n    uint64 // bytes read from the stream
 
 	// A discarded payload whose count is read (headers): its first
-	// bytes, and, once the count is over the limit, the hash of what
-	// has been read so far (nil otherwise).
+	// bytes.
 	pre     [9]byte
-	preN    int
-	counted bool  // the count has been judged
-	over    error // the limit error, reported if the checksum is good
-	digest  hash.Hash
+	preN    uint8
+	body    bool // the header is complete; the payload is being read
+	counted bool // the count has been judged
 
-	// Read-ahead: in[i0:i1] holds bytes read from the stream and not yet
-	// used. One read of up to len(in) bytes brings a whole small message
-	// (a version is about 126 bytes) or several (wtxidrelay, sendaddrv2
-	// and verack are 24 each), where reading header and payload apart
-	// would take a system call each.
-	in     [readAhead]byte
-	i0, i1 int
+	// Read-ahead: one read of up to len(in) bytes brings a whole small
+	// message (a version is about 126 bytes) or several (wtxidrelay,
+	// sendaddrv2 and verack are 24 each), where reading header and
+	// payload apart would take a system call each.
+	in [readAhead]byte
+}
+
+// overCount is a discarded payload whose count is over its limit: the
+// limit error, reported if the checksum is good, and the hash of what has
+// been read so far.
+type overCount struct {
+	over   error
+	digest hash.Hash
 }
 
 // readAhead is the size of a Reader's read-ahead buffer: big enough for a
@@ -318,7 +325,7 @@ func (r *Reader) skip() (wire.Message, error) {
 			return nil, err
 		}
 	}
-	if r.digest != nil {
+	if r.hashed != nil {
 		if err := r.hashRest(); err != nil {
 			return nil, err
 		}
@@ -333,7 +340,7 @@ func (r *Reader) skip() (wire.Message, error) {
 		}
 	}
 	r.body = false
-	if r.digest != nil {
+	if r.hashed != nil {
 		return nil, r.endHashed()
 	}
 	if r.soft != nil {
@@ -352,14 +359,14 @@ func (r *Reader) readCount() error {
 		if r.preN > 0 {
 			need = varIntSize(r.pre[0])
 		}
-		need = min(need, r.preN+int(r.want-r.got))
-		if r.preN >= need {
+		need = min(need, int(r.preN)+int(r.want-r.got))
+		if int(r.preN) >= need {
 			break
 		}
 		n, err := r.fill(r.pre[r.preN:need])
-		r.preN += n
+		r.preN += uint8(n)
 		r.got += int64(n)
-		if err != nil && r.preN < need {
+		if err != nil && int(r.preN) < need {
 			if err == io.EOF {
 				err = io.ErrUnexpectedEOF
 			}
@@ -372,9 +379,8 @@ func (r *Reader) readCount() error {
 		// Core's ReadCompactSize throws: the message is dropped.
 		r.soft = &SoftError{Command: r.cmd, Reason: "malformed payload: count: " + err.Error()}
 	case n > c.max:
-		r.over = countError(r.cmd, n, c)
-		r.digest = getDigest()
-		r.digest.Write(r.pre[:r.preN])
+		r.hashed = &overCount{over: countError(r.cmd, n, c), digest: getDigest()}
+		r.hashed.digest.Write(r.pre[:r.preN])
 	}
 	r.counted = true
 	return nil
@@ -392,7 +398,7 @@ func (r *Reader) hashRest() error {
 	p := b.AvailableBuffer()[:4096]
 	for r.got < r.want {
 		n, err := r.fill(p[:min(int64(len(p)), r.want-r.got)])
-		r.digest.Write(p[:n])
+		r.hashed.digest.Write(p[:n])
 		r.got += int64(n)
 		if err != nil && r.got < r.want {
 			if err == io.EOF {
@@ -409,12 +415,12 @@ func (r *Reader) hashRest() error {
 // drops it before looking at it.
 func (r *Reader) endHashed() error {
 	var sum [sha256.Size]byte
-	r.digest.Sum(sum[:0])
-	putDigest(r.digest)
-	r.digest = nil
+	h := r.hashed
+	r.hashed = nil
+	h.digest.Sum(sum[:0])
+	putDigest(h.digest)
 	sum = sha256.Sum256(sum[:])
-	over := r.over
-	r.over = nil
+	over := h.over
 	if !bytes.Equal(sum[:4], r.sum[:]) {
 		return &SoftError{Command: r.cmd, Reason: "bad checksum"}
 	}

@@ -175,6 +175,12 @@ func (p *Peer) received(msg wire.Message, err error) {
 			p.flush() // the transport's handshake has bytes to send
 			return
 		}
+		if u, ok := p.t.(interface{ Unwrap() transport.Transport }); ok {
+			if inner := u.Unwrap(); inner != nil {
+				p.t = inner // an inbound peer spoke v1: keep only the v1 framing
+			}
+		}
+		p.showTransport()
 		if log.Level() <= btclog.LevelDebug {
 			log.Debugf("%v: transport %s ready", p, p.t.Name())
 		}

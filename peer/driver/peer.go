@@ -119,6 +119,8 @@ func New(parent context.Context, id uint64, conn net.Conn, t transport.Transport
 	}
 	pr.m = peer.NewMachine(&cfg.Machine, p, fsm.ObserverFunc(pr.transitioned))
 	pr.snap.path = pr.m.Path()
+	pr.snap.transport = t.Name()
+	pr.snap.session, _ = t.(sessioner)
 	return pr
 }
 
@@ -136,9 +138,6 @@ func (p *Peer) Addr() string { return p.addr }
 
 // Inbound reports whether the peer dialed us.
 func (p *Peer) Inbound() bool { return p.inbound }
-
-// Transport names the peer's transport ("v1", "v2").
-func (p *Peer) Transport() string { return p.t.Name() }
 
 // Done is closed when the peer has ended and every goroutine of it has
 // exited.

@@ -13,15 +13,29 @@ import (
 
 // machineSnap is what the owner loop publishes after each step.
 type machineSnap struct {
-	path     string
-	pingSent time.Time
-	reason   peer.Reason
-	minRTT   time.Duration
-	lastRTT  time.Duration
+	path      string
+	pingSent  time.Time
+	reason    peer.Reason
+	minRTT    time.Duration
+	lastRTT   time.Duration
+	transport string    // the transport's name
+	session   sessioner // a v2 transport, for its session id; nil otherwise
 	// info points at the machine's record of the handshake, which the
 	// machine writes once, before the peer is ready, and never again;
 	// nil until then.
 	info *handshake.Info
+}
+
+// sessioner is a transport with a BIP 324 session id.
+type sessioner interface{ SessionID() [32]byte }
+
+// showTransport publishes what Snapshot says of the transport, which
+// changes only when the transport's own handshake ends; own must be held.
+func (p *Peer) showTransport() {
+	s, _ := p.t.(sessioner)
+	p.mu.Lock()
+	p.snap.transport, p.snap.session = p.t.Name(), s
+	p.mu.Unlock()
 }
 
 // transitioned is the machine's observer: it logs a transition and keeps
@@ -103,14 +117,15 @@ func (p *Peer) Snapshot() Snapshot {
 		s.PingWait = time.Since(p.snap.pingSent)
 	}
 	s.History = p.hist.Snapshot()
+	s.Transport = p.snap.transport
+	session := p.snap.session
 	p.mu.Unlock()
-	s.ID, s.Addr, s.Inbound, s.ConnectedAt = p.id, p.addr, p.inbound, p.started
-	s.Transport = p.t.Name()
-	if v2, ok := p.t.(interface{ SessionID() [32]byte }); ok && s.Transport == "v2" {
-		if id := v2.SessionID(); id != ([32]byte{}) {
+	if session != nil && s.Transport == "v2" {
+		if id := session.SessionID(); id != ([32]byte{}) {
 			s.SessionID = id[:]
 		}
 	}
+	s.ID, s.Addr, s.Inbound, s.ConnectedAt = p.id, p.addr, p.inbound, p.started
 	s.BytesSent, s.BytesRecv = p.bytesSent.Load(), p.bytesRecv.Load()
 	s.LastSend, s.LastRecv = unixNano(p.lastSend.Load()), unixNano(p.lastRecv.Load())
 	return s
