@@ -331,9 +331,17 @@ func Path[E, A any](m Stepper[E, A]) string {
 // use NewHistory. It is not safe for concurrent use: the owner of the
 // machine owns its history.
 type History struct {
-	buf   []Transition
+	buf   []entry
 	limit int
 	next  int // where the next entry goes once buf is full
+}
+
+// entry is a Transition as History keeps it: the time as Unix
+// nanoseconds, which takes 16 bytes less than a time.Time (a peer keeps
+// up to 32 of them).
+type entry struct {
+	at           int64
+	from, to, on string
 }
 
 // NewHistory returns a History keeping the last n transitions.
@@ -341,6 +349,7 @@ func NewHistory(n int) *History { return &History{limit: n} }
 
 // Transitioned records t, dropping the oldest entry when full.
 func (h *History) Transitioned(t Transition) {
+	e := entry{at: t.At.UnixNano(), from: t.From, to: t.To, on: t.On}
 	switch {
 	case h.limit <= 0:
 	case len(h.buf) < h.limit:
@@ -355,13 +364,13 @@ func (h *History) Transitioned(t Transition) {
 			case 4:
 				grow = 6
 			}
-			grown := make([]Transition, len(h.buf), min(grow, h.limit))
+			grown := make([]entry, len(h.buf), min(grow, h.limit))
 			copy(grown, h.buf)
 			h.buf = grown
 		}
-		h.buf = append(h.buf, t)
+		h.buf = append(h.buf, e)
 	default:
-		h.buf[h.next] = t
+		h.buf[h.next] = e
 		h.next = (h.next + 1) % len(h.buf)
 	}
 }
@@ -369,8 +378,12 @@ func (h *History) Transitioned(t Transition) {
 // Snapshot returns the recorded transitions, oldest first.
 func (h *History) Snapshot() []Transition {
 	out := make([]Transition, 0, len(h.buf))
-	out = append(out, h.buf[h.next:]...)
-	return append(out, h.buf[:h.next]...)
+	for _, part := range [][]entry{h.buf[h.next:], h.buf[:h.next]} {
+		for _, e := range part {
+			out = append(out, Transition{At: time.Unix(0, e.at), From: e.from, To: e.to, On: e.on})
+		}
+	}
+	return out
 }
 
 // Mermaid renders spec as a Mermaid stateDiagram-v2, drawing composed states
