@@ -140,8 +140,12 @@ type PeerInfo struct {
 	// Manual: the operator asked for this connection. The node does not
 	// tell such connections apart from other outbound ones: always false.
 	Manual bool
-	// Transport is the connection's transport protocol: "v1" or "v2".
+	// Transport is the connection's transport protocol: "v1", "v2", or
+	// "detecting" (inbound, before the peer's first bytes tell).
 	Transport string
+	// SessionID is BIP 324's session id (32 bytes) on a v2 connection
+	// whose key exchange is done; nil otherwise.
+	SessionID []byte
 
 	ConnectedAt, LastSend, LastRecv time.Time
 	BytesSent, BytesRecv            uint64
@@ -189,7 +193,7 @@ func peerInfo(s driver.Snapshot) PeerInfo {
 		trs[i] = Transition{At: t.At, From: t.From, To: t.To, On: t.On}
 	}
 	return PeerInfo{
-		ID: s.ID, Addr: s.Addr, Inbound: s.Inbound, Transport: s.Transport,
+		ID: s.ID, Addr: s.Addr, Inbound: s.Inbound, Transport: s.Transport, SessionID: s.SessionID,
 		ConnectedAt: s.ConnectedAt, LastSend: s.LastSend, LastRecv: s.LastRecv,
 		BytesSent: s.BytesSent, BytesRecv: s.BytesRecv,
 		ProtocolVersion: s.ProtocolVersion, Services: s.Services, UserAgent: s.UserAgent,

@@ -210,8 +210,8 @@ type PeerInfo struct {
 	BytesSentPerMsg       map[string]uint64 `json:"bytessent_per_msg"`
 	BytesRecvPerMsg       map[string]uint64 `json:"bytesrecv_per_msg"`
 	ConnectionType        string            `json:"connection_type"`         // ConnOutboundFullRelay, ConnInbound, ConnManual
-	TransportProtocolType string            `json:"transport_protocol_type"` // "v1" (the default when empty)
-	SessionID             string            `json:"session_id"`              // v2 transport only: ""
+	TransportProtocolType string            `json:"transport_protocol_type"` // "v1" (the default when empty), "v2", "detecting"
+	SessionID             string            `json:"session_id"`              // hex of BIP 324's 32-byte session id; "" unless v2
 
 	// peerd's own.
 	WTxIDRelay  bool         `json:"wtxidrelay"`  // the peer sent wtxidrelay (BIP 339)
