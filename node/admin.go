@@ -337,18 +337,26 @@ func (a *Admin) NetworkInfo() NetworkInfo {
 }
 
 // AddNode keeps a connection to addr ("add"), stops keeping it
-// ("remove"), or dials it once ("onetry"). Refusals: ErrKindInvalidAddress,
-// ErrKindExists (ErrAlreadyAdded), ErrKindNotFound (ErrNotAdded). Any
-// other command word is a plain error.
-func (a *Admin) AddNode(addr, command string) error {
+// ("remove"), or dials it once ("onetry"), as Core's addnode with its
+// v2transport parameter: tr is TransportAuto when the operator gave none
+// (v2 exactly when the node speaks it), TransportV1 for false,
+// TransportV2 for true. A kept address is dialled with its transport
+// every time. Refusals, in this order: TransportV2 while the node speaks
+// only v1, for every command (ErrKindInvalidParameter, ErrV2NotEnabled);
+// ErrKindInvalidAddress; ErrKindExists (ErrAlreadyAdded); ErrKindNotFound
+// (ErrNotAdded). Any other command word is a plain error.
+func (a *Admin) AddNode(addr, command string, tr Transport) error {
+	if tr == TransportV2 && !a.n.cfg.V2Transport && (command == "add" || command == "remove" || command == "onetry") {
+		return refuse(ErrKindInvalidParameter, ErrV2NotEnabled)
+	}
 	var err error
 	switch command {
 	case "add":
-		err = a.n.AddPeer(addr)
+		err = a.n.AddPeer(addr, tr)
 	case "remove":
 		err = a.n.RemovePeer(addr)
 	case "onetry":
-		err = a.n.ConnectOnce(addr)
+		err = a.n.ConnectOnce(addr, tr)
 	default:
 		return errors.New("addnode: command must be add, remove or onetry")
 	}

@@ -27,7 +27,10 @@ type Backend interface {
 	Peers() []node.PeerInfo
 	ConnectionCount() int
 	NetworkInfo() node.NetworkInfo
-	AddNode(addr, command string) error                    // command: add|remove|onetry
+	// AddNode: command is add, remove or onetry; tr is the v2transport
+	// parameter (node.TransportAuto when absent). Refusals as
+	// [node.Admin.AddNode].
+	AddNode(addr, command string, tr node.Transport) error
 	DisconnectNode(addr string, id int64, byID bool) error // node.ErrKindNotFound when not connected
 	Ping()                                                 // ask every peer to ping now
 	DisconnectAll() int                                    // "kill all peers": returns how many
