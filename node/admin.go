@@ -140,8 +140,12 @@ type PeerInfo struct {
 	// Manual: the operator asked for this connection. The node does not
 	// tell such connections apart from other outbound ones: always false.
 	Manual bool
-	// Transport is the connection's transport protocol: "v1" or "v2".
+	// Transport is the connection's transport protocol: "v1", "v2", or
+	// "detecting" (inbound, before the peer's first bytes tell).
 	Transport string
+	// SessionID is BIP 324's session id (32 bytes) on a v2 connection
+	// whose key exchange is done; nil otherwise.
+	SessionID []byte
 
 	ConnectedAt, LastSend, LastRecv time.Time
 	BytesSent, BytesRecv            uint64
@@ -189,7 +193,7 @@ func peerInfo(s driver.Snapshot) PeerInfo {
 		trs[i] = Transition{At: t.At, From: t.From, To: t.To, On: t.On}
 	}
 	return PeerInfo{
-		ID: s.ID, Addr: s.Addr, Inbound: s.Inbound, Transport: s.Transport,
+		ID: s.ID, Addr: s.Addr, Inbound: s.Inbound, Transport: s.Transport, SessionID: s.SessionID,
 		ConnectedAt: s.ConnectedAt, LastSend: s.LastSend, LastRecv: s.LastRecv,
 		BytesSent: s.BytesSent, BytesRecv: s.BytesRecv,
 		ProtocolVersion: s.ProtocolVersion, Services: s.Services, UserAgent: s.UserAgent,
@@ -333,18 +337,26 @@ func (a *Admin) NetworkInfo() NetworkInfo {
 }
 
 // AddNode keeps a connection to addr ("add"), stops keeping it
-// ("remove"), or dials it once ("onetry"). Refusals: ErrKindInvalidAddress,
-// ErrKindExists (ErrAlreadyAdded), ErrKindNotFound (ErrNotAdded). Any
-// other command word is a plain error.
-func (a *Admin) AddNode(addr, command string) error {
+// ("remove"), or dials it once ("onetry"), as Core's addnode with its
+// v2transport parameter: tr is TransportAuto when the operator gave none
+// (v2 exactly when the node speaks it), TransportV1 for false,
+// TransportV2 for true. A kept address is dialled with its transport
+// every time. Refusals, in this order: TransportV2 while the node speaks
+// only v1, for every command (ErrKindInvalidParameter, ErrV2NotEnabled);
+// ErrKindInvalidAddress; ErrKindExists (ErrAlreadyAdded); ErrKindNotFound
+// (ErrNotAdded). Any other command word is a plain error.
+func (a *Admin) AddNode(addr, command string, tr Transport) error {
+	if tr == TransportV2 && !a.n.cfg.V2Transport && (command == "add" || command == "remove" || command == "onetry") {
+		return refuse(ErrKindInvalidParameter, ErrV2NotEnabled)
+	}
 	var err error
 	switch command {
 	case "add":
-		err = a.n.AddPeer(addr)
+		err = a.n.AddPeer(addr, tr)
 	case "remove":
 		err = a.n.RemovePeer(addr)
 	case "onetry":
-		err = a.n.ConnectOnce(addr)
+		err = a.n.ConnectOnce(addr, tr)
 	default:
 		return errors.New("addnode: command must be add, remove or onetry")
 	}

@@ -48,9 +48,13 @@ func TestAdminRefusals(t *testing.T) {
 		{"trailing bytes", second(a.SendRawTransaction(append(raw(t, testTx(4)), 0))), ErrKindTxDecode},
 		{"refused by the mempool", second(a.SendRawTransaction(raw(t, noOutputs))), ErrKindRejected},
 		{"not in mempool", second(a.MempoolEntry(absent)), ErrKindNotFound},
-		{"addnode bad command", a.AddNode("127.0.0.1:1", "jump"), 0},
-		{"addnode bad address", a.AddNode("[]", "add"), ErrKindInvalidAddress},
-		{"addnode remove unknown", a.AddNode("127.0.0.1:1", "remove"), ErrKindNotFound},
+		{"addnode bad command", a.AddNode("127.0.0.1:1", "jump", TransportAuto), 0},
+		{"addnode bad address", a.AddNode("[]", "add", TransportAuto), ErrKindInvalidAddress},
+		{"addnode remove unknown", a.AddNode("127.0.0.1:1", "remove", TransportAuto), ErrKindNotFound},
+		{"addnode v2 without v2", a.AddNode("127.0.0.1:1", "add", TransportV2), ErrKindInvalidParameter},
+		{"addnode onetry v2 without v2", a.AddNode("127.0.0.1:1", "onetry", TransportV2), ErrKindInvalidParameter},
+		{"addnode remove v2 without v2", a.AddNode("127.0.0.1:1", "remove", TransportV2), ErrKindInvalidParameter},
+		{"addnode v2 without v2, bad address", a.AddNode("[]", "add", TransportV2), ErrKindInvalidParameter},
 		{"disconnectnode unknown address", a.DisconnectNode("127.0.0.1:1", 0, false), ErrKindNotFound},
 		{"disconnectnode unknown id", a.DisconnectNode("", 999, true), ErrKindNotFound},
 		{"disconnectnode negative id", a.DisconnectNode("", -1, true), ErrKindNotFound},
@@ -66,13 +70,16 @@ func TestAdminRefusals(t *testing.T) {
 	if err := second(a.SendRawTransaction(raw(t, noOutputs))); !errors.As(err, &rej) || err.Error() != rej.Error() {
 		t.Errorf("a mempool refusal %v: want the *mempool.RejectError, with its text", err)
 	}
-	if err := a.AddNode("127.0.0.1:1", "add"); err != nil {
+	if err := a.AddNode("127.0.0.1:2", "onetry", TransportV2); !errors.Is(err, ErrV2NotEnabled) {
+		t.Errorf("addnode onetry v2 on a v1 node: %v, want ErrV2NotEnabled", err)
+	}
+	if err := a.AddNode("127.0.0.1:1", "add", TransportV1); err != nil {
 		t.Fatal(err)
 	}
-	if err := a.AddNode("127.0.0.1:1", "add"); KindOf(err) != ErrKindExists || !errors.Is(err, ErrAlreadyAdded) {
+	if err := a.AddNode("127.0.0.1:1", "add", TransportAuto); KindOf(err) != ErrKindExists || !errors.Is(err, ErrAlreadyAdded) {
 		t.Errorf("addnode twice: %v, want ErrKindExists wrapping ErrAlreadyAdded", err)
 	}
-	if err := a.AddNode("127.0.0.1:1", "remove"); err != nil {
+	if err := a.AddNode("127.0.0.1:1", "remove", TransportV1); err != nil {
 		t.Errorf("addnode remove: %v", err)
 	}
 

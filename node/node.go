@@ -340,24 +340,47 @@ var (
 	ErrNotAdded     = connmgr.ErrNotAdded
 )
 
+// ErrV2NotEnabled refuses a request for BIP 324 when V2Transport is off.
+var ErrV2NotEnabled = connmgr.ErrV2Disabled
+
+// Transport is the transport an addnode asks for.
+type Transport = connmgr.Transport
+
+// Transports: TransportAuto is v2 exactly when V2Transport is on;
+// TransportV1 dials with v1 even then; TransportV2 dials with BIP 324
+// (falling back to v1 as any v2 dial does) and is refused with
+// ErrV2NotEnabled when V2Transport is off.
+const (
+	TransportAuto = connmgr.TransportAuto
+	TransportV1   = connmgr.TransportV1
+	TransportV2   = connmgr.TransportV2
+)
+
 // AddPeer keeps a connection to addr from now on, as --addpeer does (the
-// addnode RPC's "add"). Safe for concurrent use, before and while the
-// node runs.
-func (n *Node) AddPeer(addr string) error { return n.addnode(connmgr.CmdAdd, addr) }
+// addnode RPC's "add"), dialled with tr whenever it is dialled. Safe for
+// concurrent use, before and while the node runs.
+func (n *Node) AddPeer(addr string, tr Transport) error {
+	return n.addnode(connmgr.CmdAdd, addr, tr)
+}
 
 // RemovePeer stops keeping a connection to addr (addnode "remove"); a
 // connected peer stays until it drops.
-func (n *Node) RemovePeer(addr string) error { return n.addnode(connmgr.CmdRemove, addr) }
+func (n *Node) RemovePeer(addr string) error {
+	return n.addnode(connmgr.CmdRemove, addr, TransportAuto)
+}
 
-// ConnectOnce dials addr once, without reconnecting (addnode "onetry").
-func (n *Node) ConnectOnce(addr string) error { return n.addnode(connmgr.CmdOneTry, addr) }
+// ConnectOnce dials addr once with tr, without reconnecting (addnode
+// "onetry"); a v2 attempt the peer refuses is followed by one v1 dial.
+func (n *Node) ConnectOnce(addr string, tr Transport) error {
+	return n.addnode(connmgr.CmdOneTry, addr, tr)
+}
 
-func (n *Node) addnode(cmd connmgr.Cmd, addr string) error {
+func (n *Node) addnode(cmd connmgr.Cmd, addr string, tr Transport) error {
 	addr, err := NormalizeAddr(addr, n.cfg.Params.DefaultPort)
 	if err != nil {
 		return err
 	}
-	_, err = n.step(connmgr.Event{Kind: connmgr.EvCmd, Cmd: cmd, Target: addr})
+	_, err = n.step(connmgr.Event{Kind: connmgr.EvCmd, Cmd: cmd, Target: addr, Transport: tr})
 	return err
 }
 

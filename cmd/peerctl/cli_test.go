@@ -75,8 +75,8 @@ func (f *fakeNode) ConnectionCount() int   { return 2 }
 func (f *fakeNode) NetworkInfo() node.NetworkInfo {
 	return node.NetworkInfo{UserAgent: "/peerd:0.1.0/"}
 }
-func (f *fakeNode) AddNode(addr, command string) error {
-	f.record("addnode %s %s", addr, command)
+func (f *fakeNode) AddNode(addr, command string, tr node.Transport) error {
+	f.record("addnode %s %s %s", addr, command, tr)
 	return nil
 }
 func (f *fakeNode) DisconnectNode(addr string, id int64, byID bool) error {
@@ -148,8 +148,10 @@ func TestPositionalParams(t *testing.T) {
 		{[]string{"getrawmempool", "false"}, "[\n  \"" + txid + "\"\n]\n", ""},
 		{[]string{"getmempoolinfo"}, "{\n  \"loaded\": true,\n  \"size\": 1,\n  \"bytes\": 0,\n  \"usage\": 0,\n  \"total_fee\": 0.00000000,\n  \"maxmempool\": 0,\n" +
 			"  \"mempoolminfee\": 0.00000000,\n  \"minrelaytxfee\": 0.00000000,\n  \"incrementalrelayfee\": 0.00000000,\n  \"unbroadcastcount\": 0,\n  \"fullrbf\": false\n}\n", ""},
-		{[]string{"addnode", "1.2.3.4:8333", "onetry"}, "", "addnode 1.2.3.4:8333 onetry"},
-		{[]string{"addnode", "1234", "add"}, "", "addnode 1234 add"}, // a string parameter stays a string
+		{[]string{"addnode", "1.2.3.4:8333", "onetry"}, "", "addnode 1.2.3.4:8333 onetry auto"},
+		{[]string{"addnode", "1234", "add"}, "", "addnode 1234 add auto"}, // a string parameter stays a string
+		{[]string{"addnode", "1.2.3.4:8333", "add", "false"}, "", "addnode 1.2.3.4:8333 add v1"},
+		{[]string{"addnode", "1.2.3.4:8333", "onetry", "true"}, "", "addnode 1.2.3.4:8333 onetry v2"},
 		{[]string{"sendrawtransaction", "0200000001"}, txid + "\n", "send 10"},
 		{[]string{"sendrawtransaction", "0200000001", "0.1"}, txid + "\n", "send 10"},
 	} {
@@ -193,8 +195,9 @@ func TestNamedParams(t *testing.T) {
 		stdout   string
 		lastCall string
 	}{
-		{[]string{"addnode", "node=1.2.3.4:8333", "command=add"}, "", "addnode 1.2.3.4:8333 add"},
-		{[]string{"addnode", "command=remove", "node=5.6.7.8:8333", "v2transport=false"}, "", "addnode 5.6.7.8:8333 remove"},
+		{[]string{"addnode", "node=1.2.3.4:8333", "command=add"}, "", "addnode 1.2.3.4:8333 add auto"},
+		{[]string{"addnode", "command=remove", "node=5.6.7.8:8333", "v2transport=false"}, "", "addnode 5.6.7.8:8333 remove v1"},
+		{[]string{"addnode", "node=5.6.7.8:8333", "command=onetry", "v2transport=true"}, "", "addnode 5.6.7.8:8333 onetry v2"},
 		{[]string{"getrawmempool", "verbose=false"}, "[\n  \"" + txid + "\"\n]\n", ""},
 		{[]string{"sendrawtransaction", "hexstring=0200000001", "maxfeerate=0.1"}, txid + "\n", "send 10"},
 		{[]string{"sendrawtransaction", "0200000001", "maxburnamount=0"}, txid + "\n", "send 10"}, // positional, as "args"

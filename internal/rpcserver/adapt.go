@@ -2,6 +2,7 @@ package rpcserver
 
 import (
 	"cmp"
+	"encoding/hex"
 	"net/netip"
 	"strings"
 	"time"
@@ -85,7 +86,7 @@ func peerInfo(p node.PeerInfo) PeerInfo {
 		Version: p.ProtocolVersion, SubVer: p.UserAgent, Inbound: p.Inbound,
 		StartingHeight: p.StartHeight, Permissions: []string{},
 		BytesSentPerMsg: map[string]uint64{}, BytesRecvPerMsg: map[string]uint64{},
-		ConnectionType: ct, TransportProtocolType: cmp.Or(p.Transport, "v1"),
+		ConnectionType: ct, TransportProtocolType: cmp.Or(p.Transport, "v1"), SessionID: hex.EncodeToString(p.SessionID),
 		WTxIDRelay: p.WTxIDRelay, State: p.State,
 		Transitions: mapSlice(p.Transitions, func(t node.Transition) Transition {
 			return Transition{Time: UnixSeconds(t.At), From: t.From, To: t.To, On: t.On}

@@ -45,3 +45,32 @@ func TestAdaptersNeverNull(t *testing.T) {
 		t.Errorf("an inbound peer: %s", b)
 	}
 }
+
+// TestPeerInfoTransport: getpeerinfo's transport_protocol_type and
+// session_id, as Core writes them: the session id in hex on a v2
+// connection, "" on v1 and while an inbound transport is still detected.
+func TestPeerInfoTransport(t *testing.T) {
+	id := make([]byte, 32)
+	for i := range id {
+		id[i] = byte(i)
+	}
+	for _, c := range []struct {
+		p         node.PeerInfo
+		transport string
+		session   string
+	}{
+		{node.PeerInfo{Transport: "v2", SessionID: id}, "v2", "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"},
+		{node.PeerInfo{Transport: "v1"}, "v1", ""},
+		{node.PeerInfo{Transport: "detecting", Inbound: true}, "detecting", ""},
+		{node.PeerInfo{}, "v1", ""},
+	} {
+		b, err := json.Marshal(peerInfo(c.p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := `"transport_protocol_type":"` + c.transport + `","session_id":"` + c.session + `"`
+		if !strings.Contains(string(b), want) {
+			t.Errorf("%+v: %s lacks %s", c.p, b, want)
+		}
+	}
+}

@@ -27,7 +27,10 @@ type Backend interface {
 	Peers() []node.PeerInfo
 	ConnectionCount() int
 	NetworkInfo() node.NetworkInfo
-	AddNode(addr, command string) error                    // command: add|remove|onetry
+	// AddNode: command is add, remove or onetry; tr is the v2transport
+	// parameter (node.TransportAuto when absent). Refusals as
+	// [node.Admin.AddNode].
+	AddNode(addr, command string, tr node.Transport) error
 	DisconnectNode(addr string, id int64, byID bool) error // node.ErrKindNotFound when not connected
 	Ping()                                                 // ask every peer to ping now
 	DisconnectAll() int                                    // "kill all peers": returns how many
@@ -210,8 +213,8 @@ type PeerInfo struct {
 	BytesSentPerMsg       map[string]uint64 `json:"bytessent_per_msg"`
 	BytesRecvPerMsg       map[string]uint64 `json:"bytesrecv_per_msg"`
 	ConnectionType        string            `json:"connection_type"`         // ConnOutboundFullRelay, ConnInbound, ConnManual
-	TransportProtocolType string            `json:"transport_protocol_type"` // "v1" (the default when empty)
-	SessionID             string            `json:"session_id"`              // v2 transport only: ""
+	TransportProtocolType string            `json:"transport_protocol_type"` // "v1" (the default when empty), "v2", "detecting"
+	SessionID             string            `json:"session_id"`              // hex of BIP 324's 32-byte session id; "" unless v2
 
 	// peerd's own.
 	WTxIDRelay  bool         `json:"wtxidrelay"`  // the peer sent wtxidrelay (BIP 339)

@@ -28,6 +28,8 @@ type fakeBackend struct {
 	order     []chainhash.Hash
 	peers     []node.PeerInfo
 	added     map[string]bool
+	v2        bool     // the node speaks BIP 324
+	addnodes  []string // addnode calls: "addr command transport"
 	sent      []string // hex of accepted transactions
 	pings     int
 	stops     int
@@ -163,10 +165,14 @@ func (f *fakeBackend) NetworkInfo() node.NetworkInfo {
 		Relay: true, Connections: 1, Active: true, RelayFeeRate: 1000, IncrementalFeeRate: 1000}
 }
 
-func (f *fakeBackend) AddNode(addr, command string) error {
+func (f *fakeBackend) AddNode(addr, command string, tr node.Transport) error {
 	f.enter("AddNode")
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.addnodes = append(f.addnodes, fmt.Sprintf("%s %s %s", addr, command, tr))
+	if tr == node.TransportV2 && !f.v2 {
+		return &node.Error{Kind: node.ErrKindInvalidParameter, Err: node.ErrV2NotEnabled}
+	}
 	switch command {
 	case "add":
 		if f.added[addr] {

@@ -157,7 +157,7 @@ func methodList() []*method {
 			args: []argSpec{
 				{name: "node", kind: kindStr, required: true, help: "The address of the peer to connect to"},
 				{name: "command", kind: kindStr, required: true, help: "'add' to add a node to the list, 'remove' to remove a node from the list, 'onetry' to try a connection to the node once"},
-				{name: "v2transport", kind: kindBool, def: "false", help: "Attempt to connect using BIP324 v2 transport protocol (peerd speaks only v1: must be false)"},
+				{name: "v2transport", kind: kindBool, def: "true unless peerd runs with --nov2transport", help: "Attempt to connect using BIP324 v2 transport protocol (ignored for 'remove' command)"},
 			},
 			desc: "Attempts to add or remove a node from the addnode list.\n" +
 				"Or try a connection to a node once.\n" +
@@ -165,7 +165,7 @@ func methodList() []*method {
 				"full nodes as other outbound peers are (though such peers will not be synced from).",
 			result: "null    (json null)",
 			examples: []example{
-				{`"192.168.0.6:8333" "onetry"`, `["192.168.0.6:8333", "onetry"]`},
+				{`"192.168.0.6:8333" "onetry" true`, `["192.168.0.6:8333", "onetry", true]`},
 			},
 			run: rpcAddNode,
 		},
@@ -337,10 +337,15 @@ func rpcAddNode(s *Server, a callArgs) (any, error) {
 	if command != "add" && command != "remove" && command != "onetry" {
 		return nil, NewError(CodeMisc, "%s", methods["addnode"].helpText(s)) // as Core
 	}
-	if a.boolean(2, false) {
-		return nil, NewError(CodeInvalidParameter, "Error: v2transport requested but not enabled (peerd speaks only the v1 transport)")
+	tr := node.TransportAuto
+	switch {
+	case !a.has(2):
+	case a.boolean(2, false):
+		tr = node.TransportV2
+	default:
+		tr = node.TransportV1
 	}
-	return nil, coreerr.AddNode(s.backend.AddNode(a.str(0), command))
+	return nil, coreerr.AddNode(s.backend.AddNode(a.str(0), command, tr))
 }
 
 func rpcDisconnectNode(s *Server, a callArgs) (any, error) {
@@ -578,7 +583,7 @@ const peerInfoHelp = `[                                   (json array)
     "bytessent_per_msg" : {...},    (json object) The total bytes sent aggregated by message type
     "bytesrecv_per_msg" : {...},    (json object) The total bytes received aggregated by message type
     "connection_type" : "str",      (string) Type of connection: outbound-full-relay, inbound, manual
-    "transport_protocol_type" : "str", (string) Type of transport protocol: v1
+    "transport_protocol_type" : "str", (string) Type of transport protocol: detecting (peer could be v1 or v2), v1 (plaintext transport protocol), v2 (BIP324 encrypted transport protocol)
     "session_id" : "str",           (string) The session ID for this connection, or "" if there is none ("v2" transport protocol only)
     "wtxidrelay" : true|false,      (boolean) peerd's own: whether the peer announces transactions by wtxid (BIP 339)
     "state" : "str",                (string) peerd's own: the peer's state machine state, e.g. "standby/validating"

@@ -188,6 +188,43 @@ func TestMethodsPositionalAndNamed(t *testing.T) {
 	}
 }
 
+// TestAddNodeTransport: addnode's v2transport reaches the node as the
+// transport asked for: none (the node's default), v1 for false, v2 for
+// true; a node without v2 refuses true with Core's -8.
+func TestAddNodeTransport(t *testing.T) {
+	ts := startServer(t, Config{})
+	ts.backend.mu.Lock()
+	ts.backend.v2 = true
+	ts.backend.mu.Unlock()
+	for _, params := range []any{
+		[]any{"1.2.3.4:8333", "add"},
+		[]any{"1.2.3.5:8333", "add", false},
+		[]any{"1.2.3.6:8333", "onetry", true},
+		[]any{"1.2.3.7:8333", "onetry", nil},
+		map[string]any{"node": "1.2.3.8:8333", "command": "add", "v2transport": true},
+		map[string]any{"node": "1.2.3.4:8333", "command": "remove", "v2transport": false},
+	} {
+		if got := ts.mustCall(t, "addnode", params); string(got) != "null" {
+			t.Errorf("addnode %v = %s", params, got)
+		}
+	}
+	ts.backend.mu.Lock()
+	got := strings.Join(ts.backend.addnodes, "\n")
+	ts.backend.v2 = false
+	ts.backend.mu.Unlock()
+	want := strings.Join([]string{"1.2.3.4:8333 add auto", "1.2.3.5:8333 add v1", "1.2.3.6:8333 onetry v2",
+		"1.2.3.7:8333 onetry auto", "1.2.3.8:8333 add v2", "1.2.3.4:8333 remove v1"}, "\n")
+	if got != want {
+		t.Errorf("the node got\n%s\nwant\n%s", got, want)
+	}
+	for _, command := range []string{"add", "remove", "onetry"} {
+		_, rerr := ts.call(t, "addnode", []any{"1.2.3.9:8333", command, true})
+		if rerr == nil || rerr.Code != CodeInvalidParameter || rerr.Message != "Error: v2transport requested but not enabled (see --nov2transport)" {
+			t.Errorf("addnode %s true on a v1 node: %+v", command, rerr)
+		}
+	}
+}
+
 // TestMethodErrors checks each error path of the methods: Core's codes and
 // messages.
 func TestMethodErrors(t *testing.T) {

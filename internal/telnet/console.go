@@ -55,7 +55,7 @@ var helpText = []string{
 	"console commands (lines that start with /; every other line goes to the state machine):",
 	"  /help            this list",
 	"  /peers           the wire peers: id, address, direction, state path, user agent",
-	"  /peer ID         one peer's recent state transitions, with times",
+	"  /peer ID         one peer: transport (v2: session id), recent state transitions with times",
 	"  /mempool         the mempool: txid, virtual size, who fetched it",
 	"  /tx HEX          send a raw transaction, as sendrawtransaction does",
 	"  /disconnect ID   disconnect one peer (by id, or by address)",
@@ -142,8 +142,11 @@ func peerHistory(ps []node.PeerInfo, arg string) []string {
 		return []string{fmt.Sprintf("no peer with id %d (see /peers)", id)}
 	}
 	p := ps[i]
-	out := []string{fmt.Sprintf("peer %d %s %s, state %s, user agent %s, ping %s",
-		p.ID, p.Addr, direction(p), p.State, orDash(p.UserAgent), duration(p.LastPing))}
+	out := []string{fmt.Sprintf("peer %d %s %s, state %s, user agent %s, ping %s, transport %s",
+		p.ID, p.Addr, direction(p), p.State, orDash(p.UserAgent), duration(p.LastPing), orDash(p.Transport))}
+	if len(p.SessionID) > 0 {
+		out = append(out, "  session id "+hex.EncodeToString(p.SessionID))
+	}
 	if len(p.Transitions) == 0 {
 		return append(out, "  no transitions recorded")
 	}

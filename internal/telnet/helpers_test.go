@@ -225,7 +225,7 @@ func (f *fakeConsole) DisconnectAll() int {
 // peerInfo is a wire peer in standby, with a short history.
 func peerInfo(id uint64, subver string) node.PeerInfo {
 	return node.PeerInfo{
-		ID: id, Addr: fmt.Sprintf("127.0.0.1:%d", 40000+id), UserAgent: subver, State: "standby", LastPing: 1500 * time.Microsecond,
+		ID: id, Addr: fmt.Sprintf("127.0.0.1:%d", 40000+id), UserAgent: subver, State: "standby", LastPing: 1500 * time.Microsecond, Transport: "v1",
 		Transitions: []node.Transition{
 			{At: time.UnixMilli(1700000000250), From: "handshake/init", To: "handshake/sentVersion", On: "start outbound"},
 			{At: time.UnixMilli(1700000000500), From: "handshake", To: "standby", On: "handshake done"},

@@ -366,9 +366,17 @@ func TestConsole(t *testing.T) {
 	c.say("/peers", "2 wire peers:",
 		"  1    127.0.0.1:40001        inbound  handshake/awaitVersion   -",
 		"  2    127.0.0.1:40002        outbound standby                  /btcd:0.25.0/")
-	c.say("/peer 2", "peer 2 127.0.0.1:40002 outbound, state standby, user agent /btcd:0.25.0/, ping 1.5ms",
+	c.say("/peer 2", "peer 2 127.0.0.1:40002 outbound, state standby, user agent /btcd:0.25.0/, ping 1.5ms, transport v1",
 		"  "+clock(time.UnixMilli(1700000000250))+"  handshake/init -> handshake/sentVersion on start outbound",
 		"  "+clock(time.UnixMilli(1700000000500))+"  handshake -> standby on handshake done")
+	// A v2 peer: its BIP 324 session id, in hex as getpeerinfo's session_id.
+	fc.mu.Lock()
+	fc.peers[1].Transport, fc.peers[1].SessionID = "v2", bytes.Repeat([]byte{0xab, 0x01}, 16)
+	fc.peers[1].Transitions = nil
+	fc.mu.Unlock()
+	c.say("/peer 1", "peer 1 127.0.0.1:40001 inbound, state handshake/awaitVersion, user agent -, ping 1.5ms, transport v2",
+		"  session id "+strings.Repeat("ab01", 16),
+		"  no transitions recorded")
 	c.say("/peer 9", "no peer with id 9 (see /peers)")
 	c.say("/peer", "usage: /peer ID (an id from /peers)")
 	c.say("/peer x", "usage: /peer ID (an id from /peers)")

@@ -59,13 +59,21 @@ func (m *Manager) persistBans(now time.Time, out *[]Action) {
 func (m *Manager) command(ev Event, out *[]Action) {
 	now := ev.Now
 	switch ev.Cmd {
+	case CmdAdd, CmdRemove, CmdOneTry:
+		if ev.Transport == TransportV2 && !m.cfg.V2 {
+			refuse(out, 0, ErrV2Disabled)
+			return
+		}
+	}
+	v1 := ev.Transport == TransportV1
+	switch ev.Cmd {
 	case CmdAdd:
 		if ev.Target == "" {
 			refuse(out, 0, fmt.Errorf("%w: empty address", ErrBadAddress))
 		} else if m.keptIndex[ev.Target] != nil {
 			refuse(out, 0, ErrAlreadyAdded)
 		} else {
-			m.keep(ev.Target, KindPersistent)
+			m.keep(ev.Target, KindPersistent, v1)
 		}
 	case CmdRemove:
 		if !m.unkeep(ev.Target) {
@@ -76,9 +84,9 @@ func (m *Manager) command(ev Event, out *[]Action) {
 		case ev.Target == "":
 			refuse(out, 0, fmt.Errorf("%w: empty address", ErrBadAddress))
 		case m.started:
-			m.dial(ev.Target, KindOneTry, out)
+			m.dial(ev.Target, KindOneTry, v1, out)
 		default:
-			m.onetry = append(m.onetry, ev.Target)
+			m.onetry = append(m.onetry, oneTry{ev.Target, v1})
 		}
 	case CmdBan:
 		p := ev.Subnet

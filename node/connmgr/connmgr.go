@@ -40,8 +40,10 @@
 //     connections whose handshake is unfinished is a connection to
 //     ourselves (IsOwnNonce, as Core's CheckIncomingNonce). Once that
 //     handshake is done, the nonce is no longer ours to recognise.
-//  8. With V2, an address the operator named is dialled with BIP 324;
-//     seed answers (no services known) with v1. A v2 attempt closed
+//  8. With V2, an address the operator named is dialled with BIP 324
+//     unless the operator asked for v1 (addnode's v2transport=false, which
+//     a kept address remembers); seed answers (no services known) with
+//     v1. Asking for v2 without V2 is refused (ErrV2Disabled). A v2 attempt closed
 //     before the peer sent a byte (EvClosed with V2Refused) marks the
 //     address v1-only (in memory, at most MaxV1Only) and dials it again
 //     at once with v1: a kept address without growing its back-off, a
@@ -92,6 +94,7 @@ var (
 	ErrNotBanned     = errors.New("unban failed: requested address/subnet was not previously manually banned")
 	ErrNoPeer        = errors.New("no such peer")
 	ErrBadCommand    = errors.New("unknown command")
+	ErrV2Disabled    = errors.New("v2transport requested but not enabled")
 )
 
 // Config is the policy's configuration. The node fills in defaults; New
@@ -157,7 +160,7 @@ type Manager struct {
 
 	kept      []*target // in the order added
 	keptIndex map[string]*target
-	onetry    []string // asked before start
+	onetry    []oneTry // asked before start
 
 	seeding     bool
 	cands       candidates
@@ -168,6 +171,12 @@ type Manager struct {
 
 	discouraged map[netip.Addr]time.Time
 	bans        map[netip.Prefix]Ban
+}
+
+// oneTry is an addnode onetry asked before the manager started.
+type oneTry struct {
+	target string
+	v1     bool // the operator asked for v1
 }
 
 type dial struct {
@@ -209,10 +218,10 @@ func New(cfg Config) (*Manager, error) {
 		}
 	}
 	for _, a := range cfg.Connect {
-		m.keep(a, KindManual)
+		m.keep(a, KindManual, false)
 	}
 	for _, a := range cfg.AddPeer {
-		m.keep(a, KindPersistent)
+		m.keep(a, KindPersistent, false)
 	}
 	return m, nil
 }
@@ -228,8 +237,8 @@ func (m *Manager) Step(ev Event) []Action {
 		}
 		m.started = true
 		m.dropExpiredBans(now)
-		for _, t := range m.onetry {
-			m.dial(t, KindOneTry, &out)
+		for _, o := range m.onetry {
+			m.dial(o.target, KindOneTry, o.v1, &out)
 		}
 		m.onetry = nil
 	case EvTick:
@@ -276,7 +285,7 @@ func (m *Manager) fill(now time.Time, out *[]Action) {
 		if m.busy[a] > 0 || m.isBanned(ap.Addr(), now) || m.isDiscouraged(ap.Addr(), now) {
 			continue
 		}
-		m.dial(a, KindSeed, out)
+		m.dial(a, KindSeed, false, out)
 	}
 	if m.wantSeeds() && !now.Before(m.seedAt) {
 		m.querying = true
@@ -311,10 +320,11 @@ func (m *Manager) Deadline() time.Time {
 	return d
 }
 
-// dial emits a dial of target and counts it.
-func (m *Manager) dial(target string, kind Kind, out *[]Action) uint64 {
+// dial emits a dial of target and counts it; v1: the operator asked for
+// v1 (rule 8 decides otherwise).
+func (m *Manager) dial(target string, kind Kind, v1 bool, out *[]Action) uint64 {
 	m.nextDial++
-	v2 := m.cfg.V2 && kind != KindSeed && !m.v1Only[target]
+	v2 := m.cfg.V2 && kind != KindSeed && !v1 && !m.v1Only[target]
 	m.dials[m.nextDial] = dial{target: target, kind: kind, v2: v2}
 	m.busy[target]++
 	if kind == KindSeed {
@@ -460,7 +470,7 @@ func (m *Manager) refusedV2(c *conn, now time.Time, out *[]Action) {
 		return
 	}
 	if c.kind == KindOneTry {
-		m.dial(c.target, KindOneTry, out)
+		m.dial(c.target, KindOneTry, true, out)
 	}
 }
 

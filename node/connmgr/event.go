@@ -86,6 +86,31 @@ func (c Cmd) String() string {
 	return "cmd?"
 }
 
+// Transport is the transport an operator command asks for (addnode's
+// optional v2transport parameter).
+type Transport uint8
+
+// Transports.
+const (
+	// TransportAuto: as the manager's V2 says (addnode without
+	// v2transport).
+	TransportAuto Transport = iota
+	// TransportV1: dial with v1 even when V2 is on (v2transport=false).
+	TransportV1
+	// TransportV2: dial with BIP 324 (v2transport=true); refused with
+	// ErrV2Disabled when V2 is off, for every addnode command as in Core.
+	TransportV2
+)
+
+var transportNames = [...]string{"auto", "v1", "v2"}
+
+func (t Transport) String() string {
+	if int(t) < len(transportNames) {
+		return transportNames[t]
+	}
+	return "transport?"
+}
+
 // Event is one thing that happened to the manager. Which fields are set
 // depends on Kind (see the kinds).
 type Event struct {
@@ -103,8 +128,9 @@ type Event struct {
 	Addrs      []netip.AddrPort
 	MinPing    func(id uint64) time.Duration // EvInbound
 
-	Cmd    Cmd
-	Target string       // CmdAdd, CmdRemove, CmdOneTry: "host:port"
-	Subnet netip.Prefix // CmdBan, CmdUnban
-	Until  time.Time    // CmdBan
+	Cmd       Cmd
+	Target    string       // CmdAdd, CmdRemove, CmdOneTry: "host:port"
+	Transport Transport    // CmdAdd, CmdRemove, CmdOneTry: addnode's v2transport
+	Subnet    netip.Prefix // CmdBan, CmdUnban
+	Until     time.Time    // CmdBan
 }

@@ -14,6 +14,7 @@ type target struct {
 	peer    uint64    // connected: the peer's id
 	retryAt time.Time // waiting: when to dial again
 	backoff time.Duration
+	v1      bool // the operator asked for v1 (addnode ... false)
 }
 
 type targetState uint8
@@ -27,8 +28,8 @@ const (
 	connected
 )
 
-func (m *Manager) keep(addr string, kind Kind) *target {
-	t := &target{addr: addr, kind: kind, backoff: m.cfg.RetryMin}
+func (m *Manager) keep(addr string, kind Kind, v1 bool) *target {
+	t := &target{addr: addr, kind: kind, backoff: m.cfg.RetryMin, v1: v1}
 	m.kept = append(m.kept, t)
 	m.keptIndex[addr] = t
 	return t
@@ -58,7 +59,7 @@ func (m *Manager) dialKept(t *target, now time.Time, out *[]Action) {
 		return
 	}
 	t.state = dialing
-	t.dial = m.dial(t.addr, t.kind, out)
+	t.dial = m.dial(t.addr, t.kind, t.v1, out)
 }
 
 // keptFailed notes that dial id to addr failed or was refused: a kept

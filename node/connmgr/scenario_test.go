@@ -40,7 +40,7 @@ var update = flag.Bool("update", false, "rewrite the expected output of scenario
 //	seeds [ADDR...]                the DNS seeds' answer
 //	ping ID DURATION               peer ID's lowest ping, as the node would report it
 //	advance DURATION               move the clock and tick
-//	cmd add|remove|onetry ADDR     addnode
+//	cmd add|remove|onetry ADDR [v1|v2]  addnode (v1, v2: its v2transport false, true)
 //	cmd ban PREFIX DURATION | cmd unban PREFIX | cmd clearbans
 //	cmd disconnect ID | cmd disconnect-addr ADDR | cmd disconnect-all
 //	nonce N                        print whether N is one of our unfinished outbound nonces
@@ -241,6 +241,16 @@ func (s *scenario) command(f []string) {
 			s.fail("cmd %s: argument missing", f[0])
 		}
 		return f[i]
+	}
+	if isAddnode := f[0] == "add" || f[0] == "remove" || f[0] == "onetry"; isAddnode && len(f) > 2 {
+		switch f[2] {
+		case "v1":
+			ev.Transport = TransportV1
+		case "v2":
+			ev.Transport = TransportV2
+		default:
+			s.fail("cmd %s: unknown argument %q", f[0], f[2])
+		}
 	}
 	switch f[0] {
 	case "add":

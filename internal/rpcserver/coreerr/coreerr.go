@@ -148,8 +148,13 @@ func GetMempoolEntry(err error) error {
 }
 
 // AddNode words addnode's refusals: -23 already added, -24 not added,
-// -8 with the node's text for an address that does not parse.
+// -8 for v2transport asked of a node without it (Core's text, naming
+// peerd's flag), -8 with the node's text for an address that does not
+// parse.
 func AddNode(err error) error {
+	if errors.Is(err, node.ErrV2NotEnabled) {
+		return New(CodeInvalidParameter, "Error: v2transport requested but not enabled (see --nov2transport)")
+	}
 	switch node.KindOf(err) {
 	case node.ErrKindExists:
 		return NodeAlreadyAdded()

@@ -42,6 +42,7 @@ func TestWording(t *testing.T) {
 		{"addnode added twice", AddNode(&node.Error{Kind: node.ErrKindExists, Err: node.ErrAlreadyAdded}), -23, "Error: Node already added"},
 		{"addnode remove unknown", AddNode(&node.Error{Kind: node.ErrKindNotFound, Err: node.ErrNotAdded}), -24, "Error: Node could not be removed. It has not been added previously."},
 		{"addnode bad address", AddNode(refusal(node.ErrKindInvalidAddress, "bad port")), -8, "bad port"},
+		{"addnode v2 without v2", AddNode(&node.Error{Kind: node.ErrKindInvalidParameter, Err: node.ErrV2NotEnabled}), -8, "Error: v2transport requested but not enabled (see --nov2transport)"},
 		{"disconnectnode unknown", DisconnectNode(refusal(node.ErrKindNotFound, "x")), -29, "Node not found in connected nodes"},
 		{"setban invalid subnet", SetBan(refusal(node.ErrKindInvalidAddress, "x")), -30, "Error: Invalid IP/Subnet"},
 		{"setban time in the past", SetBan(refusal(node.ErrKindInvalidParameter, "x")), -8, "Error: Absolute timestamp is in the past"},
