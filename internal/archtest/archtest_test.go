@@ -167,6 +167,7 @@ var layer = map[string]int{
 	"internal/regtestfund": 0,
 	"internal/txgen":       0,
 	"internal/memwatch":    0,
+	"internal/scenario":    0,
 	// The pure machines and the transports.
 	"handshake":           1,
 	"internal/debugproto": 1,
@@ -223,7 +224,7 @@ const (
 func diagramPackages(pkgs map[string]*pkg) []string {
 	var out []string
 	for name := range pkgs {
-		if layer[name] < 7 && !slices.Contains([]string{"internal/netflags", "internal/regtestfund", "internal/txgen", "internal/memwatch", "internal/btcdtest"}, name) {
+		if layer[name] < 7 && !slices.Contains([]string{"internal/netflags", "internal/regtestfund", "internal/txgen", "internal/memwatch", "internal/btcdtest", "internal/scenario"}, name) {
 			out = append(out, name)
 		}
 	}

@@ -5,12 +5,13 @@ import (
 	"flag"
 	"fmt"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	script "github.com/peerd/peerd/internal/scenario"
 )
 
 var update = flag.Bool("update", false, "rewrite the expected output of scenario scripts")
@@ -57,36 +58,6 @@ func TestScenarios(t *testing.T) {
 	}
 }
 
-type block struct {
-	comments []string
-	cmds     []string
-	want     string
-}
-
-func parseScript(t *testing.T, text string) []block {
-	var blocks []block
-	for _, raw := range strings.Split(strings.TrimSpace(text), "\n\n") {
-		var b block
-		lines := strings.Split(raw, "\n")
-		i := 0
-		for ; i < len(lines) && lines[i] != "----"; i++ {
-			if strings.HasPrefix(lines[i], "#") {
-				b.comments = append(b.comments, lines[i])
-				continue
-			}
-			b.cmds = append(b.cmds, lines[i])
-		}
-		if i < len(lines) {
-			b.want = strings.Join(lines[i+1:], "\n")
-		}
-		if len(b.cmds) == 0 && len(b.comments) == 0 {
-			t.Fatalf("empty block in script")
-		}
-		blocks = append(blocks, b)
-	}
-	return blocks
-}
-
 type scenario struct {
 	t        *testing.T
 	start    time.Time
@@ -98,43 +69,13 @@ type scenario struct {
 }
 
 func runScenario(t *testing.T, file string) {
-	text, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
 	s := &scenario{t: t, start: time.Unix(1_700_000_000, 0)}
 	s.now = s.start
-	var parts []string
-	for _, b := range parseScript(t, string(text)) {
+	script.Run(t, file, *update, func(cmd string) []string {
 		s.out = s.out[:0]
-		for _, c := range b.cmds {
-			s.run(c)
-		}
-		got := strings.Join(s.out, "\n")
-		part := b.comments
-		if len(b.cmds) > 0 {
-			part = append(append(part, b.cmds...), "----")
-			if got != "" {
-				part = append(part, got)
-			}
-			if !*update && got != b.want {
-				t.Errorf("%s: after\n  %s\ngot:\n%s\nwant:\n%s", file, strings.Join(b.cmds, "\n  "), indent(got), indent(b.want))
-			}
-		}
-		parts = append(parts, strings.Join(part, "\n"))
-	}
-	if *update {
-		if err := os.WriteFile(file, []byte(strings.Join(parts, "\n\n")+"\n"), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
-func indent(s string) string {
-	if s == "" {
-		return "  (nothing)"
-	}
-	return "  " + strings.ReplaceAll(s, "\n", "\n  ")
+		s.run(cmd)
+		return s.out
+	})
 }
 
 func (s *scenario) fail(format string, args ...any) {
