@@ -329,8 +329,26 @@ func (t *V2) Next() (wire.Message, error) {
 // detect tells a v1 peer from a v2 one by the first 16 bytes.
 func (t *V2) detect() (wire.Message, error) {
 	hs := t.hs
-	if err := t.readFull(hs.theirs[:v1PrefixLen], &hs.theirsN); err != nil {
-		return nil, err
+	for hs.theirsN < v1PrefixLen {
+		// After a first short read, read straight into the key so that
+		// the read-ahead never holds more than a v1 reader can take
+		// back with the 16 bytes (wireio.Reader.Prime).
+		p := hs.theirs[hs.theirsN:v1PrefixLen]
+		var n int
+		var err error
+		if hs.theirsN == 0 || t.i0 < t.i1 {
+			n, err = t.fill(p)
+		} else {
+			n, err = t.conn.Read(p)
+			t.read += uint64(max(n, 0))
+		}
+		hs.theirsN += n
+		if err != nil && hs.theirsN < v1PrefixLen {
+			if err == io.EOF && hs.theirsN > 0 {
+				err = io.ErrUnexpectedEOF
+			}
+			return nil, err
+		}
 	}
 	if bytes.Equal(hs.theirs[:v1PrefixLen], v1Prefix(t.net)) {
 		t.v1 = NewV1(t.conn, t.net)

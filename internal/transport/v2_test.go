@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -301,6 +302,39 @@ func TestDetectV1(t *testing.T) {
 	}
 	if in.BytesRead() != far.BytesWritten() || in.BytesWritten() != far.BytesRead() {
 		t.Errorf("counts: in read %d of %d, wrote %d of %d", in.BytesRead(), far.BytesWritten(), in.BytesWritten(), far.BytesRead())
+	}
+}
+
+// chunked hands out its first read in the sizes given, then reads as
+// asked.
+type chunked struct {
+	net.Conn
+	sizes []int
+}
+
+func (c *chunked) Read(p []byte) (int, error) {
+	if len(c.sizes) > 0 {
+		p = p[:min(len(p), c.sizes[0])]
+		c.sizes = c.sizes[1:]
+		return io.ReadFull(c.Conn, p)
+	}
+	return c.Conn.Read(p)
+}
+
+// TestDetectV1Fragmented: a v1 peer whose first bytes arrive in small
+// pieces, the rest in one large one, is still told apart and read whole.
+func TestDetectV1Fragmented(t *testing.T) {
+	a, b := tcpPair(t)
+	in := NewDetect(&chunked{Conn: b, sizes: []int{10, 128}}, wire.TestNet)
+	far := NewV1(a, wire.TestNet)
+	v := wire.NewMsgVersion(&wire.NetAddress{}, &wire.NetAddress{}, 9, 0)
+	v.UserAgent = strings.Repeat("x", 200)
+	send(t, far, v, wire.NewMsgVerAck())
+	if m, ok := next(t, in).(*wire.MsgVersion); !ok || m.Nonce != 9 {
+		t.Fatalf("got %#v", m)
+	}
+	if m := next(t, in); m.Command() != wire.CmdVerAck {
+		t.Fatalf("got %s", m.Command())
 	}
 }
 
