@@ -60,6 +60,7 @@ type options struct {
 		Target           string        `long:"target" value-name:"HOST:PORT" description:"The node's P2P address: peerd's, or any node's for handshake and hold (default: 127.0.0.1 on the network's P2P port: regtest 18444, testnet4 48333, ...)"`
 		Peers            int           `long:"peers" default:"100" description:"Inbound connections to open to the target (relay, hold)"`
 		WTxID            onOff         `long:"wtxid" default:"true" optional:"yes" optional-value:"true" value-name:"BOOL" description:"Negotiate wtxidrelay (BIP 339), so that peerd announces by wtxid (MSG_WTX); --wtxid=false: by txid (MSG_TX)"`
+		V2               bool          `long:"v2" description:"Speak BIP 324 (the v2 encrypted transport) on every connection, as its initiator, before the version handshake; the target must accept v2 (peerd does by default, btcd with --v2transport)"`
 		Dialers          int           `long:"dialers" default:"32" description:"Connections being opened and handshaken at once (relay, hold; handshake has --workers)"`
 		HandshakeTimeout time.Duration `long:"handshaketimeout" default:"20s" description:"Time one connection has to complete its handshake"`
 		StandbyTimeout   time.Duration `long:"standbytimeout" default:"60s" description:"Time the target has to report every connection ready (relay): peerd in standby, a node that reports no states (btcd) in getpeerinfo at all"`
