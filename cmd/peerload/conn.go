@@ -109,6 +109,29 @@ func (e *env) dialSpec() dialSpec {
 	return dialSpec{target: e.target, magic: e.net.params.Net, wtxid: c.WTxID.on(), v2: c.V2, timeout: c.HandshakeTimeout}
 }
 
+// pacer spaces the starts of connections: the n'th (from 0) starts no
+// sooner than n intervals after the first. A zero pacer does not wait.
+type pacer struct {
+	start time.Time
+	every time.Duration
+}
+
+// newPacer paces rate connections a second from now; rate 0: no pacing.
+func newPacer(rate float64) pacer {
+	if rate <= 0 {
+		return pacer{}
+	}
+	return pacer{start: time.Now(), every: time.Duration(float64(time.Second) / rate)}
+}
+
+// wait returns when the n'th connection may start, or ctx's error.
+func (p pacer) wait(ctx context.Context, n int64) error {
+	if p.every == 0 {
+		return nil
+	}
+	return sleep(ctx, time.Until(p.start.Add(time.Duration(n)*p.every)))
+}
+
 // transportName is what the run's connections speak: "v1" or "v2".
 func (e *env) transportName() string {
 	if e.o.Conn.V2 {

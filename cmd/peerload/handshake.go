@@ -101,6 +101,7 @@ func runHandshake(ctx context.Context, e *env, o *handshakeOptions) error {
 		wg       sync.WaitGroup
 	)
 	start, cpu0 := time.Now(), cpuTime()
+	pace := newPacer(e.o.Conn.Rate)
 	for range o.Workers {
 		wg.Add(1)
 		go func() {
@@ -110,6 +111,9 @@ func runHandshake(ctx context.Context, e *env, o *handshakeOptions) error {
 			for ctx.Err() == nil {
 				n := next.Add(1) - 1
 				if o.Count > 0 && n >= int64(o.Count) || o.Duration > 0 && time.Since(start) >= o.Duration {
+					break
+				}
+				if pace.wait(ctx, n) != nil {
 					break
 				}
 				t0 := time.Now()

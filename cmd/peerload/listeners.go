@@ -94,7 +94,11 @@ func openFleet(ctx context.Context, e *env, w *watchList, tolerate int) (*fleet,
 			}
 		}()
 	}
+	pace := newPacer(c.Rate)
 	for id := range c.Peers {
+		if pace.wait(ctx, int64(id)) != nil {
+			break
+		}
 		select {
 		case jobs <- id:
 			continue

@@ -235,3 +235,24 @@ func TestV2ModesAgainstFake(t *testing.T) {
 		t.Errorf("the fake's connections spoke %v, want 10 v1", n)
 	}
 }
+
+// TestRate: --rate spaces the connections' starts, in handshake and hold
+// mode alike: 10 at 50 a second take at least 9 intervals of 20 ms.
+func TestRate(t *testing.T) {
+	f := startFake(t)
+	var h handshakeResult
+	start := time.Now()
+	runMode(t, exitOK, &h, "--regtest", "--target="+f.p2p.Addr().String(), "-q", "--json", "--rate=50",
+		"handshake", "--workers=4", "--count=10", "--settle=0s")
+	if d := time.Since(start); h.Completed != 10 || d < 180*time.Millisecond {
+		t.Errorf("%d handshakes in %v at 50 a second", h.Completed, d)
+	}
+	var r holdResult
+	start = time.Now()
+	runMode(t, exitOK, &r, "--regtest", "--target="+f.p2p.Addr().String(), "-q", "--json", "--rate=50", "--peers=10", "--v2",
+		"hold", "--hold=0s", "--settle=0s")
+	if d := time.Since(start); r.Opened != 10 || d < 180*time.Millisecond {
+		t.Errorf("%d opened in %v at 50 a second", r.Opened, d)
+	}
+	runMode(t, exitUsage, nil, "--regtest", "--target="+f.p2p.Addr().String(), "-q", "--rate=-1", "handshake")
+}
