@@ -3,7 +3,8 @@
 # peerd, btcd v0.26.2 (pinned by go.mod, regtest) and the floor
 # (cmd/peerfloor: a server that answers the handshake with pre-encoded bytes
 # and nothing else), and how fast peerd and btcd relay a transaction to
-# their peers, and writes the results into docs/benchmarks.md.
+# their peers, over v1 and over BIP 324 (v2), and writes the results into
+# docs/benchmarks.md.
 #
 # It builds the four programs, then runs BENCH_RUNS rounds. A round
 # measures, for each mode and each target, one run of peerload against a
@@ -45,8 +46,30 @@
 # much CPU other processes used during the run; a run during which they
 # used more than BENCH_MAX_OTHER% of the CPUs is set aside and repeated.
 #
-# The generated part of docs/benchmarks.md lies between the BEGIN and END
-# markers below; the rest of the file is kept. (scripts/bench-relay.sh
+# The v2 targets are the same programs with every peerload connection
+# speaking BIP 324 as the initiator (peerload --v2):
+#
+#   peerd-v2   peerd as above (it tells v1 from v2 by a connection's first
+#              bytes, as it always does).
+#   btcd-v2    btcd started with --v2transport. btcd v0.26.2 admits
+#              inbound v2 handshakes at 20 a second (bursts of 40), 4 at a
+#              time, and 2 a second (bursts of 4) per source /24, whatever
+#              its options, and resets the connections beyond that. So
+#              peerload starts connections to it at BENCH_BTCD_V2_RATE a
+#              second (peerload --rate), and its hold runs open at most
+#              BENCH_BTCD_V2_HOLD_PEERS; its handshake runs then end at
+#              BENCH_HS_MAXTIME. Its CPU per handshake includes what it
+#              uses idle over that longer run.
+#
+# The generated part of docs/benchmarks.md lies between two pairs of
+# markers (BEGIN and END below); the rest of the file is kept. The first
+# holds the v1 targets (peerd, btcd, floor); the second, BIP 324, holds
+# the v2 targets with peerd (over v1) beside them, and the ratios the
+# issue sets for v2 (CPU per handshake, peerd-v2 / btcd-v2; memory per
+# held v2 peer; relay fan-out to v2 listeners). A section is written only
+# when its targets were measured, and the v1 section is left as it is when
+# peerd is the only v1 target beside v2 ones: BENCH_TARGETS="peerd
+# peerd-v2 btcd-v2" rewrites the v2 section alone. (scripts/bench-relay.sh
 # measures peerd's relay alone, at 100 and 1,000 peers, under its own
 # markers.)
 #
@@ -56,7 +79,9 @@
 #     BENCH_RELAY_PEERS=200 BENCH_OUT=/tmp/bench.md scripts/bench-compare.sh
 #
 # Settings (environment):
-#   BENCH_TARGETS     targets, in the first round's order  (default "peerd btcd floor")
+#   BENCH_TARGETS     targets, in the first round's order: peerd, btcd,
+#                     floor, peerd-v2, btcd-v2
+#                     (default "peerd btcd floor peerd-v2 btcd-v2")
 #   BENCH_MODES       modes                               (default "handshake hold relay")
 #   BENCH_RUNS        rounds                              (default 3)
 #   BENCH_HS_COUNT    handshakes per handshake run        (default 20000)
@@ -71,6 +96,10 @@
 #   BENCH_RELAY_TXS   transactions per relay run          (default 20)
 #   BENCH_RELAY_MAXPEERS  the targets' --maxpeers in relay runs
 #                     (default BENCH_RELAY_PEERS + 100)
+#   BENCH_BTCD_V2_RATE  connections started a second against btcd-v2
+#                     (default 15; btcd admits 20)
+#   BENCH_BTCD_V2_HOLD_PEERS  connections per hold run against btcd-v2
+#                     (default 1000, or BENCH_HOLD_PEERS if fewer)
 #   BENCH_BTCD_TRICKLE  btcd's --trickleinterval in relay runs (default 10ms;
 #                     see docs/benchmarks.md for why)
 #   BENCH_WARMUP      seconds between a target's start and the run (default 2)
@@ -88,7 +117,8 @@ set -euo pipefail
 
 cd "$(dirname "$0")/.."
 . scripts/bench-lib.sh
-TARGETS=${BENCH_TARGETS:-"peerd btcd floor"}
+DEFAULT_TARGETS="peerd btcd floor peerd-v2 btcd-v2"
+TARGETS=${BENCH_TARGETS:-$DEFAULT_TARGETS}
 MODES=${BENCH_MODES:-"handshake hold relay"}
 RUNS=${BENCH_RUNS:-3}
 HS_COUNT=${BENCH_HS_COUNT:-20000}
@@ -102,6 +132,9 @@ RELAY_PEERS=${BENCH_RELAY_PEERS:-1000}
 RELAY_TXS=${BENCH_RELAY_TXS:-20}
 RELAY_MAXPEERS=${BENCH_RELAY_MAXPEERS:-$((RELAY_PEERS + 100))}
 BTCD_TRICKLE=${BENCH_BTCD_TRICKLE:-10ms}
+BTCD_V2_RATE=${BENCH_BTCD_V2_RATE:-15}
+BTCD_V2_HOLD_PEERS=${BENCH_BTCD_V2_HOLD_PEERS:-1000}
+((BTCD_V2_HOLD_PEERS <= HOLD_PEERS)) || BTCD_V2_HOLD_PEERS=$HOLD_PEERS
 WARMUP=${BENCH_WARMUP:-2}
 OUT=${BENCH_OUT:-docs/benchmarks.md}
 KEEP=${BENCH_KEEP:-}
@@ -112,14 +145,24 @@ RETRIES=${BENCH_RETRIES:-2}
 REV=${BENCH_REV:-}
 BEGIN='<!-- BEGIN scripts/bench-compare.sh: generated, do not edit -->'
 END='<!-- END scripts/bench-compare.sh -->'
+BEGIN_V2='<!-- BEGIN scripts/bench-compare.sh v2: generated, do not edit -->'
+END_V2='<!-- END scripts/bench-compare.sh v2 -->'
 
+V1_TARGETS= V2_TARGETS=
 for t in $TARGETS; do
-	case $t in peerd | btcd | floor) ;; *)
-		echo "bench-compare: unknown target $t (want peerd, btcd, floor)" >&2
+	case $t in
+	peerd | btcd | floor) V1_TARGETS+="${V1_TARGETS:+ }$t" ;;
+	peerd-v2 | btcd-v2) V2_TARGETS+="${V2_TARGETS:+ }$t" ;;
+	*)
+		echo "bench-compare: unknown target $t (want peerd, btcd, floor, peerd-v2, btcd-v2)" >&2
 		exit 2
 		;;
 	esac
 done
+# The columns of the v2 section: the v2 targets, and peerd over v1 beside
+# them.
+V2_COLS=$V2_TARGETS
+[[ " $V1_TARGETS " != *" peerd "* || -z $V2_TARGETS ]] || V2_COLS+=" peerd"
 for m in $MODES; do
 	case $m in handshake | hold | relay) ;; *)
 		echo "bench-compare: unknown mode $m (want handshake, hold, relay)" >&2
@@ -177,6 +220,7 @@ MINING_ADDR=$("$tmp/peerload" --regtest fund --address)
 
 # The commands, as the page shows them.
 PEERD_CMD='peerd --regtest --datadir=$TMP/data --configfile=$TMP/none.conf --listen=127.0.0.1:$P2P --norpc --maxpeers='$MAXPEERS' --nodnsseed --nologfile --debuglevel=warn'
+BTCD_V2_CMD='btcd --regtest --v2transport --datadir=$TMP/data --logdir=$TMP/logs --configfile=$TMP/none.conf --listen=127.0.0.1:$P2P --norpc --maxpeers='$MAXPEERS' --nodnsseed --debuglevel=warn'
 BTCD_CMD='btcd --regtest --datadir=$TMP/data --logdir=$TMP/logs --configfile=$TMP/none.conf --listen=127.0.0.1:$P2P --norpc --maxpeers='$MAXPEERS' --nodnsseed --debuglevel=warn'
 FLOOR_CMD='peerfloor --regtest --listen=127.0.0.1:$P2P'
 HS_CMD='peerload --regtest --target=127.0.0.1:$P2P --json -q handshake --workers='$HS_WORKERS' --count='$HS_COUNT' --duration='$HS_MAXTIME' --settle=1s --pid=$PID'
@@ -192,9 +236,11 @@ BTCD_RELAY_RUN='peerload --regtest --target=127.0.0.1:$P2P --rpcserver=127.0.0.1
 # rpc_port, and returns once it accepts connections (and BENCH_WARMUP
 # seconds later). Mode relay starts the target with its RPC server, and a
 # btcd for relay then mines and writes its transactions (see fund); mode
-# fund starts a btcd that only mines.
+# fund starts a btcd that only mines. A v2 target is its program's (btcd
+# with --v2transport).
 start_target() {
-	local t=$1 mode=$2 name=$3 dir=$tmp/$3 cookie=
+	local t=${1%-v2} mode=$2 name=$3 dir=$tmp/$3 cookie= v2=()
+	[[ $1 != btcd-v2 ]] || v2=(--v2transport)
 	mkdir -p "$dir"
 	port=$(free_port)
 	rpc_port=
@@ -216,13 +262,13 @@ start_target() {
 			--norpc --maxpeers="$MAXPEERS" --nodnsseed --nologfile --debuglevel=warn >"$dir/target.log" 2>&1 &
 		;;
 	btcd.relay | btcd.fund)
-		"$tmp/btcd" --regtest --datadir="$dir/data" --logdir="$dir/logs" --configfile="$tmp/none.conf" \
+		"$tmp/btcd" --regtest "${v2[@]}" --datadir="$dir/data" --logdir="$dir/logs" --configfile="$tmp/none.conf" \
 			--listen="127.0.0.1:$port" --rpclisten="127.0.0.1:$rpc_port" --rpcuser=peerload --rpcpass="$RPCPASS" --notls \
 			--miningaddr="$MINING_ADDR" --trickleinterval="$BTCD_TRICKLE" --maxpeers="$RELAY_MAXPEERS" --nodnsseed \
 			--debuglevel=warn >"$dir/target.log" 2>&1 &
 		;;
 	btcd.*)
-		"$tmp/btcd" --regtest --datadir="$dir/data" --logdir="$dir/logs" --configfile="$tmp/none.conf" \
+		"$tmp/btcd" --regtest "${v2[@]}" --datadir="$dir/data" --logdir="$dir/logs" --configfile="$tmp/none.conf" \
 			--listen="127.0.0.1:$port" --norpc --maxpeers="$MAXPEERS" --nodnsseed --debuglevel=warn >"$dir/target.log" 2>&1 &
 		;;
 	floor.relay)
@@ -233,7 +279,7 @@ start_target() {
 		;;
 	esac
 	target_pid=$!
-	await_target "$t" "$dir/target.log" "$cookie" "${ports[@]}" || return 1
+	await_target "$1" "$dir/target.log" "$cookie" "${ports[@]}" || return 1
 	if [[ $t == btcd && ($mode == relay || $mode == fund) ]]; then
 		# btcd wipes a regtest chain when it starts (removeRegressionDB), so
 		# every btcd mines its own: --txs + 100 blocks, about 0.2 s.
@@ -259,6 +305,7 @@ relay_txs() {
 # measure MODE RUN TARGET ATTEMPT: one peerload run against a fresh target;
 # writes its figures as one TSV line to $tmp/line.tsv (columns: see the jq
 # programs; the first four are mode, run, target, other processes' CPU %).
+# Against a v2 target, peerload runs as against its program, with --v2.
 # Not run in a subshell: the EXIT trap must see target_pid.
 measure() {
 	local mode=$1 run=$2 t=$3 name=$1.$3.$2.$4
@@ -266,12 +313,16 @@ measure() {
 	start_target "$t" "$mode" "$name"
 	cpu_start "$target_pid"
 	local args=(--regtest --target="127.0.0.1:$port" --json -q)
-	case $mode.$t in
+	[[ $t != *-v2 ]] || args+=(--v2)
+	[[ $t != btcd-v2 ]] || args+=(--rate="$BTCD_V2_RATE")
+	case $mode.${t%-v2} in
 	handshake.*)
 		args+=(handshake --workers="$HS_WORKERS" --count="$HS_COUNT" --duration="$HS_MAXTIME" --settle=1s --pid="$target_pid")
 		;;
 	hold.*)
-		args+=(--peers="$HOLD_PEERS" hold --hold="$HOLD" --settle="$SETTLE" --pid="$target_pid")
+		local peers=$HOLD_PEERS
+		[[ $t != btcd-v2 ]] || peers=$BTCD_V2_HOLD_PEERS
+		args+=(--peers="$peers" hold --hold="$HOLD" --settle="$SETTLE" --pid="$target_pid")
 		;;
 	relay.peerd)
 		args+=(--rpcserver="127.0.0.1:$rpc_port" --datadir="$tmp/$name/data" --peers="$RELAY_PEERS"
@@ -346,7 +397,7 @@ discarded=$tmp/discarded.tsv
 : >"$discarded"
 read -r -a order <<<"$TARGETS"
 started=$(date -u '+%Y-%m-%d %H:%M UTC')
-if has_mode relay && has peerd; then
+if has_mode relay && { has peerd || has peerd-v2 || has floor; }; then
 	log "mining the transactions of peerd's relay runs"
 	relay_txs
 fi
@@ -410,33 +461,89 @@ verdict() {
 	awk -v v="$1" -v op="$2" -v l="$3" 'BEGIN {ok = op == "<=" ? v <= l : op == "<" ? v < l : v >= l; print ok ? "**met**" : "**missed**"}'
 }
 
+# The section being written sets cols, the targets of its tables'
+# columns, and section (v1 or v2).
+
 # row LABEL MODE COLUMN FORMAT ISSUE: one line of a mode's table.
 row() {
 	local label=$1 mode=$2 col=$3 fmt=$4 issue=$5 t
 	printf '| %s |' "$label"
-	for t in $TARGETS; do
+	for t in $cols; do
 		printf ' %s |' "$(cell "$mode" "$t" "$col" "$fmt")"
 	done
 	printf ' %s |\n' "$issue"
 }
 
+# col_label TARGET: a column's heading.
+col_label() {
+	case $section.$1 in
+	v2.peerd) echo 'peerd v1' ;;
+	v2.peerd-v2) echo 'peerd v2' ;;
+	v2.btcd-v2) echo 'btcd v2' ;;
+	*) echo "$1" ;;
+	esac
+}
+
 header() {
 	local t
 	printf '| %s |' "$1"
-	for t in $TARGETS; do printf ' %s |' "$t"; done
+	for t in $cols; do printf ' %s |' "$(col_label "$t")"; done
 	printf " the issue's figures (2 cores, loopback) |\n|---|"
-	for t in $TARGETS; do printf -- '---:|'; done
+	for t in $cols; do printf -- '---:|'; done
 	printf -- '---|\n'
 }
 
+# details: every run of the section's targets (cols), a table per mode,
+# with the runs set aside.
+details() {
+	local mode
+	for mode in $MODES; do
+		echo
+		echo "<details><summary>Every $mode run</summary>"
+		echo
+		case $mode in
+		handshake)
+			echo '| round | target | handshakes/s | target µs per handshake | p50 ms | p99 ms | max ms | peerload µs per handshake | completed | failed | CPU: target | peerload | other processes |'
+			echo '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|'
+			mine "$results" | awk -F'\t' '$1=="handshake" {printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s%% | %s%% | %s%% |\n", $2, $3, $7, $8, $9, $10, $11, $12, $13, $14, $5, $6, $4}'
+			;;
+		hold)
+			echo '| round | target | kB per peer | held | held at the end | failed | RSS before, kB | RSS with the peers, kB | open, ms | target µs per open | CPU: target | peerload | other processes |'
+			echo '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|'
+			mine "$results" | awk -F'\t' '$1=="hold" {printf "| %s | %s | %s | %s/%s | %s | %s | %s | %s | %s | %s | %s%% | %s%% | %s%% |\n", $2, $3, $7, $8, $15, $9, $10, $11, $12, int($13 + 0.5), $14, $5, $6, $4}'
+			;;
+		relay)
+			echo '| round | target | p50 ms | p99 ms | max ms | listeners that got every tx | txs that reached every listener | pairs delivered | duplicate invs | wrong type | dropped | rpc p50 ms | CPU: target | peerload | other processes |'
+			echo '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|'
+			mine "$results" | awk -F'\t' '$1=="relay" {printf "| %s | %s | %s | %s | %s | %s/%s | %s/%s | %s/%s | %s | %s | %s | %s | %s%% | %s%% | %s%% |\n", $2, $3, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $5, $6, $4}'
+			;;
+		esac
+		if mine "$discarded" | awk -F'\t' -v m="$mode" '$1==m {found=1} END {exit !found}'; then
+			echo
+			echo "Set aside because other processes used more than ${MAX_OTHER}% of the CPUs during them (not counted above):"
+			echo
+			mine "$discarded" | awk -F'\t' -v m="$mode" '$1==m {printf "- round %s, %s: other processes %s%%\n", $2, $3, $4}'
+		fi
+		echo
+		echo "</details>"
+	done
+}
+
+# mine FILE prints the lines of the TSV FILE whose target is one of cols.
+mine() { awk -F'\t' -v cols=" $cols " 'index(cols, " " $3 " ")' "$1"; }
+
 # The command line that made the page: the settings of the modes run.
 invocation="${REV:+BENCH_REV=$REV }BENCH_RUNS=$RUNS"
+[[ $TARGETS == "$DEFAULT_TARGETS" ]] || invocation+=" BENCH_TARGETS=\"$TARGETS\""
 [[ $MODES == "handshake hold relay" ]] || invocation+=" BENCH_MODES=\"$MODES\""
 ! has_mode handshake || invocation+=" BENCH_HS_COUNT=$HS_COUNT BENCH_HS_WORKERS=$HS_WORKERS"
 ! has_mode hold || invocation+=" BENCH_HOLD_PEERS=$HOLD_PEERS BENCH_HOLD=$HOLD BENCH_SETTLE=$SETTLE"
 ! has_mode relay || invocation+=" BENCH_RELAY_PEERS=$RELAY_PEERS BENCH_RELAY_TXS=$RELAY_TXS BENCH_BTCD_TRICKLE=$BTCD_TRICKLE"
+! has btcd-v2 || invocation+=" BENCH_BTCD_V2_RATE=$BTCD_V2_RATE"
+! has btcd-v2 || ! has_mode hold || invocation+=" BENCH_BTCD_V2_HOLD_PEERS=$BTCD_V2_HOLD_PEERS"
 
 gen=$tmp/generated.md
+section=v1 cols=$V1_TARGETS
 {
 	echo "$BEGIN"
 	echo
@@ -545,42 +652,115 @@ gen=$tmp/generated.md
 			echo "| listeners that got every tx from peerd, fewest of a round | ${got:-n/a} of $RELAY_PEERS | every listener | ${judge:-$(verdict "$got" '>=' "$RELAY_PEERS")} |"
 		fi
 	fi
-	for mode in $MODES; do
-		echo
-		echo "<details><summary>Every $mode run</summary>"
-		echo
-		case $mode in
-		handshake)
-			echo '| round | target | handshakes/s | target µs per handshake | p50 ms | p99 ms | max ms | peerload µs per handshake | completed | failed | CPU: target | peerload | other processes |'
-			echo '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|'
-			awk -F'\t' '$1=="handshake" {printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s%% | %s%% | %s%% |\n", $2, $3, $7, $8, $9, $10, $11, $12, $13, $14, $5, $6, $4}' "$results"
-			;;
-		hold)
-			echo '| round | target | kB per peer | held | held at the end | failed | RSS before, kB | RSS with the peers, kB | open, ms | target µs per open | CPU: target | peerload | other processes |'
-			echo '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|'
-			awk -F'\t' '$1=="hold" {printf "| %s | %s | %s | %s/%s | %s | %s | %s | %s | %s | %s | %s%% | %s%% | %s%% |\n", $2, $3, $7, $8, $15, $9, $10, $11, $12, int($13 + 0.5), $14, $5, $6, $4}' "$results"
-			;;
-		relay)
-			echo '| round | target | p50 ms | p99 ms | max ms | listeners that got every tx | txs that reached every listener | pairs delivered | duplicate invs | wrong type | dropped | rpc p50 ms | CPU: target | peerload | other processes |'
-			echo '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|'
-			awk -F'\t' '$1=="relay" {printf "| %s | %s | %s | %s | %s | %s/%s | %s/%s | %s/%s | %s | %s | %s | %s | %s%% | %s%% | %s%% |\n", $2, $3, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $5, $6, $4}' "$results"
-			;;
-		esac
-		if awk -F'\t' -v m="$mode" '$1==m {found=1} END {exit !found}' "$discarded"; then
-			echo
-			echo "Set aside because other processes used more than ${MAX_OTHER}% of the CPUs during them (not counted above):"
-			echo
-			awk -F'\t' -v m="$mode" '$1==m {printf "- round %s, %s: other processes %s%%\n", $2, $3, $4}' "$discarded"
-		fi
-		echo
-		echo "</details>"
-	done
+	details
 	echo
 	echo "CPU columns: share of all $NCPU CPUs over the run's wall time (for hold, the idle holding included; for relay, connecting and the pauses between transactions), from /proc; \"other processes\" is what neither the target nor peerload used."
 	echo
 	echo "$END"
 } >"$gen"
 
-put_section "$gen" "$OUT" "$BEGIN" "$END" "Handshakes, held peers and relay: peerd, btcd and the floor"
+# The v2 section: the v2 targets, and peerd over v1 beside them.
+gen2=$tmp/generated-v2.md
+section=v2 cols=$V2_COLS
+{
+	echo "$BEGIN_V2"
+	echo
+	echo "Measured $started by \`$invocation scripts/bench-compare.sh\`, with the section above when it has the same date"
+	echo "(the machine, the builds and how a run goes are as it says); every peerload connection speaks BIP 324 as the initiator (\`--v2\`), except peerd v1's."
+	echo
+	if has_mode handshake || has_mode hold; then
+		! has peerd-v2 || echo "- peerd v2: \`$PEERD_CMD\` (as for v1: it tells v1 from v2 by a connection's first 16 bytes)"
+		! has btcd-v2 || echo "- btcd v2: \`$BTCD_V2_CMD\`; peerload with \`--rate=$BTCD_V2_RATE\` (btcd v0.26.2 admits 20 inbound v2 handshakes a second), and $BTCD_V2_HOLD_PEERS peers in hold runs"
+	fi
+	! has_mode handshake || echo "- handshake runs: \`${HS_CMD/ --json/ --json --v2}\`"
+	! has_mode hold || echo "- hold runs: \`${HOLD_CMD/ --json/ --json --v2}\`"
+	if has_mode relay; then
+		! has peerd-v2 || echo "- peerd v2, relay runs: \`$PEERD_RELAY_CMD\`, then \`${PEERD_RELAY_RUN/ --json/ --json --v2}\`"
+		! has btcd-v2 || echo "- btcd v2, relay runs: as btcd's above, btcd with \`--v2transport\` and peerload with \`--v2\`"
+	fi
+	if has_mode handshake; then
+		echo
+		echo "#### Handshakes over v2: $HS_COUNT per run, $HS_WORKERS at a time"
+		echo
+		header 'handshake'
+		row 'handshakes per second' handshake 7 '%.0f' ''
+		row "target's CPU per handshake, µs" handshake 8 '%.0f' 'peerd v2 ≤ 0.9 × btcd v2'
+		row 'latency, connect → verack, p50, ms' handshake 9 '%.2f' ''
+		row 'latency, p99, ms' handshake 10 '%.2f' ''
+		row "peerload's CPU per handshake, µs" handshake 12 '%.0f' ''
+		row 'failed handshakes' handshake 14 '%d' ''
+	fi
+	if has_mode hold; then
+		echo
+		if has btcd-v2; then
+			echo "#### Held idle v2 peers: $HOLD_PEERS per run (btcd v2: $BTCD_V2_HOLD_PEERS)"
+		else
+			echo "#### Held idle v2 peers: $HOLD_PEERS per run"
+		fi
+		echo
+		header 'hold'
+		row "target's memory per held peer, kB (1,024 bytes)" hold 7 '%.2f' 'peerd v2 ≤ 12 at 10,000 peers'
+		of=$HOLD_PEERS
+		! has btcd-v2 || of+="; btcd v2: of $BTCD_V2_HOLD_PEERS"
+		row "peers held (of $of)" hold 8 '%d' ''
+		row "peers still held after $HOLD" hold 9 '%d' ''
+		row "target's RSS with the peers, kB" hold 12 '%.0f' ''
+		row "time to open them all, ms" hold 13 '%.0f' ''
+		row "target's CPU per connection opened, µs" hold 14 '%.0f' ''
+	fi
+	if has_mode relay; then
+		echo
+		echo "#### Relay fan-out to v2 listeners: $RELAY_PEERS listeners, $RELAY_TXS transactions per run, one at a time"
+		echo
+		header 'relay'
+		row 'RPC issued → inv read, p50 over all pairs, ms' relay 7 '%.2f' ''
+		row 'p99, ms' relay 8 '%.2f' 'peerd v2 < 30 at 1,000 listeners, trickle off'
+		row 'max, ms' relay 9 '%.2f' ''
+		row "listeners that got every tx (of $RELAY_PEERS)" relay 10 '%d' 'every listener gets every transaction'
+		row 'per tx: first → last inv (fan-out spread), p50, ms' relay 21 '%.2f' ''
+		row 'duplicate invs' relay 16 '%d' ''
+	fi
+	if has peerd-v2; then
+		echo
+		echo "#### peerd v2 against btcd v2 and against itself over v1"
+		echo
+		echo "| ratio or figure | median (min–max) | the issue's target | the median |"
+		echo "|---|---:|---:|---|"
+		if has_mode handshake && has btcd-v2; then
+			echo "| CPU per handshake, peerd v2 / btcd v2 | $(ratio handshake peerd-v2 btcd-v2 8) | ≤ 0.9 | $(verdict "$(median_ratio handshake peerd-v2 btcd-v2 8)" '<=' 0.9) |"
+		fi
+		if has_mode handshake && has peerd; then
+			echo "| CPU per handshake, peerd v2 / peerd v1 | $(ratio handshake peerd-v2 peerd 8) | | |"
+		fi
+		if has_mode hold; then
+			kb=$(median_cell hold peerd-v2 7) held=$(fewest hold peerd-v2 8) judge=
+			((HOLD_PEERS == 10000)) || judge="n/a ($HOLD_PEERS peers)"
+			echo "| memory per held v2 peer of peerd, kB (median of the rounds) | $([[ -z $kb ]] && echo n/a || printf '%.2f' "$kb") | ≤ 12 at 10,000 peers | ${judge:-$(verdict "$kb" '<=' 12)} |"
+			echo "| v2 peers held by peerd, fewest of a round | ${held:-n/a} of $HOLD_PEERS | | |"
+			! has btcd-v2 || echo "| memory per held v2 peer, peerd v2 / btcd v2 | $(ratio hold peerd-v2 btcd-v2 7) | | |"
+			! has peerd || echo "| memory per held peer, peerd v2 / peerd v1 | $(ratio hold peerd-v2 peerd 7) | | |"
+		fi
+		if has_mode relay; then
+			p99=$(median_cell relay peerd-v2 8) got=$(fewest relay peerd-v2 10) judge=
+			((RELAY_PEERS == 1000)) || judge="n/a ($RELAY_PEERS listeners)"
+			echo "| relay p99 of peerd to v2 listeners, ms (median of the rounds) | $([[ -z $p99 ]] && echo n/a || printf '%.2f' "$p99") | < 30 at 1,000 listeners | ${judge:-$(verdict "$p99" '<' 30)} |"
+			echo "| v2 listeners that got every tx from peerd, fewest of a round | ${got:-n/a} of $RELAY_PEERS | every listener | ${judge:-$(verdict "$got" '>=' "$RELAY_PEERS")} |"
+			! has peerd || echo "| relay p99, peerd v2 / peerd v1 | $(ratio relay peerd-v2 peerd 8) | | |"
+		fi
+	fi
+	details
+	echo
+	echo "$END_V2"
+} >"$gen2"
+
+# The v1 section is left alone when peerd is its only target beside v2
+# ones: it is there as the v2 section's reference.
+if [[ -n $V1_TARGETS && ($V1_TARGETS != peerd || -z $V2_TARGETS) ]]; then
+	put_section "$gen" "$OUT" "$BEGIN" "$END" "Handshakes, held peers and relay: peerd, btcd and the floor"
+	cat "$gen"
+fi
+if [[ -n $V2_TARGETS ]]; then
+	put_section "$gen2" "$OUT" "$BEGIN_V2" "$END_V2" "BIP 324 (v2): peerd and btcd"
+	cat "$gen2"
+fi
 log "wrote $OUT"
-cat "$gen"

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -16,6 +15,7 @@ import (
 	"github.com/btcsuite/btcd/chainhash/v2"
 	"github.com/btcsuite/btcd/wire/v2"
 
+	"github.com/peerd/peerd/internal/transport"
 	"github.com/peerd/peerd/internal/wireio"
 )
 
@@ -58,12 +58,14 @@ func newWatchList(txs []*wire.MsgTx, wtxid bool, listeners int) *watchList {
 
 // listener is one inbound connection to peerd.
 type listener struct {
-	id    int
-	conn  net.Conn
-	magic wire.BitcoinNet
-	r     *wireio.Reader
-	wmu   sync.Mutex // guards w: the handshake, then pongs from the reader
-	w     *wireio.Writer
+	id   int
+	conn net.Conn
+	// t frames the messages, v1 or v2 (BIP 324, as the initiator). Its
+	// read half belongs to the handshake, then to the reader goroutine;
+	// its write half is used under wmu (the handshake, then pongs from
+	// the reader).
+	t   transport.Transport
+	wmu sync.Mutex
 	// What the target said in the handshake: its user agent, and whether
 	// it sent wtxidrelay (peerd does; btcd v0.26 does not).
 	theirAgent string
@@ -92,31 +94,93 @@ func sourceAddr(id int, target string) net.Addr {
 	return &net.TCPAddr{IP: net.IPv4(127, byte(1+id/62500), byte(id%250), byte(1+id/250%250))}
 }
 
-// dialListener connects to target and completes the handshake: our
-// version; on theirs, wtxidrelay (if asked), sendaddrv2 and verack; done
-// on their verack. Pings that arrive meanwhile are answered.
-func dialListener(ctx context.Context, id int, target string, magic wire.BitcoinNet, wtxid bool, timeout time.Duration) (*listener, error) {
+// dialSpec is how every connection of a run is made.
+type dialSpec struct {
+	target  string
+	magic   wire.BitcoinNet
+	wtxid   bool // negotiate wtxidrelay
+	v2      bool // speak BIP 324 as the initiator, else v1
+	timeout time.Duration
+}
+
+// dialSpec is the run's, from the shared options.
+func (e *env) dialSpec() dialSpec {
+	c := &e.o.Conn
+	return dialSpec{target: e.target, magic: e.net.params.Net, wtxid: c.WTxID.on(), v2: c.V2, timeout: c.HandshakeTimeout}
+}
+
+// pacer spaces the starts of connections: the n'th (from 0) starts no
+// sooner than n intervals after the first. A zero pacer does not wait.
+type pacer struct {
+	start time.Time
+	every time.Duration
+}
+
+// newPacer paces rate connections a second from now; rate 0: no pacing.
+func newPacer(rate float64) pacer {
+	if rate <= 0 {
+		return pacer{}
+	}
+	return pacer{start: time.Now(), every: time.Duration(float64(time.Second) / rate)}
+}
+
+// wait returns when the n'th connection may start, or ctx's error.
+func (p pacer) wait(ctx context.Context, n int64) error {
+	if p.every == 0 {
+		return nil
+	}
+	return sleep(ctx, time.Until(p.start.Add(time.Duration(n)*p.every)))
+}
+
+// transportName is what the run's connections speak: "v1" or "v2".
+func (e *env) transportName() string {
+	if e.o.Conn.V2 {
+		return "v2"
+	}
+	return "v1"
+}
+
+// bufConn reads its connection through a buffer of its own, so that one
+// read system call brings the target's whole burst of small messages
+// (version, wtxidrelay, sendaddrv2 and verack; or a v2 key, garbage and
+// packets), which the transports' 128-byte read-ahead would take in
+// several.
+type bufConn struct {
+	net.Conn
+	r *bufio.Reader
+}
+
+func (c *bufConn) Read(p []byte) (int, error) { return c.r.Read(p) }
+
+// dialListener connects to s.target and completes the handshake: with
+// s.v2 the BIP 324 key exchange first, then our version; on theirs,
+// wtxidrelay (if asked), sendaddrv2 and verack; done on their verack.
+// Pings that arrive meanwhile are answered.
+func dialListener(ctx context.Context, id int, s dialSpec) (*listener, error) {
 	// No TCP keep-alive: the connections live seconds to minutes, and
 	// turning it on costs four setsockopt calls per connection, which
 	// handshake mode would pay 20,000 times on the cores it shares with
 	// the target.
-	d := net.Dialer{Timeout: timeout, LocalAddr: sourceAddr(id, target), KeepAlive: -1}
-	conn, err := d.DialContext(ctx, "tcp", target)
+	d := net.Dialer{Timeout: s.timeout, LocalAddr: sourceAddr(id, s.target), KeepAlive: -1}
+	conn, err := d.DialContext(ctx, "tcp", s.target)
 	if err != nil {
 		return nil, err
 	}
-	l := &listener{
-		id:    id,
-		conn:  conn,
-		magic: magic,
-		// A buffer of our own: one read system call brings the header
-		// and the payload of a small message.
-		r: wireio.NewReader(bufio.NewReaderSize(conn, 4096), magic),
-		w: wireio.NewWriter(conn, magic),
+	bc := &bufConn{Conn: conn, r: bufio.NewReaderSize(conn, 4096)}
+	l := &listener{id: id, conn: conn}
+	if s.v2 {
+		t, err := transport.NewV2(bc, s.magic)
+		if err != nil {
+			conn.Close()
+			return nil, err
+		}
+		l.t = t
+	} else {
+		l.t = transport.NewV1(bc, s.magic)
 	}
-	if err := l.handshake(ctx, wtxid, timeout); err != nil {
+	if err := l.handshake(ctx, s.wtxid, s.timeout); err != nil {
 		conn.Close()
-		return nil, fmt.Errorf("connection %d (%s): handshake: %w", id, conn.LocalAddr(), err)
+		return nil, fmt.Errorf("connection %d (%s): %s handshake: %w", id, conn.LocalAddr(), l.t.Name(), err)
 	}
 	return l, nil
 }
@@ -135,12 +199,30 @@ func (l *listener) handshake(ctx context.Context, wtxid bool, timeout time.Durat
 	v := wire.NewMsgVersion(me, you, rand.Uint64(), 0)
 	v.UserAgent = userAgent
 	v.Services = wire.SFNodeWitness
-	if err := l.w.Write(v); err != nil {
+	// Our version goes as soon as the transport takes messages: at once
+	// over v1; over v2 once the target's key is in, in the same write
+	// as our garbage terminator and version packet.
+	versionSent := false
+	queueVersion := func() error {
+		if versionSent {
+			return nil
+		}
+		err := l.t.Queue(v, wire.WitnessEncoding)
+		if errors.Is(err, transport.ErrNotReady) {
+			return nil
+		}
+		versionSent = err == nil
+		return err
+	}
+	if err := queueVersion(); err != nil {
+		return err
+	}
+	if err := l.t.Flush(); err != nil {
 		return err
 	}
 	gotVersion := false
 	for {
-		msg, err := l.r.Next()
+		msg, err := l.t.Next()
 		if err != nil {
 			var soft *wireio.SoftError
 			if errors.As(err, &soft) {
@@ -152,6 +234,13 @@ func (l *listener) handshake(ctx context.Context, wtxid bool, timeout time.Durat
 			return err
 		}
 		switch m := msg.(type) {
+		case *transport.Handshake:
+			if err := queueVersion(); err != nil {
+				return err
+			}
+			if err := l.t.Flush(); err != nil {
+				return err
+			}
 		case *wire.MsgVersion:
 			if gotVersion {
 				return errors.New("a second version")
@@ -159,6 +248,7 @@ func (l *listener) handshake(ctx context.Context, wtxid bool, timeout time.Durat
 			gotVersion = true
 			l.theirAgent = m.UserAgent
 			pver := min(uint32(m.ProtocolVersion), wire.ProtocolVersion)
+			l.t.SetProtocolVersion(pver)
 			var replies []wire.Message
 			if wtxid && pver >= wire.AddrV2Version {
 				replies = append(replies, wire.NewMsgWTxIdRelay())
@@ -169,18 +259,14 @@ func (l *listener) handshake(ctx context.Context, wtxid bool, timeout time.Durat
 			replies = append(replies, wire.NewMsgVerAck())
 			// One write for the three, as Core sends them (MSG_MORE):
 			// the target reads them with one wake-up, not three.
-			var buf bytes.Buffer
-			bw := wireio.NewWriter(&buf, l.magic)
 			for _, r := range replies {
-				if err := bw.Write(r); err != nil {
+				if err := l.t.Queue(r, wire.WitnessEncoding); err != nil {
 					return err
 				}
 			}
-			if _, err := l.conn.Write(buf.Bytes()); err != nil {
+			if err := l.t.Flush(); err != nil {
 				return err
 			}
-			l.r.SetProtocolVersion(pver)
-			l.w.SetProtocolVersion(pver)
 		case *wire.MsgWTxIdRelay:
 			l.theirWTxID = true
 		case *wire.MsgVerAck:
@@ -190,11 +276,21 @@ func (l *listener) handshake(ctx context.Context, wtxid bool, timeout time.Durat
 			l.conn.SetDeadline(time.Time{})
 			return nil
 		case *wire.MsgPing:
-			if err := l.w.Write(wire.NewMsgPong(m.Nonce)); err != nil {
+			if err := l.send(wire.NewMsgPong(m.Nonce)); err != nil {
 				return err
 			}
 		}
 	}
+}
+
+// send writes msg at once, under wmu.
+func (l *listener) send(msg wire.Message) error {
+	l.wmu.Lock()
+	defer l.wmu.Unlock()
+	if err := l.t.Queue(msg, wire.WitnessEncoding); err != nil {
+		return err
+	}
+	return l.t.Flush()
 }
 
 func addrIP(a net.Addr) net.IP {
@@ -220,7 +316,7 @@ func (l *listener) read(w *watchList) {
 		want = invTypeWTx
 	}
 	for {
-		msg, err := l.r.Next()
+		msg, err := l.t.Next()
 		now := time.Now()
 		if err != nil {
 			var soft *wireio.SoftError
@@ -257,10 +353,8 @@ func (l *listener) read(w *watchList) {
 			}
 		case *wire.MsgPing:
 			l.pings++
-			l.wmu.Lock()
 			l.conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
-			err := l.w.Write(wire.NewMsgPong(m.Nonce))
-			l.wmu.Unlock()
+			err := l.send(wire.NewMsgPong(m.Nonce))
 			if err != nil && !l.closing.Load() {
 				l.readErr = fmt.Errorf("pong: %v", err)
 				l.giveUp(w)

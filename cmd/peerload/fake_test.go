@@ -18,6 +18,7 @@ import (
 
 	"github.com/peerd/peerd/internal/rpcserver"
 	"github.com/peerd/peerd/internal/rpcserver/coreerr"
+	"github.com/peerd/peerd/internal/transport"
 	"github.com/peerd/peerd/internal/wireio"
 )
 
@@ -58,18 +59,31 @@ type fakePeerd struct {
 }
 
 type fakeConn struct {
-	id      int
-	conn    net.Conn
-	w       *wireio.Writer
+	id   int
+	conn net.Conn
+	// t tells a v1 peer from a v2 one, as peerd does; its write half
+	// is used under wmu, its read half by serve.
+	t       *transport.V2
 	wmu     sync.Mutex
 	standby bool
 	wtxid   bool
+	spoke   string // the transport agreed on ("v1", "v2"), under the fake's mu
 }
 
 func (c *fakeConn) write(m wire.Message) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	return c.w.Write(m)
+	if err := c.t.Queue(m, wire.WitnessEncoding); err != nil {
+		return err
+	}
+	return c.t.Flush()
+}
+
+// flush writes what the transport's handshake queued.
+func (c *fakeConn) flush() error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	return c.t.Flush()
 }
 
 func startFake(t *testing.T) *fakePeerd {
@@ -121,7 +135,7 @@ func (f *fakePeerd) accept() {
 			conn.Close()
 			continue
 		}
-		c := &fakeConn{id: len(f.conns), conn: conn, w: wireio.NewWriter(conn, wire.TestNet)}
+		c := &fakeConn{id: len(f.conns), conn: conn, t: transport.NewDetect(conn, wire.TestNet)}
 		f.conns = append(f.conns, c)
 		f.wg.Add(1)
 		f.mu.Unlock()
@@ -129,13 +143,14 @@ func (f *fakePeerd) accept() {
 	}
 }
 
-// serve answers the handshake as peerd does (version, wtxidrelay,
-// sendaddrv2, verack), pings once in standby, and reads until the end.
+// serve runs the transport's handshake (v1 or v2, whichever the peer
+// opens with), answers the version handshake as peerd does (version,
+// wtxidrelay, sendaddrv2, verack), pings once in standby, and reads until
+// the end.
 func (f *fakePeerd) serve(c *fakeConn) {
 	defer c.conn.Close()
-	r := wireio.NewReader(c.conn, wire.TestNet)
 	for {
-		msg, err := r.Next()
+		msg, err := c.t.Next()
 		if err != nil {
 			var soft *wireio.SoftError
 			if errors.As(err, &soft) {
@@ -143,7 +158,16 @@ func (f *fakePeerd) serve(c *fakeConn) {
 			}
 			return
 		}
-		switch msg.(type) {
+		switch m := msg.(type) {
+		case *transport.Handshake:
+			if c.flush() != nil {
+				return
+			}
+			if m.Ready {
+				f.mu.Lock()
+				c.spoke = c.t.Name()
+				f.mu.Unlock()
+			}
 		case *wire.MsgVersion:
 			v := wire.NewMsgVersion(&wire.NetAddress{}, &wire.NetAddress{}, 1, 0)
 			v.UserAgent = "/fakepeerd:0/"

@@ -28,6 +28,8 @@ type handshakeResult struct {
 	Target  string `json:"target"`
 	Workers int    `json:"workers"`
 	Close   string `json:"close"`
+	// Transport is what the connections spoke: "v1" or "v2" (--v2).
+	Transport string `json:"transport"`
 	// Completed handshakes (their verack read), and failed attempts with
 	// the first few errors.
 	Completed int      `json:"handshakes"`
@@ -83,12 +85,12 @@ func runHandshake(ctx context.Context, e *env, o *handshakeOptions) error {
 	case o.Duration > 0:
 		what += fmt.Sprintf(" or %v, whichever comes first", o.Duration)
 	}
-	e.progress("%s with %s, %d at a time (close: %s)", what, e.target, o.Workers, o.Close)
+	e.progress("%s (%s) with %s, %d at a time (close: %s)", what, e.transportName(), e.target, o.Workers, o.Close)
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	rst := o.Close == "rst"
-	wtxid := e.o.Conn.WTxID.on()
+	spec := e.dialSpec()
 	var (
 		next     atomic.Int64 // the next attempt's number
 		failures atomic.Int64
@@ -99,6 +101,7 @@ func runHandshake(ctx context.Context, e *env, o *handshakeOptions) error {
 		wg       sync.WaitGroup
 	)
 	start, cpu0 := time.Now(), cpuTime()
+	pace := newPacer(e.o.Conn.Rate)
 	for range o.Workers {
 		wg.Add(1)
 		go func() {
@@ -110,8 +113,11 @@ func runHandshake(ctx context.Context, e *env, o *handshakeOptions) error {
 				if o.Count > 0 && n >= int64(o.Count) || o.Duration > 0 && time.Since(start) >= o.Duration {
 					break
 				}
+				if pace.wait(ctx, n) != nil {
+					break
+				}
 				t0 := time.Now()
-				l, err := dialListener(ctx, int(n%maxSourceIDs), e.target, e.net.params.Net, wtxid, e.o.Conn.HandshakeTimeout)
+				l, err := dialListener(ctx, int(n%maxSourceIDs), spec)
 				if err != nil {
 					if ctx.Err() != nil {
 						break
@@ -148,7 +154,7 @@ func runHandshake(ctx context.Context, e *env, o *handshakeOptions) error {
 		last = time.Now()
 	}
 	res := handshakeResult{
-		Target: e.target, Workers: o.Workers, Close: o.Close,
+		Target: e.target, Workers: o.Workers, Close: o.Close, Transport: e.transportName(),
 		Completed: len(lat), Failed: int(failures.Load()), Errors: errs,
 		Elapsed: millis(last.Sub(start)),
 		Latency: summarize(lat),
@@ -209,7 +215,7 @@ func round2(x float64) float64 { return math.Round(x*100) / 100 }
 
 // printHandshake prints the results as text.
 func printHandshake(w io.Writer, r handshakeResult) {
-	fmt.Fprintf(w, "peerload handshake: %s, %d workers, close with %s\n", r.Target, r.Workers, r.Close)
+	fmt.Fprintf(w, "peerload handshake: %s over %s, %d workers, close with %s\n", r.Target, r.Transport, r.Workers, r.Close)
 	fmt.Fprintf(w, "handshakes: %d in %v: %.1f/s; %d failed\n", r.Completed,
 		time.Duration(r.Elapsed).Round(time.Millisecond), r.Rate, r.Failed)
 	fmt.Fprintf(w, "latency, connect -> verack, ms: p50 %s, p99 %s, max %s\n", ms(r.Latency.P50), ms(r.Latency.P99), ms(r.Latency.Max))

@@ -21,6 +21,8 @@ type holdOptions struct {
 type holdResult struct {
 	Target string `json:"target"`
 	Peers  int    `json:"peers"` // asked for
+	// Transport is what the connections spoke: "v1" or "v2" (--v2).
+	Transport string `json:"transport"`
 	// Opened: connections handshaken; Failed: could not be (GaveUp: the
 	// opening stopped after --maxfailures). Held: still open at the
 	// settled reading; HeldEnd: at the end of --hold.
@@ -104,7 +106,7 @@ func runHold(ctx context.Context, e *env, o *holdOptions) error {
 	f.close()
 
 	res := holdResult{
-		Target: e.target, Peers: e.o.Conn.Peers,
+		Target: e.target, Peers: e.o.Conn.Peers, Transport: e.transportName(),
 		Opened: len(f.ls), Failed: f.failed, GaveUp: f.gaveUp, Errors: f.failErrs,
 		Held: held, HeldEnd: heldEnd,
 		OpenTime: millis(f.openTime), Hold: millis(o.Hold), Settle: millis(o.Settle),
@@ -141,7 +143,7 @@ func runHold(ctx context.Context, e *env, o *holdOptions) error {
 
 // printHold prints the results as text.
 func printHold(w io.Writer, r holdResult) {
-	fmt.Fprintf(w, "peerload hold: %d connections to %s\n", r.Peers, r.Target)
+	fmt.Fprintf(w, "peerload hold: %d %s connections to %s\n", r.Peers, r.Transport, r.Target)
 	fmt.Fprintf(w, "opened %d in %v, %d failed", r.Opened, time.Duration(r.OpenTime).Round(time.Millisecond), r.Failed)
 	if r.GaveUp {
 		fmt.Fprint(w, " (stopped opening: too many failures)")

@@ -43,11 +43,12 @@ func openFleet(ctx context.Context, e *env, w *watchList, tolerate int) (*fleet,
 	if f.limitErr != nil {
 		e.progress("warning: cannot raise the open file limit: %v; %d connections may fail", f.limitErr, c.Peers)
 	}
-	e.progress("opening %d connections to %s (wtxidrelay %v), %d at once", c.Peers, e.target, c.WTxID.on(), c.Dialers)
+	e.progress("opening %d %s connections to %s (wtxidrelay %v), %d at once", c.Peers, e.transportName(), e.target, c.WTxID.on(), c.Dialers)
 	start := time.Now()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	jobs := make(chan int)
+	spec := e.dialSpec()
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var firstErr error
@@ -57,7 +58,7 @@ func openFleet(ctx context.Context, e *env, w *watchList, tolerate int) (*fleet,
 		go func() {
 			defer wg.Done()
 			for id := range jobs {
-				l, err := dialListener(ctx, id, e.target, e.net.params.Net, c.WTxID.on(), c.HandshakeTimeout)
+				l, err := dialListener(ctx, id, spec)
 				if err != nil {
 					if tolerate > 0 && ctx.Err() == nil {
 						mu.Lock()
@@ -93,7 +94,11 @@ func openFleet(ctx context.Context, e *env, w *watchList, tolerate int) (*fleet,
 			}
 		}()
 	}
+	pace := newPacer(c.Rate)
 	for id := range c.Peers {
+		if pace.wait(ctx, int64(id)) != nil {
+			break
+		}
 		select {
 		case jobs <- id:
 			continue

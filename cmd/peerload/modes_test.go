@@ -170,3 +170,89 @@ func waitListening(t *testing.T, addr string) {
 func itoa(n int) string { return strconv.Itoa(n) }
 
 func dialTCP(addr string) (net.Conn, error) { return net.DialTimeout("tcp", addr, time.Second) }
+
+// spoken counts the fake's connections by the transport they agreed on.
+func (f *fakePeerd) spoken() map[string]int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := make(map[string]int)
+	for _, c := range f.conns {
+		n[c.spoke]++
+	}
+	return n
+}
+
+// TestV2ModesAgainstFake: with --v2, handshake, hold and relay run BIP 324
+// as the initiator on every connection (the fake, like peerd, detects it)
+// and then the same version handshake; without it they speak v1 to the
+// same fake.
+func TestV2ModesAgainstFake(t *testing.T) {
+	f := startFake(t)
+	var h handshakeResult
+	runMode(t, exitOK, &h, "--regtest", "--target="+f.p2p.Addr().String(), "-q", "--json", "--v2",
+		"handshake", "--workers=4", "--count=50", "--settle=0s")
+	if h.Completed != 50 || h.Failed != 0 || h.Transport != "v2" {
+		t.Errorf("handshake: %+v", h)
+	}
+	if n := f.spoken(); n["v2"] != 50 || len(n) != 1 {
+		t.Errorf("the fake's connections spoke %v, want 50 v2", n)
+	}
+
+	f = startFake(t)
+	var r holdResult
+	runMode(t, exitOK, &r, "--regtest", "--target="+f.p2p.Addr().String(), "-q", "--json", "--v2", "--peers=10", "--dialers=3",
+		"hold", "--hold=300ms", "--settle=100ms")
+	if r.Opened != 10 || r.Held != 10 || r.HeldEnd != 10 || r.Failed != 0 || r.Transport != "v2" {
+		t.Errorf("hold: %+v", r)
+	}
+	if r.Pings != 10 {
+		t.Errorf("%d pings answered over v2, want 10", r.Pings)
+	}
+	if n := f.spoken(); n["v2"] != 10 || len(n) != 1 {
+		t.Errorf("the fake's connections spoke %v, want 10 v2", n)
+	}
+
+	f = startFake(t)
+	var rel relayResult
+	runMode(t, exitOK, &rel, "--regtest", "--target="+f.p2p.Addr().String(), "--rpcserver="+f.url,
+		"--rpcuser=u", "--rpcpass=p", "--peers=5", "-q", "--json", "--v2",
+		"relay", "--txs=2", "--gap=0s", "--linger=100ms", "--seed=3")
+	if rel.Transport != "v2" || rel.Pairs != 10 || rel.Delivered != 10 || rel.ListenersAll != 5 || rel.PingsAnswered != 5 {
+		t.Errorf("relay: %+v", rel)
+	}
+	if n := f.spoken(); n["v2"] != 5 || len(n) != 1 {
+		t.Errorf("the fake's connections spoke %v, want 5 v2", n)
+	}
+
+	f = startFake(t)
+	h = handshakeResult{}
+	runMode(t, exitOK, &h, "--regtest", "--target="+f.p2p.Addr().String(), "-q", "--json",
+		"handshake", "--workers=2", "--count=10", "--settle=0s")
+	if h.Completed != 10 || h.Transport != "v1" {
+		t.Errorf("handshake without --v2: %+v", h)
+	}
+	if n := f.spoken(); n["v1"] != 10 || len(n) != 1 {
+		t.Errorf("the fake's connections spoke %v, want 10 v1", n)
+	}
+}
+
+// TestRate: --rate spaces the connections' starts, in handshake and hold
+// mode alike: 10 at 50 a second take at least 9 intervals of 20 ms.
+func TestRate(t *testing.T) {
+	f := startFake(t)
+	var h handshakeResult
+	start := time.Now()
+	runMode(t, exitOK, &h, "--regtest", "--target="+f.p2p.Addr().String(), "-q", "--json", "--rate=50",
+		"handshake", "--workers=4", "--count=10", "--settle=0s")
+	if d := time.Since(start); h.Completed != 10 || d < 180*time.Millisecond {
+		t.Errorf("%d handshakes in %v at 50 a second", h.Completed, d)
+	}
+	var r holdResult
+	start = time.Now()
+	runMode(t, exitOK, &r, "--regtest", "--target="+f.p2p.Addr().String(), "-q", "--json", "--rate=50", "--peers=10", "--v2",
+		"hold", "--hold=0s", "--settle=0s")
+	if d := time.Since(start); r.Opened != 10 || d < 180*time.Millisecond {
+		t.Errorf("%d opened in %v at 50 a second", r.Opened, d)
+	}
+	runMode(t, exitUsage, nil, "--regtest", "--target="+f.p2p.Addr().String(), "-q", "--rate=-1", "handshake")
+}

@@ -60,6 +60,8 @@ type options struct {
 		Target           string        `long:"target" value-name:"HOST:PORT" description:"The node's P2P address: peerd's, or any node's for handshake and hold (default: 127.0.0.1 on the network's P2P port: regtest 18444, testnet4 48333, ...)"`
 		Peers            int           `long:"peers" default:"100" description:"Inbound connections to open to the target (relay, hold)"`
 		WTxID            onOff         `long:"wtxid" default:"true" optional:"yes" optional-value:"true" value-name:"BOOL" description:"Negotiate wtxidrelay (BIP 339), so that peerd announces by wtxid (MSG_WTX); --wtxid=false: by txid (MSG_TX)"`
+		V2               bool          `long:"v2" description:"Speak BIP 324 (the v2 encrypted transport) on every connection, as its initiator, before the version handshake; the target must accept v2 (peerd does by default, btcd with --v2transport)"`
+		Rate             float64       `long:"rate" value-name:"PER_SECOND" description:"Start at most this many connections a second (handshake, hold, relay; 0: as fast as --workers or --dialers allow): for a target that refuses connections beyond a rate, such as btcd's v2 handshakes"`
 		Dialers          int           `long:"dialers" default:"32" description:"Connections being opened and handshaken at once (relay, hold; handshake has --workers)"`
 		HandshakeTimeout time.Duration `long:"handshaketimeout" default:"20s" description:"Time one connection has to complete its handshake"`
 		StandbyTimeout   time.Duration `long:"standbytimeout" default:"60s" description:"Time the target has to report every connection ready (relay): peerd in standby, a node that reports no states (btcd) in getpeerinfo at all"`
@@ -275,6 +277,8 @@ func newEnv(o *options, stdout, stderr io.Writer, appDir string, needRPC bool) (
 	switch {
 	case c.Peers < 1:
 		return nil, &usageError{"--peers must be at least 1"}
+	case !(c.Rate >= 0):
+		return nil, &usageError{"--rate must be 0 (no limit) or more"}
 	case c.Dialers < 1:
 		return nil, &usageError{"--dialers must be at least 1"}
 	case c.HandshakeTimeout <= 0 || c.StandbyTimeout <= 0 || o.RPC.RPCTimeout <= 0:

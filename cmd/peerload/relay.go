@@ -20,7 +20,9 @@ type relayResult struct {
 	Target     string `json:"target"`
 	Peers      int    `json:"peers"`
 	WTxIDRelay bool   `json:"wtxidrelay"`
-	Txs        int    `json:"txs"`
+	// Transport is what the listeners spoke: "v1" or "v2" (--v2).
+	Transport string `json:"transport"`
+	Txs       int    `json:"txs"`
 	// Seed made the transactions up; with --txfile they came from TxFile
 	// instead (and Seed is 0).
 	Seed   uint64 `json:"seed"`
@@ -185,6 +187,7 @@ func runRelay(ctx context.Context, e *env, o *relayOptions) error {
 
 	res := relayStats(f, txs, inj, wtxid)
 	res.Target, res.Seed, res.TxFile, res.ReadyBy = e.target, seed, o.TxFile, readyBy
+	res.Transport = e.transportName()
 	if len(f.ls) > 0 {
 		res.TargetAgent = f.ls[0].theirAgent
 	}
@@ -351,8 +354,8 @@ func printRelay(w io.Writer, r relayResult) {
 	if r.TxFile != "" {
 		from = "from " + r.TxFile
 	}
-	fmt.Fprintf(w, "peerload relay: %d connections to %s %s (%s), %d transactions (%s)\n",
-		r.Peers, r.Target, r.TargetAgent, mode, r.Txs, from)
+	fmt.Fprintf(w, "peerload relay: %d %s connections to %s %s (%s), %d transactions (%s)\n",
+		r.Peers, r.Transport, r.Target, r.TargetAgent, mode, r.Txs, from)
 	fmt.Fprintf(w, "connections handshaken in %v; the target reported all ready (%s) %v later\n",
 		time.Duration(r.OpenTime).Round(time.Millisecond), r.ReadyBy, time.Duration(r.StandbyTime).Round(time.Millisecond))
 	if !r.FileLimitOK {
