@@ -312,7 +312,32 @@ func (t *V2) readFull(p []byte, n *int) error {
 }
 
 // Next reads the next message, or the handshake's next step (*Handshake).
+//
+// An idle session waits in here for the next length field, so that path
+// is kept shallow: the rest of the work happens in calls that have
+// returned by then (an idle peer's goroutine then fits the runtime's
+// smallest stack).
 func (t *V2) Next() (wire.Message, error) {
+	if t.stage == stPackets && t.bodyLen == 0 && t.lenN < lengthLen {
+		for t.lenN < lengthLen {
+			n, err := t.fill(t.lenBuf[t.lenN:])
+			t.lenN += n
+			if err != nil && t.lenN < lengthLen {
+				if err == io.EOF && t.lenN > 0 {
+					err = io.ErrUnexpectedEOF
+				}
+				return nil, err
+			}
+		}
+	}
+	return t.next()
+}
+
+// next is Next's work once a packet's length field is in, or during the
+// handshake.
+//
+//go:noinline
+func (t *V2) next() (wire.Message, error) {
 	switch t.stage {
 	case stDetect:
 		return t.detect()
