@@ -172,13 +172,14 @@ func New(cfg Config) (*Book, error) {
 		return nil, errors.New("addrbook: Config.Rand is required")
 	}
 	b := &Book{key: cfg.Key, rand: cfg.Rand, local: cfg.Local}
-	b.reset()
+	b.reset(0)
 	return b, nil
 }
 
-func (b *Book) reset() {
-	b.entries, b.free, b.random = nil, nil, nil
-	b.index = make(map[Addr]int32)
+// reset empties the book, with room for n entries.
+func (b *Book) reset(n int) {
+	b.entries, b.free, b.random = make([]entry, 0, n), nil, make([]int32, 0, n)
+	b.index = make(map[Addr]int32, n)
 	b.newTab = make([]int32, NewBuckets*BucketSize)
 	b.triedTab = make([]int32, TriedBuckets*BucketSize)
 	b.nNew, b.nTried = 0, 0

@@ -145,15 +145,18 @@ func (b *Book) UnmarshalBinary(data []byte) error {
 		return formatErr(ErrCorrupt, 41, "%d entries", count)
 	}
 
+	// count is vouched for by the checksum and bounded by the input's
+	// length (each entry takes minEntryLen bytes at least): room for it is
+	// no more than the input can fill.
 	nb := &Book{rand: b.rand, local: b.local}
-	nb.reset()
+	nb.reset(int(count))
 	copy(nb.key[:], body[9:41])
 	r := reader{buf: body, off: headerLen}
 	type newRef struct {
 		id     int32
 		bucket int
 	}
-	var refs []newRef
+	refs := make([]newRef, 0, count)
 	for i := uint32(0); i < count; i++ {
 		start := r.off
 		var e entry
