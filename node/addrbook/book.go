@@ -337,7 +337,7 @@ func (e *entry) isTerrible(now int64) bool {
 }
 
 // chance is Core's GetChance: the odds that Select takes the entry when
-// it meets it: 1 %% if tried in the last 10 minutes, times 0.66 per
+// it meets it: 1 % if tried in the last 10 minutes, times 0.66 per
 // failed attempt (at most 8).
 func (e *entry) chance(now int64) float64 {
 	c := 1.0
