@@ -105,6 +105,7 @@
 #   BENCH_WARMUP      seconds between a target's start and the run (default 2)
 #   BENCH_OUT         the page to write                   (default docs/benchmarks.md)
 #   BENCH_KEEP        a directory to copy each run's JSON and target log into
+#   BENCH_PEERD_ARGS  more flags for every peerd run, e.g. --nov2transport
 #   BENCH_QUIET_PCT   other processes may use at most this % of all CPUs
 #                     before a run starts                 (default 10)
 #   BENCH_QUIET_WAIT  seconds to wait for that, per run   (default 120)
@@ -141,6 +142,7 @@ KEEP=${BENCH_KEEP:-}
 QUIET_PCT=${BENCH_QUIET_PCT:-10}
 QUIET_WAIT=${BENCH_QUIET_WAIT:-120}
 MAX_OTHER=${BENCH_MAX_OTHER:-10}
+PEERD_ARGS=${BENCH_PEERD_ARGS:-}
 RETRIES=${BENCH_RETRIES:-2}
 REV=${BENCH_REV:-}
 BEGIN='<!-- BEGIN scripts/bench-compare.sh: generated, do not edit -->'
@@ -219,13 +221,13 @@ RPCPASS=$(od -An -tx1 -N12 /dev/urandom | tr -d ' \n')
 MINING_ADDR=$("$tmp/peerload" --regtest fund --address)
 
 # The commands, as the page shows them.
-PEERD_CMD='peerd --regtest --datadir=$TMP/data --configfile=$TMP/none.conf --listen=127.0.0.1:$P2P --norpc --maxpeers='$MAXPEERS' --nodnsseed --nologfile --debuglevel=warn'
+PEERD_CMD='peerd --regtest --datadir=$TMP/data --configfile=$TMP/none.conf --listen=127.0.0.1:$P2P --norpc --maxpeers='$MAXPEERS' --nodnsseed --nologfile --debuglevel=warn'${PEERD_ARGS:+ $PEERD_ARGS}
 BTCD_V2_CMD='btcd --regtest --v2transport --datadir=$TMP/data --logdir=$TMP/logs --configfile=$TMP/none.conf --listen=127.0.0.1:$P2P --norpc --maxpeers='$MAXPEERS' --nodnsseed --debuglevel=warn'
 BTCD_CMD='btcd --regtest --datadir=$TMP/data --logdir=$TMP/logs --configfile=$TMP/none.conf --listen=127.0.0.1:$P2P --norpc --maxpeers='$MAXPEERS' --nodnsseed --debuglevel=warn'
 FLOOR_CMD='peerfloor --regtest --listen=127.0.0.1:$P2P'
 HS_CMD='peerload --regtest --target=127.0.0.1:$P2P --json -q handshake --workers='$HS_WORKERS' --count='$HS_COUNT' --duration='$HS_MAXTIME' --settle=1s --pid=$PID'
 HOLD_CMD='peerload --regtest --target=127.0.0.1:$P2P --peers='$HOLD_PEERS' --json -q hold --hold='$HOLD' --settle='$SETTLE' --pid=$PID'
-PEERD_RELAY_CMD='peerd --regtest --datadir=$TMP/data --configfile=$TMP/none.conf --listen=127.0.0.1:$P2P --rpclisten=127.0.0.1:$RPC --trickleinterval=0s --maxpeers='$RELAY_MAXPEERS' --nodnsseed --nologfile --debuglevel=warn'
+PEERD_RELAY_CMD='peerd --regtest --datadir=$TMP/data --configfile=$TMP/none.conf --listen=127.0.0.1:$P2P --rpclisten=127.0.0.1:$RPC --trickleinterval=0s --maxpeers='$RELAY_MAXPEERS' --nodnsseed --nologfile --debuglevel=warn'${PEERD_ARGS:+ $PEERD_ARGS}
 BTCD_RELAY_CMD='btcd --regtest --datadir=$TMP/data --logdir=$TMP/logs --configfile=$TMP/none.conf --listen=127.0.0.1:$P2P --rpclisten=127.0.0.1:$RPC --rpcuser=peerload --rpcpass=$PASS --notls --miningaddr=$ADDR --trickleinterval='$BTCD_TRICKLE' --maxpeers='$RELAY_MAXPEERS' --nodnsseed --debuglevel=warn'
 FUND_CMD='peerload --regtest --rpcserver=127.0.0.1:$RPC --rpcuser=peerload --rpcpass=$PASS -q fund --txs='$RELAY_TXS' --out=$TMP/txs.hex'
 PEERD_RELAY_RUN='peerload --regtest --target=127.0.0.1:$P2P --rpcserver=127.0.0.1:$RPC --datadir=$TMP/data --peers='$RELAY_PEERS' --json -q relay --txs='$RELAY_TXS' --txfile=$TXS'
@@ -254,12 +256,12 @@ start_target() {
 	peerd.relay)
 		"$tmp/peerd" --regtest --datadir="$dir/data" --configfile="$tmp/none.conf" --listen="127.0.0.1:$port" \
 			--rpclisten="127.0.0.1:$rpc_port" --trickleinterval=0s --maxpeers="$RELAY_MAXPEERS" --nodnsseed --nologfile \
-			--debuglevel=warn >"$dir/target.log" 2>&1 &
+			--debuglevel=warn $PEERD_ARGS >"$dir/target.log" 2>&1 &
 		cookie=$dir/data/regtest/.cookie
 		;;
 	peerd.*)
 		"$tmp/peerd" --regtest --datadir="$dir/data" --configfile="$tmp/none.conf" --listen="127.0.0.1:$port" \
-			--norpc --maxpeers="$MAXPEERS" --nodnsseed --nologfile --debuglevel=warn >"$dir/target.log" 2>&1 &
+			--norpc --maxpeers="$MAXPEERS" --nodnsseed --nologfile --debuglevel=warn $PEERD_ARGS >"$dir/target.log" 2>&1 &
 		;;
 	btcd.relay | btcd.fund)
 		"$tmp/btcd" --regtest "${v2[@]}" --datadir="$dir/data" --logdir="$dir/logs" --configfile="$tmp/none.conf" \
@@ -393,6 +395,7 @@ RELAY_SUMMARY='{printf "p50 %s ms, p99 %s ms, max %s ms; %s of %s listeners got 
 
 results=$tmp/results.tsv
 discarded=$tmp/discarded.tsv
+failed_runs=()
 : >"$results"
 : >"$discarded"
 read -r -a order <<<"$TARGETS"
@@ -518,6 +521,13 @@ details() {
 			mine "$results" | awk -F'\t' '$1=="relay" {printf "| %s | %s | %s | %s | %s | %s/%s | %s/%s | %s/%s | %s | %s | %s | %s | %s%% | %s%% | %s%% |\n", $2, $3, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $5, $6, $4}'
 			;;
 		esac
+		local f
+		for f in "${failed_runs[@]}"; do
+			[[ $f == *": $mode against "* ]] || continue
+			case " $cols " in *" ${f##* } "*) ;; *) continue ;; esac
+			echo
+			echo "Failed every attempt, left out: $f."
+		done
 		if mine "$discarded" | awk -F'\t' -v m="$mode" '$1==m {found=1} END {exit !found}'; then
 			echo
 			echo "Set aside because other processes used more than ${MAX_OTHER}% of the CPUs during them (not counted above):"

@@ -169,7 +169,17 @@ measure_quietly() {
 	for attempt in $(seq 0 "$RETRIES"); do
 		quiet=$(wait_quiet)
 		log "$what, attempt $((attempt + 1)) (machine ${quiet}% busy before)"
-		"$@" "$attempt"
+		if ! "$@" "$attempt"; then
+			# A failed run (the target refused connections, say) is
+			# reported above; the target is stopped and the run left
+			# out, so one bad run does not lose the others.
+			stop_target
+			if ((attempt == RETRIES)); then
+				log "$what failed $((RETRIES + 1)) times: left out"
+				failed_runs+=("$what")
+			fi
+			continue
+		fi
 		line=$(<"$tmp/line.tsv")
 		other=$(cut -f"$column" <<<"$line")
 		log "$(awk -F'\t' "$summary" <<<"$line")"

@@ -104,7 +104,7 @@ func (f *far) send(msgs ...wire.Message) {
 
 // handshakeWith completes the version handshake with an outbound peer
 // from the far end.
-func (f *far) handshakeWith() {
+func (f *far) handshakeWith() *wire.MsgPing {
 	f.t.Helper()
 	f.expect(wire.CmdVersion)
 	f.send(wire.NewMsgVersion(&wire.NetAddress{}, &wire.NetAddress{}, 5, 0))
@@ -112,7 +112,7 @@ func (f *far) handshakeWith() {
 	f.expect(wire.CmdSendAddrV2)
 	f.expect(wire.CmdVerAck)
 	f.send(wire.NewMsgWTxIdRelay(), wire.NewMsgVerAck())
-	f.expect(wire.CmdPing)
+	return f.expect(wire.CmdPing).(*wire.MsgPing)
 }
 
 // historyHas reports whether the peer's transitions include one into to.
@@ -223,5 +223,45 @@ func TestDriverV2Violation(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("the peer did not end")
+	}
+}
+
+// TestDirectRelayV2: Relay to an idle peer over BIP 324 announces on the
+// caller's goroutine too (the transport seals the inv when it is queued,
+// and the sealed bytes go straight to the socket), and the far end
+// decrypts it.
+func TestDirectRelayV2(t *testing.T) {
+	a, b := tcpEnds(t)
+	tr, err := transport.NewV2(a, testNet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := uint64(0)
+	p := New(context.Background(), 1, a, tr, testDriverConfig(), peer.Params{
+		Params: handshake.Params{Nonce: 77, KeyExchange: true},
+		Rand:   func() uint64 { n++; return n },
+	})
+	w := watchPeer(p, true)
+	p.Start(func(peer.Reason) {})
+	t.Cleanup(func() {
+		a.Close()
+		<-p.Done()
+	})
+	f := &far{t: t, tr: transport.NewDetect(b, testNet)}
+	ping := f.handshakeWith()
+	f.send(wire.NewMsgPong(ping.Nonce)) // the ping after verack answered: standby, idle
+	for i := range 3 {
+		w.waitParked(t)
+		txs := testTxs(2, i)
+		if !p.Relay(txs) {
+			t.Fatal("Relay refused a batch")
+		}
+		inv := f.expect(wire.CmdInv).(*wire.MsgInv)
+		if len(inv.InvList) != 2 || inv.InvList[1].Hash != txs[1].WTxID {
+			t.Fatalf("inv %v", inv.InvList)
+		}
+	}
+	if got := w.directs.Load(); got != 3 {
+		t.Errorf("%d of 3 batches announced by Relay itself", got)
 	}
 }
