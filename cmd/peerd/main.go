@@ -168,8 +168,9 @@ func (d daemon) run(ctx context.Context, args []string) int {
 		d.fail(err)
 		return exitFailure
 	}
+	// The node sets NODE_P2P_V2 as BIP 324 is on or off.
 	log.Infof("User agent %s, advertising services %s, requiring %s from outbound peers",
-		cfg.userAgent, cfg.Protocol.Services, cfg.Protocol.RequiredServices)
+		cfg.userAgent, serviceFlags(n.Config().Peer.Machine.Handshake.Services), cfg.Protocol.RequiredServices)
 	if addrs := n.ListenAddrs(); len(addrs) > 0 {
 		s := make([]string, len(addrs))
 		for i, a := range addrs {

@@ -217,7 +217,7 @@ func TestRunServesAndStops(t *testing.T) {
 	for _, want := range []string{
 		"[INF] PRDD: peerd version 0.1.0 starting on regtest",
 		"Listening on " + addrs[0].String(),
-		"User agent /peerd:0.1.0(test node)/, advertising services network,witness, requiring witness from outbound peers",
+		"User agent /peerd:0.1.0(test node)/, advertising services network,witness,p2p_v2, requiring witness from outbound peers",
 		"[DBG] NODE: New peer",
 		"[INF] PRDD: Shutting down: context canceled",
 		"[INF] PRDD: Shutdown complete",

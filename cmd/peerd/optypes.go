@@ -77,6 +77,7 @@ var serviceNames = []struct {
 	{"witness", wire.SFNodeWitness},
 	{"cf", wire.SFNodeCF},
 	{"network_limited", wire.SFNodeNetworkLimited},
+	{"p2p_v2", wire.SFNodeP2PV2},
 }
 
 // serviceFlags is a set of service bits, written as "none" or a
