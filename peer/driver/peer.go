@@ -22,6 +22,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/btcsuite/btcd/wire/v2"
+
 	"github.com/peerd/peerd/internal/fsm"
 	"github.com/peerd/peerd/internal/transport"
 	"github.com/peerd/peerd/peer"
@@ -175,4 +177,12 @@ func (p *Peer) Disconnect(reason peer.Reason) {
 // schedule anyway.
 func (p *Peer) Ping() bool {
 	return p.put(peer.Event{Kind: peer.EvCmd, Cmd: peer.CmdPing})
+}
+
+// AnswerGetAddr hands the peer the addresses that answer its getaddr (see
+// Config.OnGetAddr); the machine sends at most peer.MaxAddrPerMsg of them.
+// It never blocks, and reports false when an answer already waits. The
+// peer only reads addrs.
+func (p *Peer) AnswerGetAddr(addrs []*wire.NetAddressV2) bool {
+	return p.put(peer.Event{Kind: peer.EvAddrs, Addrs: addrs})
 }
