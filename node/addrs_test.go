@@ -177,3 +177,54 @@ func TestAdvertConversion(t *testing.T) {
 		t.Fatal("bookAddr took a name")
 	}
 }
+
+// getnodeaddresses and getaddrmaninfo through Admin: counts per network,
+// the network filter, the count, Tor hosts without their port.
+func TestAdminNodeAddresses(t *testing.T) {
+	cfg := testConfig()
+	cfg.NoListen = true
+	n, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	var ads []addrbook.Advert
+	for _, s := range []string{"127.1.0.1:18444", "127.2.0.1:18444", "[2001:db8::1]:8333",
+		"aeaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaahmjqd.onion:8333"} {
+		a, err := addrbook.ParseAddr(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ads = append(ads, addrbook.Advert{Addr: a, Services: wire.SFNodeNetwork, Time: now})
+	}
+	n.book.Add(now, addrbook.NamedSource("test"), 0, ads...)
+	a := NewAdmin(n, 100, func() {})
+
+	info := a.AddrManInfo()
+	want := []AddrBookCount{{"ipv4", 2, 0}, {"ipv6", 0, 0}, {"onion", 1, 0}, {"i2p", 0, 0}, {"cjdns", 0, 0}, {"all_networks", 3, 0}}
+	// 2001:db8:: is documentation space: not routable, not in the book.
+	if len(info) != len(want) {
+		t.Fatalf("AddrManInfo = %+v", info)
+	}
+	for i := range want {
+		if info[i] != want[i] {
+			t.Errorf("AddrManInfo[%d] = %+v, want %+v", i, info[i], want[i])
+		}
+	}
+	if got := a.NodeAddresses(0, ""); len(got) != 3 {
+		t.Fatalf("NodeAddresses(0) = %+v", got)
+	}
+	if got := a.NodeAddresses(1, ""); len(got) != 1 {
+		t.Fatalf("NodeAddresses(1) = %+v", got)
+	}
+	got := a.NodeAddresses(0, "onion")
+	if len(got) != 1 || got[0].Host != "aeaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaahmjqd.onion" || got[0].Port != 8333 || got[0].Network != "onion" {
+		t.Fatalf("NodeAddresses(onion) = %+v", got)
+	}
+	if got := a.NodeAddresses(0, "ipv4"); len(got) != 2 || got[0].Network != "ipv4" || got[0].Port != 18444 {
+		t.Fatalf("NodeAddresses(ipv4) = %+v", got)
+	}
+	if got := a.NodeAddresses(0, "i2p"); len(got) != 0 {
+		t.Fatalf("NodeAddresses(i2p) = %+v", got)
+	}
+}
