@@ -60,6 +60,9 @@ type Action struct {
 	// ActAddrs: the received entries, as decoded.
 	Addrs   []wire.NetAddress
 	AddrsV2 []wire.NetAddressV2
+	// AddrGossip (ActAddrs): the message was unsolicited gossip; its
+	// fresh entries may be relayed to other peers (addr.go, rule 4).
+	AddrGossip bool
 }
 
 // ReportKind says what a Report tells the node.

@@ -30,6 +30,15 @@ import (
 //     back with EvAddrs, and the machine sends them, at most
 //     MaxAddrPerMsg, as addrv2 to a peer that sent sendaddrv2 and as addr
 //     (IPv4 and IPv6 only) otherwise.
+//  4. An addr or addrv2 of at most maxRelayMsg entries that no getaddr of
+//     ours asked for is gossip: ActAddrs says so (AddrGossip), and the
+//     node relays its fresh entries to two peers of its choice (node's
+//     rule). Addresses the node relays to this peer (EvAddrRelay) wait in
+//     a queue of at most MaxAddrPerMsg (a random one is replaced when it
+//     is full) and go out together after a Poisson delay of mean
+//     Config.AddrTrickle (Core: 30 s), as addrv2 or addr as in rule 3.
+//     Addresses the peer told us of or that we sent it (up to
+//     KnownAddrs) are not sent to it again.
 
 // Core's address relay numbers.
 const (
@@ -47,6 +56,16 @@ const (
 	addrPastPenalty = 5 * 24 * time.Hour
 
 	usefulServices = wire.SFNodeNetwork | wire.SFNodeNetworkLimited
+
+	// maxRelayMsg: a larger address message is an answer, not gossip
+	// (Core relays from messages of at most 10 entries).
+	maxRelayMsg = 10
+	// KnownAddrs bounds the per-peer set of addresses the peer is known
+	// to have (Core: a 5,000-entry rolling filter).
+	KnownAddrs = 5000
+	// DefaultAddrTrickle is Core's mean delay between address sends to
+	// one peer (AVG_ADDRESS_BROADCAST_INTERVAL).
+	DefaultAddrTrickle = 30 * time.Second
 )
 
 // AddrStats is the machine's address relay state for getpeerinfo.
@@ -70,7 +89,67 @@ type addrState struct {
 	getAddrSent bool      // we sent our one getaddr
 	getAddrRecv bool      // the peer's one getaddr was taken
 	asked       bool      // ActGetAddr is out; EvAddrs is expected
+
+	known    knownAddrs
+	pending  []*wire.NetAddressV2 // relayed addresses waiting for nextSend
+	nextSend time.Time            // zero when nothing is pending
 }
+
+// knownAddrs is a bounded set of hashes of addresses the peer has; the
+// oldest are evicted first. It is made at its first use, so a peer that
+// gossips nothing holds none.
+type knownAddrs struct {
+	m    map[uint64]struct{}
+	ring []uint64
+	next int
+}
+
+func (k *knownAddrs) has(h uint64) bool {
+	_, ok := k.m[h]
+	return ok
+}
+
+func (k *knownAddrs) add(h uint64) {
+	if k.m == nil {
+		k.m = make(map[uint64]struct{})
+	}
+	if _, ok := k.m[h]; ok {
+		return
+	}
+	if len(k.ring) < KnownAddrs {
+		k.ring = append(k.ring, h)
+	} else {
+		delete(k.m, k.ring[k.next])
+		k.ring[k.next] = h
+		k.next = (k.next + 1) % KnownAddrs
+	}
+	k.m[h] = struct{}{}
+}
+
+// addrHash identifies an address (host as wire prints it, and port) in
+// knownAddrs: FNV-1a, so a rare collision only skips one send.
+func addrHash(host string, port uint16) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(host); i++ {
+		h ^= uint64(host[i])
+		h *= 1099511628211
+	}
+	for _, b := range [2]byte{byte(port >> 8), byte(port)} {
+		h ^= uint64(b)
+		h *= 1099511628211
+	}
+	return h
+}
+
+func hashV1(na *wire.NetAddress) uint64 {
+	ip := na.IP
+	if v4 := ip.To4(); v4 != nil {
+		ip = v4
+	}
+	return addrHash(ip.String(), na.Port)
+}
+
+func hashV2(na *wire.NetAddressV2) uint64 { return addrHash(na.Addr.String(), na.Port) }
 
 // AddrStats returns the peer's address relay counters.
 func (m *Machine) AddrStats() AddrStats { return m.addr.stats }
@@ -165,13 +244,15 @@ func (m *Machine) gotAddr(now time.Time, msg *wire.MsgAddr, out *[]Action) {
 		if !a.take(na.Services) {
 			continue
 		}
+		a.known.add(hashV1(na))
 		e := *na
 		e.Timestamp = fixTime(e.Timestamp, now)
 		ok = append(ok, e)
 	}
+	gossip := m.isGossip(len(msg.AddrList))
 	m.addrDone(len(msg.AddrList), len(ok), out)
 	if len(ok) > 0 {
-		*out = append(*out, Action{Kind: ActAddrs, Addrs: ok})
+		*out = append(*out, Action{Kind: ActAddrs, Addrs: ok, AddrGossip: gossip})
 	}
 }
 
@@ -191,15 +272,21 @@ func (m *Machine) gotAddrV2(now time.Time, msg *wire.MsgAddrV2, out *[]Action) {
 		if !a.take(na.Services) {
 			continue
 		}
+		a.known.add(hashV2(na))
 		e := *na
 		e.Timestamp = fixTime(e.Timestamp, now)
 		ok = append(ok, e)
 	}
+	gossip := m.isGossip(len(msg.AddrList))
 	m.addrDone(len(msg.AddrList), len(ok), out)
 	if len(ok) > 0 {
-		*out = append(*out, Action{Kind: ActAddrs, AddrsV2: ok})
+		*out = append(*out, Action{Kind: ActAddrs, AddrsV2: ok, AddrGossip: gossip})
 	}
 }
+
+// isGossip reports whether an address message of n entries may be relayed
+// on: small, and not while our getaddr waits for its answer.
+func (m *Machine) isGossip(n int) bool { return n <= maxRelayMsg && !m.addr.getAddrSent }
 
 // addrDone ends the handling of an address message of n entries: an
 // answer short of a full message ends what our getaddr asked for (Core's
@@ -243,6 +330,12 @@ func (m *Machine) answerGetAddr(addrs []*wire.NetAddressV2, out *[]Action) {
 	if len(addrs) > MaxAddrPerMsg {
 		addrs = addrs[:MaxAddrPerMsg]
 	}
+	m.sendAddrs(addrs, out)
+}
+
+// sendAddrs sends addrs as addrv2 to a peer that sent sendaddrv2, else as
+// addr with the IPv4 and IPv6 entries; nothing when none is left.
+func (m *Machine) sendAddrs(addrs []*wire.NetAddressV2, out *[]Action) {
 	if len(addrs) == 0 {
 		return // Core sends no empty address message
 	}
@@ -261,4 +354,39 @@ func (m *Machine) answerGetAddr(addrs []*wire.NetAddressV2, out *[]Action) {
 	if len(msg.AddrList) > 0 {
 		*out = append(*out, Action{Kind: ActSend, Msg: msg})
 	}
+}
+
+// relayAddrs queues addresses the node relays to this peer (rule 4).
+func (m *Machine) relayAddrs(now time.Time, addrs []*wire.NetAddressV2, out *[]Action) {
+	a := &m.addr
+	if !a.stats.RelayEnabled {
+		return
+	}
+	for _, na := range addrs {
+		if (na.IsTorV3() && !m.info.AddrV2) || a.known.has(hashV2(na)) {
+			continue
+		}
+		if len(a.pending) < MaxAddrPerMsg {
+			a.pending = append(a.pending, na)
+		} else {
+			a.pending[m.params.Rand()%uint64(len(a.pending))] = na
+		}
+	}
+	if len(a.pending) > 0 && a.nextSend.IsZero() {
+		a.nextSend = now.Add(m.poisson(m.cfg.AddrTrickle))
+	}
+	m.addrTrickle(now, out)
+}
+
+// addrTrickle sends the queued addresses once nextSend has come.
+func (m *Machine) addrTrickle(now time.Time, out *[]Action) {
+	a := &m.addr
+	if a.nextSend.IsZero() || now.Before(a.nextSend) {
+		return
+	}
+	for _, na := range a.pending {
+		a.known.add(hashV2(na))
+	}
+	m.sendAddrs(a.pending, out)
+	a.pending, a.nextSend = nil, time.Time{}
 }

@@ -41,12 +41,15 @@ const (
 	// EvAddrs: the node's addresses (Addrs) answering the ActGetAddr
 	// this peer emitted.
 	EvAddrs
+	// EvAddrRelay: addresses (Addrs) the node relays to this peer.
+	EvAddrRelay
 )
 
 var eventNames = [...]string{
 	EvStart: "start", EvMsg: "msg", EvBadMsg: "bad msg", EvTick: "tick",
 	EvCmd: "cmd", EvClosed: "closed", EvRelay: "relay", EvDone: "done",
 	EvUnknown: "unknown msg", EvTransport: "transport ready", EvAddrs: "addrs",
+	EvAddrRelay: "addr relay",
 }
 
 func (k EventKind) String() string {
@@ -90,8 +93,8 @@ type Event struct {
 	Txs     []*Tx        // EvRelay
 	Done    JobResult    // EvDone
 	Unknown UnknownMsg   // EvUnknown
-	// Addrs answers the peer's getaddr (EvAddrs); the machine only reads
-	// them.
+	// Addrs answers the peer's getaddr (EvAddrs) or is relayed to it
+	// (EvAddrRelay); the machine only reads them.
 	Addrs []*wire.NetAddressV2
 }
 

@@ -78,6 +78,9 @@ type Config struct {
 	// Trickle is the mean delay before announcing transactions to an
 	// inbound peer; outbound peers wait 2/5 of it. 0 announces at once.
 	Trickle time.Duration
+	// AddrTrickle is the mean delay before addresses relayed to a peer
+	// are sent (DefaultAddrTrickle is Core's); 0 sends them at once.
+	AddrTrickle time.Duration
 	// CheckTx runs the context-free checks on a transaction a peer sent;
 	// it runs on the executor, never on the peer's loop. Nil accepts all.
 	CheckTx func(*wire.MsgTx) error
@@ -209,6 +212,9 @@ func (m *Machine) Deadline() time.Time {
 		if t := m.relayState.nextTrickle; !t.IsZero() {
 			d = earlier(t, d)
 		}
+		if t := m.addr.nextSend; !t.IsZero() {
+			d = earlier(t, d)
+		}
 		return d
 	}
 	return time.Time{}
@@ -316,6 +322,8 @@ func (m *Machine) standby(ev Event, out *[]Action) {
 		note(out, "executor answer with no check outstanding")
 	case EvAddrs:
 		m.answerGetAddr(ev.Addrs, out)
+	case EvAddrRelay:
+		m.relayAddrs(ev.Now, ev.Addrs, out)
 	}
 }
 
@@ -334,6 +342,7 @@ func (m *Machine) tick(now time.Time, out *[]Action) {
 		m.sendPing(now, out)
 	}
 	m.trickle(now, out)
+	m.addrTrickle(now, out)
 }
 
 func (m *Machine) message(now time.Time, msg wire.Message, out *[]Action) {

@@ -44,13 +44,16 @@ var update = flag.Bool("update", false, "rewrite the expected output of scenario
 //	closed                                  the connection broke
 //	answer n=N [tor=K]                      the node's addresses for the peer's getaddr
 //	                                        (EvAddrs): N IPv4, K Tor v3
+//	addrrelay n=N [tor=K] [first=F]         addresses the node relays to the peer
+//	                                        (EvAddrRelay), numbered from F (default 1)
 //	state                                   print the state path, deadline and RTTs
 //	addrstats                               print the address relay counters
 //
 // Address messages: recv addr|addrv2 n=N [tor=K] [services=...] [age=DUR]
 // [future=DUR] [ts=UNIX] carries N IPv4 entries 1.2.0.1, 1.2.0.2, ... (and,
 // in addrv2, K Tor v3 entries), seen age ago (or future ahead, or at ts).
-// start's getaddr=true marks an outbound full-relay connection.
+// start's getaddr=true marks an outbound full-relay connection;
+// addrtrickle=DUR sets Config.AddrTrickle.
 func TestScenarios(t *testing.T) {
 	files, err := filepath.Glob("testdata/scenarios/*.txt")
 	if err != nil || len(files) == 0 {
@@ -195,6 +198,8 @@ func (s *scenario) run(line string) {
 		s.step(Event{Kind: EvDone, Done: job()})
 	case "answer":
 		s.step(Event{Kind: EvAddrs, Addrs: s.addrsV2(kv(s, f[1:]))})
+	case "addrrelay":
+		s.step(Event{Kind: EvAddrRelay, Addrs: s.addrsV2(kv(s, f[1:]))})
 	case "state":
 		minRTT, last := s.m.RTT()
 		dl := "none"
@@ -296,6 +301,7 @@ func (s *scenario) startMachine(f []string) {
 			return nil
 		},
 		PingTimeout: s.dur(args, "pingtimeout"),
+		AddrTrickle: s.dur(args, "addrtrickle"),
 		IdleTimeout: s.dur(args, "idle"),
 		// The scenario's transactions stand for the mempool.
 		LookupTx: func(h chainhash.Hash, byWTxID bool) *Tx {
@@ -441,8 +447,9 @@ func (s *scenario) addrsV2(args map[string]string) []*wire.NetAddressV2 {
 		svc = services(s, v)
 	}
 	var list []*wire.NetAddressV2
+	first := s.num(args, "first", 1)
 	for i := range s.num(args, "n", 0) {
-		ip := []byte{1, 2, byte((i + 1) >> 8), byte(i + 1)}
+		ip := []byte{1, 2, byte((i + first) >> 8), byte(i + first)}
 		list = append(list, wire.NetAddressV2FromBytes(ts, svc, ip, 8333))
 	}
 	for i := range s.num(args, "tor", 0) {
@@ -494,14 +501,18 @@ func (s *scenario) describe(a Action) string {
 	case ActExec:
 		return "exec check"
 	case ActAddrs:
+		gossip := ""
+		if a.AddrGossip {
+			gossip = " (gossip)"
+		}
 		if a.AddrsV2 != nil {
 			return "addrs v2 " + s.addrList(len(a.AddrsV2), func(i int) (string, time.Time) {
 				return a.AddrsV2[i].Addr.String(), a.AddrsV2[i].Timestamp
-			})
+			}) + gossip
 		}
 		return "addrs v1 " + s.addrList(len(a.Addrs), func(i int) (string, time.Time) {
 			return a.Addrs[i].IP.String(), a.Addrs[i].Timestamp
-		})
+		}) + gossip
 	case ActReport:
 		h := a.Report.TxID
 		if a.Report.WTx {
