@@ -2,6 +2,8 @@ package node
 
 import (
 	crand "crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -197,8 +199,9 @@ func advertV2(na *wire.NetAddressV2) (addrbook.Advert, bool) {
 }
 
 // peerAddrs is driver.Config.OnAddrs: what a peer told us goes into the
-// book, with the peer's address as the source.
-func (n *Node) peerAddrs(p *driver.Peer, addrs []wire.NetAddress, addrsV2 []wire.NetAddressV2) {
+// book, with the peer's address as the source; with gossip, the fresh
+// routable entries are relayed on (relayAddrs).
+func (n *Node) peerAddrs(p *driver.Peer, addrs []wire.NetAddress, addrsV2 []wire.NetAddressV2, gossip bool) {
 	src, ok := bookAddr(p.Addr())
 	if !ok {
 		return
@@ -217,10 +220,114 @@ func (n *Node) peerAddrs(p *driver.Peer, addrs []wire.NetAddress, addrsV2 []wire
 	if len(ads) == 0 {
 		return
 	}
+	now := time.Now()
 	n.bookMu.Lock()
-	added := n.book.Add(time.Now(), src, addrPenalty, ads...)
+	added := n.book.Add(now, src, addrPenalty, ads...)
+	var fresh []addrbook.Advert
+	if gossip {
+		for _, ad := range ads {
+			if ad.Time.After(now.Add(-relayFresh)) && n.book.Routable(ad.Addr) {
+				fresh = append(fresh, ad)
+			}
+		}
+	}
 	n.bookMu.Unlock()
 	log.Debugf("%v: %d addresses, %d new to the book", p, len(ads), added)
+	if len(fresh) > 0 {
+		n.relayAddrs(p, fresh, now)
+	}
+}
+
+// Address relay, as Core's RelayAddress.
+const (
+	// relayFresh: only addresses seen this recently are relayed.
+	relayFresh = 10 * time.Minute
+	// relayRotate: an address goes to the same peers for this long.
+	relayRotate = 24 * time.Hour
+)
+
+// relayAddrs relays each fresh address a peer gossiped to two other peers
+// that take part in address relay (a Tor v3 address, which this node
+// cannot reach, to one or two, and only to addrv2 peers). The choice is a
+// keyed hash of the address, the peer and the 24-hour window (shifted per
+// address), so an address goes to the same two peers for 24 hours while
+// the peers stay: repeating it to us buys it no wider spread.
+func (n *Node) relayAddrs(from *driver.Peer, ads []addrbook.Advert, now time.Time) {
+	n.mu.Lock()
+	peers := make([]*driver.Peer, 0, len(n.peers))
+	for _, p := range n.peers {
+		if p != from && p.WasReady() && p.AddrRelay() {
+			peers = append(peers, p)
+		}
+	}
+	n.mu.Unlock()
+	if len(peers) == 0 {
+		return
+	}
+	out := map[*driver.Peer][]*wire.NetAddressV2{}
+	for _, ad := range ads {
+		na := netAddressV2(addrbook.Entry{Addr: ad.Addr, Services: ad.Services, Seen: ad.Time})
+		if na == nil {
+			continue
+		}
+		for _, p := range n.relayTargets(ad.Addr, peers, now) {
+			out[p] = append(out[p], na)
+		}
+	}
+	for p, addrs := range out {
+		p.RelayAddrs(addrs) // a full queue drops the batch, as gossip may
+	}
+}
+
+// relayTargets picks the peers one address is relayed to.
+func (n *Node) relayTargets(a addrbook.Addr, peers []*driver.Peer, now time.Time) []*driver.Peer {
+	ah := n.relayHash([]byte(a.String()))
+	window := (uint64(now.Unix()) + ah) / uint64(relayRotate/time.Second)
+	var w [8]byte
+	binary.BigEndian.PutUint64(w[:], window)
+	base := n.relayHash([]byte(a.String()), w[:])
+	count := 2
+	tor := a.Network() == addrbook.NetTorV3
+	if tor && base&1 == 0 {
+		count = 1
+	}
+	var best [2]struct {
+		h uint64
+		p *driver.Peer
+	}
+	for _, p := range peers {
+		if tor && !p.AddrV2() {
+			continue
+		}
+		var id [8]byte
+		binary.BigEndian.PutUint64(id[:], p.ID())
+		h := n.relayHash(w[:], []byte(a.String()), id[:])
+		for i := range count {
+			if h > best[i].h {
+				copy(best[i+1:count], best[i:count-1])
+				best[i].h, best[i].p = h, p
+				break
+			}
+		}
+	}
+	var out []*driver.Peer
+	for i := range count {
+		if best[i].p != nil {
+			out = append(out, best[i].p)
+		}
+	}
+	return out
+}
+
+// relayHash is a hash of parts keyed with the node's secret relay key.
+func (n *Node) relayHash(parts ...[]byte) uint64 {
+	h := sha256.New()
+	h.Write(n.relayKey[:])
+	for _, p := range parts {
+		h.Write(p)
+	}
+	var sum [sha256.Size]byte
+	return binary.BigEndian.Uint64(h.Sum(sum[:0]))
 }
 
 // peerGetAddr is driver.Config.OnGetAddr: the answer comes from a sample

@@ -2,16 +2,22 @@ package node
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/btcsuite/btcd/wire/v2"
 
+	"github.com/peerd/peerd/internal/transport"
 	"github.com/peerd/peerd/node/addrbook"
+	"github.com/peerd/peerd/peer"
+	"github.com/peerd/peerd/peer/driver"
 )
 
 func bookHas(n *Node, s string) bool {
@@ -226,5 +232,116 @@ func TestAdminNodeAddresses(t *testing.T) {
 	}
 	if got := a.NodeAddresses(0, "i2p"); len(got) != 0 {
 		t.Fatalf("NodeAddresses(i2p) = %+v", got)
+	}
+}
+
+// A fresh address gossiped by one peer is relayed to two of the others
+// that take part in address relay, never back to its teller.
+func TestAddrRelayToTwoPeers(t *testing.T) {
+	n := startNode(t, testConfig())
+	var ps []*testPeer
+	for range 4 {
+		p := dialTestPeer(t, n.addr)
+		p.handshake()
+		// An inbound peer joins address relay with its first address
+		// message (an empty addr costs no token).
+		p.send(wire.NewMsgAddr())
+		ps = append(ps, p)
+	}
+	waitFor(t, "4 peers in address relay", func() bool {
+		c := 0
+		for _, s := range n.Peers() {
+			if s.AddrRelayEnabled {
+				c++
+			}
+		}
+		return c == 4
+	})
+	gossip := func() {
+		m := wire.NewMsgAddr()
+		na := wire.NewNetAddressIPPort(net.IPv4(127, 7, 7, 7), 18444, wire.SFNodeNetwork|wire.SFNodeWitness)
+		na.Timestamp = time.Now().Truncate(time.Second)
+		m.AddAddress(na)
+		ps[0].send(m)
+	}
+	// Who received the relay: each of ps[1:] reads until an addrv2 or a
+	// quiet second.
+	received := func() []int {
+		var got []int
+		for i, p := range ps[1:] {
+			p.conn.SetReadDeadline(time.Now().Add(time.Second))
+			for {
+				msg, err := p.r.Next()
+				if err != nil {
+					break
+				}
+				if ping, ok := msg.(*wire.MsgPing); ok {
+					p.send(wire.NewMsgPong(ping.Nonce))
+					continue
+				}
+				if a, ok := msg.(*wire.MsgAddrV2); ok && len(a.AddrList) == 1 && a.AddrList[0].Addr.String() == "127.7.7.7" {
+					got = append(got, i+1)
+					break
+				}
+			}
+			p.conn.SetReadDeadline(time.Now().Add(30 * time.Second))
+		}
+		return got
+	}
+	gossip()
+	first := received()
+	if len(first) != 2 {
+		t.Fatalf("relayed to peers %v, want two of 1..3", first)
+	}
+}
+
+// The relay peers of an address are the same two throughout its 24-hour
+// window, and other addresses go to other peers.
+func TestRelayTargetsStable(t *testing.T) {
+	cfg := testConfig()
+	cfg.NoListen = true
+	n, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var peers []*driver.Peer
+	for id := range uint64(8) {
+		c, far := net.Pipe()
+		t.Cleanup(func() { c.Close(); far.Close() })
+		peers = append(peers, driver.New(context.Background(), id+1, c, transport.NewV1(c, cfg.Params.Net), &n.cfg.Peer, peer.Params{}))
+	}
+	targets := func(s string, at time.Time) string {
+		a, _ := addrbook.ParseAddr(s)
+		var ids []string
+		for _, p := range n.relayTargets(a, peers, at) {
+			ids = append(ids, fmt.Sprint(p.ID()))
+		}
+		return strings.Join(ids, ",")
+	}
+	start := time.Unix(1_700_000_000, 0)
+	seen := map[string]bool{}
+	for i := range 20 {
+		addr := fmt.Sprintf("1.2.3.%d:8333", i)
+		want := targets(addr, start)
+		if strings.Count(want, ",") != 1 {
+			t.Fatalf("%s goes to %q, want two peers", addr, want)
+		}
+		seen[want] = true
+		// Within a day the pair changes at most once (the window's
+		// edge is shifted per address): count the changes by the hour.
+		changes := 0
+		prev := want
+		for h := 1; h <= 24; h++ {
+			if got := targets(addr, start.Add(time.Duration(h)*time.Hour)); got != prev {
+				changes++
+				prev = got
+			}
+		}
+		if changes > 1 {
+			t.Errorf("%s changed peers %d times in 24 hours", addr, changes)
+		}
+	}
+	if len(seen) < 5 {
+		t.Errorf("20 addresses went to only %d pairs of peers: %v", len(seen), seen)
 	}
 }

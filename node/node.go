@@ -150,6 +150,7 @@ type Node struct {
 	bookLocal     bool                 // regtest or simnet (immutable)
 	bookErr       error                // the book's file did not load (immutable)
 	bookSaveMu    sync.Mutex           // serialises writes of the book's file
+	relayKey      [32]byte             // keys the choice of address relay peers (immutable)
 
 	txsMu sync.Mutex
 	txs   map[chainhash.Hash]*peer.Tx // shared forms of mempool entries (relay.go)
@@ -248,6 +249,7 @@ func New(cfg Config) (*Node, error) {
 		bookErr: bookErr,
 	}
 	n.bookLocal = local
+	crand.Read(n.relayKey[:])
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	// NODE_P2P_V2 is advertised exactly when v2 is spoken, whatever
 	// the configured services say (as Core does).

@@ -362,6 +362,7 @@ func nodeConfig(cfg *config) node.Config {
 				},
 				PingInterval: time.Duration(t.PingInterval),
 				Trickle:      time.Duration(cfg.Relay.TrickleInterval),
+				AddrTrickle:  peer.DefaultAddrTrickle,
 				PingTimeout:  time.Duration(t.PingTimeout),
 				IdleTimeout:  time.Duration(t.IdleTimeout),
 			},

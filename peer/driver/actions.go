@@ -149,7 +149,7 @@ func (p *Peer) act(a *peer.Action) {
 		}
 	case peer.ActAddrs:
 		if p.cfg.OnAddrs != nil {
-			p.cfg.OnAddrs(p, a.Addrs, a.AddrsV2)
+			p.cfg.OnAddrs(p, a.Addrs, a.AddrsV2, a.AddrGossip)
 		}
 	case peer.ActGetAddr:
 		if p.cfg.OnGetAddr != nil {

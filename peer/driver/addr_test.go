@@ -17,7 +17,10 @@ func TestDriverAddrGossip(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		cfg := testDriverConfig()
 		got := make(chan []wire.NetAddress, 1)
-		cfg.OnAddrs = func(_ *Peer, addrs []wire.NetAddress, v2 []wire.NetAddressV2) {
+		cfg.OnAddrs = func(_ *Peer, addrs []wire.NetAddress, v2 []wire.NetAddressV2, gossip bool) {
+			if !gossip {
+				t.Errorf("a 2-entry addr was not gossip")
+			}
 			if v2 != nil {
 				t.Errorf("addr came as addrv2")
 			}
@@ -60,6 +63,15 @@ func TestDriverAddrGossip(t *testing.T) {
 		m := r.expect(wire.CmdAddrV2).(*wire.MsgAddrV2)
 		if len(m.AddrList) != 2 {
 			t.Fatalf("addrv2 answer with %d entries, want 2", len(m.AddrList))
+		}
+		// Relayed addresses go out after the trickle (0 here: at once),
+		// without what the peer told us.
+		if !p.AddrRelay() || !p.AddrV2() {
+			t.Fatalf("AddrRelay %v, AddrV2 %v; want both", p.AddrRelay(), p.AddrV2())
+		}
+		p.RelayAddrs(answer)
+		if m := r.expect(wire.CmdAddrV2).(*wire.MsgAddrV2); len(m.AddrList) != 2 {
+			t.Fatalf("relayed addrv2 with %d entries, want 2", len(m.AddrList))
 		}
 		synctest.Wait()
 		if s := p.Snapshot(); !s.AddrRelayEnabled || s.AddrProcessed != 1 || s.AddrRateLimited != 1 {

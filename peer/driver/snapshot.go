@@ -57,6 +57,7 @@ func (p *Peer) publish(now time.Time) {
 	minRTT, last := p.m.RTT()
 	wait := p.m.PingWait(now)
 	addr := p.m.AddrStats()
+	p.addrRelay.Store(addr.RelayEnabled)
 	var path string
 	if p.moved {
 		path, p.moved = p.m.Path(), false
