@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/btcsuite/btcd/wire/v2"
@@ -217,10 +218,11 @@ func (n *Node) peerAddrs(p *driver.Peer, addrs []wire.NetAddress, addrsV2 []wire
 			ads = append(ads, ad)
 		}
 	}
+	now := time.Now()
+	ads = n.notBanned(ads, now)
 	if len(ads) == 0 {
 		return
 	}
-	now := time.Now()
 	n.bookMu.Lock()
 	added := n.book.Add(now, src, addrPenalty, ads...)
 	var fresh []addrbook.Advert
@@ -236,6 +238,26 @@ func (n *Node) peerAddrs(p *driver.Peer, addrs []wire.NetAddress, addrsV2 []wire
 	if len(fresh) > 0 {
 		n.relayAddrs(p, fresh, now)
 	}
+}
+
+// notBanned drops the addresses an operator ban covers or that are
+// discouraged, as Core does before it stores or relays gossip. It keeps
+// the order, in place.
+func (n *Node) notBanned(ads []addrbook.Advert, now time.Time) []addrbook.Advert {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	bans := n.m.Bans(now)
+	out := ads[:0]
+	for _, ad := range ads {
+		if ap, ok := ad.Addr.AddrPort(); ok {
+			ip := ap.Addr().Unmap()
+			if n.m.Discouraged(ip, now) || slices.ContainsFunc(bans, func(b Ban) bool { return b.Subnet.Contains(ip) }) {
+				continue
+			}
+		}
+		out = append(out, ad)
+	}
+	return out
 }
 
 // Address relay, as Core's RelayAddress.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -343,5 +344,28 @@ func TestRelayTargetsStable(t *testing.T) {
 	}
 	if len(seen) < 5 {
 		t.Errorf("20 addresses went to only %d pairs of peers: %v", len(seen), seen)
+	}
+}
+
+// Gossip about banned or discouraged addresses is dropped before the book
+// and relay see it.
+func TestNotBanned(t *testing.T) {
+	cfg := testConfig()
+	cfg.NoListen = true
+	n, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Ban(netip.MustParsePrefix("127.66.0.0/16"), time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	var ads []addrbook.Advert
+	for _, s := range []string{"127.66.0.1:18444", "127.67.0.1:18444", "aeaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaahmjqd.onion:8333", "127.66.9.9:1"} {
+		a, _ := addrbook.ParseAddr(s)
+		ads = append(ads, addrbook.Advert{Addr: a})
+	}
+	got := n.notBanned(ads, time.Now())
+	if len(got) != 2 || got[0].Addr.String() != "127.67.0.1:18444" || got[1].Addr.Network() != addrbook.NetTorV3 {
+		t.Fatalf("notBanned kept %v", got)
 	}
 }
