@@ -59,7 +59,7 @@ var Spec = fsm.MustIndex(&fsm.Spec{
 	},
 	Inner: map[fsm.State]*fsm.Spec{Handshake: handshake.Spec, Standby: ValidatingSpec},
 	Notes: map[fsm.State]string{
-		Standby: "answers ping with pong, pings every PingInterval, announces relayed txs (trickle), serves getdata; a tx from the peer enters validating",
+		Standby: "answers ping with pong, pings every PingInterval, announces relayed txs (trickle), serves getdata; a tx from the peer enters validating; address gossip (addr.go): getaddr once to an outbound full-relay peer, addr/addrv2 through a token bucket to the node, an inbound getaddr answered once, relayed addresses trickled",
 	},
 })
 
