@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/btcsuite/btcd/chainhash/v2"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/peerd/peerd/handshake"
 	"github.com/peerd/peerd/mempool"
+	"github.com/peerd/peerd/node/addrbook"
 	"github.com/peerd/peerd/peer/driver"
 )
 
@@ -160,6 +162,13 @@ type PeerInfo struct {
 	LastPing, MinPing time.Duration // round trips
 	PingWait          time.Duration // age of the outstanding ping
 
+	// AddrRelayEnabled: we take part in address relay with the peer;
+	// AddrProcessed and AddrRateLimited count the addresses it sent that
+	// we processed and that its token bucket dropped (package peer,
+	// addr.go).
+	AddrRelayEnabled               bool
+	AddrProcessed, AddrRateLimited uint64
+
 	State       string       // state path, e.g. "standby/validating"
 	Transitions []Transition // recent state changes, oldest first
 }
@@ -199,6 +208,7 @@ func peerInfo(s driver.Snapshot) PeerInfo {
 		ProtocolVersion: s.ProtocolVersion, Services: s.Services, UserAgent: s.UserAgent,
 		StartHeight: s.StartHeight, Relay: s.Relay, WTxIDRelay: s.WTxIDRelay,
 		LastPing: s.LastPing, MinPing: s.MinPing, PingWait: s.PingWait,
+		AddrRelayEnabled: s.AddrRelayEnabled, AddrProcessed: s.AddrProcessed, AddrRateLimited: s.AddrRateLimited,
 		State: s.State, Transitions: trs,
 	}
 }
@@ -450,5 +460,81 @@ func (a *Admin) ListBanned() []Ban { return a.n.Bans() }
 func (a *Admin) ClearBanned() {
 	if err := a.n.ClearBans(); err != nil {
 		log.Errorf("clearbanned: %v", err)
+	}
+}
+
+// NodeAddress is one address of the address book, as Core's
+// getnodeaddresses shows it.
+type NodeAddress struct {
+	Seen     time.Time // when it was last heard of or connected
+	Services wire.ServiceFlag
+	Host     string // an IP address, or "<56 characters>.onion"
+	Port     uint16
+	Network  string // "ipv4", "ipv6" or "onion"
+}
+
+// AddrBookCount is how many addresses of one network the book's tables
+// hold (Core's getaddrmaninfo).
+type AddrBookCount struct {
+	Network    string // "ipv4", "ipv6", "onion", "i2p", "cjdns" or "all_networks"
+	New, Tried int
+}
+
+// AddrNetworks are the network names NodeAddresses takes, as Core's
+// getnodeaddresses does; the book holds no i2p or cjdns address.
+var AddrNetworks = []string{"ipv4", "ipv6", "onion", "i2p", "cjdns"}
+
+// NodeAddresses returns a random sample of at most count addresses of the
+// book (0: all of them), of the named network ("" for all; see
+// AddrNetworks; an unknown name gives none), without the ones the book
+// deems terrible.
+func (a *Admin) NodeAddresses(count int, network string) []NodeAddress {
+	var nets []addrbook.Network
+	switch network {
+	case "":
+	case "ipv4":
+		nets = []addrbook.Network{addrbook.NetIPv4}
+	case "ipv6":
+		nets = []addrbook.Network{addrbook.NetIPv6}
+	case "onion":
+		nets = []addrbook.Network{addrbook.NetTorV3}
+	default:
+		return nil
+	}
+	n := a.n
+	n.bookMu.Lock()
+	es := n.book.GetAddr(time.Now(), max(count, 0), 0, nets...)
+	n.bookMu.Unlock()
+	out := make([]NodeAddress, 0, len(es))
+	for _, e := range es {
+		na := NodeAddress{Seen: e.Seen, Services: e.Services, Port: e.Addr.Port(), Network: e.Addr.Network().String()}
+		if ap, ok := e.Addr.AddrPort(); ok {
+			na.Host = ap.Addr().String()
+		} else {
+			s := e.Addr.String()
+			na.Host = s[:strings.LastIndexByte(s, ':')]
+		}
+		out = append(out, na)
+	}
+	return out
+}
+
+// AddrManInfo counts the book's addresses per network, in Core's order,
+// the total last.
+func (a *Admin) AddrManInfo() []AddrBookCount {
+	n := a.n
+	n.bookMu.Lock()
+	defer n.bookMu.Unlock()
+	count := func(name string, nets ...addrbook.Network) AddrBookCount {
+		c := n.book.Count(nets...)
+		return AddrBookCount{Network: name, New: c.New, Tried: c.Tried}
+	}
+	return []AddrBookCount{
+		count("ipv4", addrbook.NetIPv4),
+		count("ipv6", addrbook.NetIPv6),
+		count("onion", addrbook.NetTorV3),
+		{Network: "i2p"},
+		{Network: "cjdns"},
+		count("all_networks"),
 	}
 }

@@ -63,6 +63,7 @@ func (n *Node) carry(acts []connmgr.Action) error {
 	for _, a := range acts {
 		switch a.Kind {
 		case connmgr.ActDial:
+			n.bookAttempt(a.Target)
 			n.spawn(func() { n.dialOut(a.Dial, a.Target, a.V2) })
 		case connmgr.ActDisconnect:
 			n.mu.Lock()
@@ -248,17 +249,20 @@ func (n *Node) querySeeds() {
 			continue
 		}
 		log.Debugf("DNS seed %s: %d addresses", s.Host, len(hosts))
+		var found []netip.AddrPort
 		for _, h := range hosts {
 			ip, err := netip.ParseAddr(h)
 			if err != nil {
 				continue
 			}
 			a := netip.AddrPortFrom(ip.Unmap(), uint16(port))
+			found = append(found, a)
 			if !seen[a] {
 				seen[a] = true
 				out = append(out, a)
 			}
 		}
+		n.bookSeeds(s.Host, found)
 	}
 	rand.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
 	n.step(connmgr.Event{Kind: connmgr.EvSeeds, Addrs: out})
@@ -281,6 +285,8 @@ func (n *Node) newPeerLocked(id uint64, conn net.Conn, inbound bool, nonce uint6
 			KeyExchange: v2,
 		},
 		Rand: rand.Uint64,
+		// Every outbound connection is full-relay today.
+		GetAddr: !inbound,
 	})
 	n.peers[id] = p
 	if log.Level() <= btclog.LevelDebug {

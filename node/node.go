@@ -30,6 +30,7 @@ import (
 	"github.com/btcsuite/btcd/wire/v2"
 
 	"github.com/peerd/peerd/mempool"
+	"github.com/peerd/peerd/node/addrbook"
 	"github.com/peerd/peerd/node/connmgr"
 	"github.com/peerd/peerd/peer"
 	"github.com/peerd/peerd/peer/driver"
@@ -93,6 +94,13 @@ type Config struct {
 	// BanFile keeps the operator's bans across restarts; "" keeps them in
 	// memory only.
 	BanFile string
+	// AddrBookFile keeps the address book across restarts (loaded at
+	// start, written every AddrBookSave and at shutdown); "" keeps it in
+	// memory only.
+	AddrBookFile string
+	// AddrBookSave is how often the book is written; 0 means
+	// DefaultAddrBookSave.
+	AddrBookSave time.Duration
 	// MaxPendingPerSubnet bounds the inbound connections from one /24
 	// (IPv4) or /64 (IPv6) that have not finished their handshake (btcd:
 	// 8); 0 means DefaultMaxPendingPerSubnet, negative means no limit.
@@ -134,6 +142,15 @@ type Node struct {
 	wake   chan struct{} // the manager's deadline may have moved
 	banMu  sync.Mutex    // serialises writes of the ban file
 	banErr error         // the ban file did not load
+
+	bookMu        sync.Mutex // guards the fields below (addrs.go)
+	book          *addrbook.Book
+	getAddrAnswer []*wire.NetAddressV2 // the cached getaddr answer, shared read-only
+	getAddrAt     time.Time            // when it was drawn
+	bookLocal     bool                 // regtest or simnet (immutable)
+	bookErr       error                // the book's file did not load (immutable)
+	bookSaveMu    sync.Mutex           // serialises writes of the book's file
+	relayKey      [32]byte             // keys the choice of address relay peers (immutable)
 
 	txsMu sync.Mutex
 	txs   map[chainhash.Hash]*peer.Tx // shared forms of mempool entries (relay.go)
@@ -180,7 +197,12 @@ func New(cfg Config) (*Node, error) {
 	if cfg.DiscourageTime <= 0 {
 		cfg.DiscourageTime = DefaultDiscourageTime
 	}
+	if cfg.AddrBookSave <= 0 {
+		cfg.AddrBookSave = DefaultAddrBookSave
+	}
 	bans, banErr := loadBans(cfg.BanFile)
+	local := localNet(cfg.Params.Net)
+	book, bookErr := loadBook(cfg.AddrBookFile, local)
 	cfg.Peer.Net = cfg.Params.Net
 	if cfg.Dial == nil {
 		cfg.Dial = (&net.Dialer{KeepAlive: -1}).DialContext
@@ -223,7 +245,11 @@ func New(cfg Config) (*Node, error) {
 		reports: reportBuf{wake: make(chan struct{}, 1)},
 		started: time.Now(),
 		txs:     make(map[chainhash.Hash]*peer.Tx),
+		book:    book,
+		bookErr: bookErr,
 	}
+	n.bookLocal = local
+	crand.Read(n.relayKey[:])
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	// NODE_P2P_V2 is advertised exactly when v2 is spoken, whatever
 	// the configured services say (as Core does).
@@ -233,6 +259,8 @@ func New(cfg Config) (*Node, error) {
 		n.cfg.Peer.Machine.Handshake.Services &^= wire.SFNodeP2PV2
 	}
 	n.cfg.Peer.OnReady = n.peerReady
+	n.cfg.Peer.OnAddrs = n.peerAddrs
+	n.cfg.Peer.OnGetAddr = n.peerGetAddr
 	if cfg.Mempool != nil {
 		n.cfg.Peer.OnReport = n.peerReport
 		n.cfg.Peer.Machine.CheckTx = mempool.CheckSanity
@@ -316,6 +344,14 @@ func (n *Node) Run(ctx context.Context) error {
 	if n.banErr != nil {
 		log.Warnf("%v", n.banErr)
 	}
+	if n.bookErr != nil {
+		log.Warnf("%v", n.bookErr)
+	}
+	n.bookMu.Lock()
+	log.Infof("Address book: %d addresses", n.book.Len())
+	n.bookMu.Unlock()
+	n.wg.Add(1)
+	go n.bookLoop()
 	for _, l := range n.listeners {
 		log.Infof("Listening on %s", l.Addr())
 		n.wg.Add(1)
@@ -331,6 +367,9 @@ func (n *Node) Run(ctx context.Context) error {
 	log.Infof("Shutting down: closing listeners and %d peers", n.PeerCount())
 	n.closeListeners()
 	n.wg.Wait()
+	if err := n.saveBook(); err != nil {
+		log.Warnf("Writing the address book: %v", err)
+	}
 	return nil
 }
 

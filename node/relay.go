@@ -232,6 +232,7 @@ func (n *Node) reannounceDelay() time.Duration {
 // peer's own queue takes the batch or refuses it).
 func (n *Node) peerReady(p *driver.Peer) {
 	n.step(connmgr.Event{Kind: connmgr.EvReady, ID: p.ID()})
+	n.bookGood(p)
 	if n.cfg.Mempool == nil {
 		return
 	}

@@ -26,11 +26,19 @@ const (
 	ActReport
 	// ActExec: run Job on the executor; its result comes back as EvDone.
 	ActExec
+	// ActAddrs: the peer told us of addresses (Addrs from addr, AddrsV2
+	// from addrv2; one of them is set), already rate-limited, filtered
+	// by services and with timestamps fixed (addr.go). The node owns the
+	// slices.
+	ActAddrs
+	// ActGetAddr: the peer's getaddr is to be answered; the node hands
+	// the addresses back with EvAddrs.
+	ActGetAddr
 )
 
 var actionNames = [...]string{
 	ActSend: "send", ActDisconnect: "disconnect", ActReady: "ready", ActNote: "note",
-	ActReport: "report", ActExec: "exec",
+	ActReport: "report", ActExec: "exec", ActAddrs: "addrs", ActGetAddr: "getaddr",
 }
 
 func (k ActionKind) String() string {
@@ -49,6 +57,12 @@ type Action struct {
 	Note   string
 	Report Report
 	Job    func() JobResult // ActExec
+	// ActAddrs: the received entries, as decoded.
+	Addrs   []wire.NetAddress
+	AddrsV2 []wire.NetAddressV2
+	// AddrGossip (ActAddrs): the message was unsolicited gossip; its
+	// fresh entries may be relayed to other peers (addr.go, rule 4).
+	AddrGossip bool
 }
 
 // ReportKind says what a Report tells the node.

@@ -23,6 +23,10 @@
 //     EvRelay are announced (by wtxid or txid, as negotiated) after a
 //     Poisson delay and served on getdata; a transaction the peer sends is
 //     checked in the inner machine standby/validating on the executor.
+//     Address gossip (addr.go): an outbound full-relay peer is sent one
+//     getaddr; addr and addrv2 pass a per-peer token bucket and go to the
+//     node (ActAddrs); an inbound peer's first getaddr is answered with
+//     the node's addresses (ActGetAddr, then EvAddrs).
 //  4. Disconnected, final: on the connection's end, an operator's or the
 //     node's request, a ping or idle timeout, or a protocol violation
 //     (a handshake message after verack, BIP 35 mempool or a bloom filter

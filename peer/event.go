@@ -38,12 +38,18 @@ const (
 	// exchange, or an inbound transport's choice of v1 or v2); the
 	// version handshake may start (handshake.Params.KeyExchange).
 	EvTransport
+	// EvAddrs: the node's addresses (Addrs) answering the ActGetAddr
+	// this peer emitted.
+	EvAddrs
+	// EvAddrRelay: addresses (Addrs) the node relays to this peer.
+	EvAddrRelay
 )
 
 var eventNames = [...]string{
 	EvStart: "start", EvMsg: "msg", EvBadMsg: "bad msg", EvTick: "tick",
 	EvCmd: "cmd", EvClosed: "closed", EvRelay: "relay", EvDone: "done",
-	EvUnknown: "unknown msg", EvTransport: "transport ready",
+	EvUnknown: "unknown msg", EvTransport: "transport ready", EvAddrs: "addrs",
+	EvAddrRelay: "addr relay",
 }
 
 func (k EventKind) String() string {
@@ -87,6 +93,9 @@ type Event struct {
 	Txs     []*Tx        // EvRelay
 	Done    JobResult    // EvDone
 	Unknown UnknownMsg   // EvUnknown
+	// Addrs answers the peer's getaddr (EvAddrs) or is relayed to it
+	// (EvAddrRelay); the machine only reads them.
+	Addrs []*wire.NetAddressV2
 }
 
 // UnknownMsg is a message that was read but not decoded: its command and

@@ -59,7 +59,7 @@ var Spec = fsm.MustIndex(&fsm.Spec{
 	},
 	Inner: map[fsm.State]*fsm.Spec{Handshake: handshake.Spec, Standby: ValidatingSpec},
 	Notes: map[fsm.State]string{
-		Standby: "answers ping with pong, pings every PingInterval, announces relayed txs (trickle), serves getdata; a tx from the peer enters validating",
+		Standby: "answers ping with pong, pings every PingInterval, announces relayed txs (trickle), serves getdata; a tx from the peer enters validating; address gossip (addr.go): getaddr once to an outbound full-relay peer, addr/addrv2 through a token bucket to the node, an inbound getaddr answered once, relayed addresses trickled",
 	},
 })
 
@@ -78,6 +78,9 @@ type Config struct {
 	// Trickle is the mean delay before announcing transactions to an
 	// inbound peer; outbound peers wait 2/5 of it. 0 announces at once.
 	Trickle time.Duration
+	// AddrTrickle is the mean delay before addresses relayed to a peer
+	// are sent (DefaultAddrTrickle is Core's); 0 sends them at once.
+	AddrTrickle time.Duration
 	// CheckTx runs the context-free checks on a transaction a peer sent;
 	// it runs on the executor, never on the peer's loop. Nil accepts all.
 	CheckTx func(*wire.MsgTx) error
@@ -100,8 +103,14 @@ func orDefault(d, def time.Duration) time.Duration {
 // Params describe one connection.
 type Params struct {
 	handshake.Params
-	// Rand returns random numbers for ping nonces.
+	// Rand returns random numbers for ping nonces and the order in which
+	// received addresses take tokens.
 	Rand func() uint64
+	// GetAddr marks an outbound full-relay connection: it takes part in
+	// address relay and is sent one getaddr after the handshake. An
+	// outbound connection without it relays no addresses (Core's
+	// block-relay-only). Inbound connections ignore it (addr.go).
+	GetAddr bool
 }
 
 // Machine is one wire peer's state machine: pure, driven by Step. It is not
@@ -118,6 +127,7 @@ type Machine struct {
 	val     *validating // running inside Standby while checks are out
 
 	relayState relayState
+	addr       addrState
 
 	info        handshake.Info
 	reason      Reason
@@ -202,6 +212,9 @@ func (m *Machine) Deadline() time.Time {
 		if t := m.relayState.nextTrickle; !t.IsZero() {
 			d = earlier(t, d)
 		}
+		if t := m.addr.nextSend; !t.IsZero() {
+			d = earlier(t, d)
+		}
 		return d
 	}
 	return time.Time{}
@@ -251,6 +264,7 @@ func (m *Machine) innerEnded(ev Event, out *[]Action) fsm.Result {
 	*out = append(*out, Action{Kind: ActReady})
 	// Core pings a new peer at once to learn its round-trip time.
 	m.sendPing(ev.Now, out)
+	m.addrReady(out)
 	return fsm.Handled
 }
 
@@ -263,6 +277,7 @@ func (m *Machine) step(ev Event, out *[]Action) fsm.Result {
 	switch ev.Kind {
 	case EvStart:
 		m.connectedAt = ev.Now
+		m.addrStart(ev.Now)
 	case EvClosed:
 		m.disconnect(ev.Now, ev.Reason, onDisconnect, out)
 		return fsm.Handled
@@ -305,6 +320,10 @@ func (m *Machine) standby(ev Event, out *[]Action) {
 		m.relay(ev.Now, ev.Txs, out)
 	case EvDone:
 		note(out, "executor answer with no check outstanding")
+	case EvAddrs:
+		m.answerGetAddr(ev.Addrs, out)
+	case EvAddrRelay:
+		m.relayAddrs(ev.Now, ev.Addrs, out)
 	}
 }
 
@@ -323,6 +342,7 @@ func (m *Machine) tick(now time.Time, out *[]Action) {
 		m.sendPing(now, out)
 	}
 	m.trickle(now, out)
+	m.addrTrickle(now, out)
 }
 
 func (m *Machine) message(now time.Time, msg wire.Message, out *[]Action) {
@@ -360,10 +380,15 @@ func (m *Machine) message(now time.Time, msg wire.Message, out *[]Action) {
 		m.bloomFilter(now, msg, ReasonFilterAdd, out)
 	case *wire.MsgFilterClear:
 		m.bloomFilter(now, msg, ReasonFilterClear, out)
+	case *wire.MsgAddr:
+		m.gotAddr(now, msg, out)
+	case *wire.MsgAddrV2:
+		m.gotAddrV2(now, msg, out)
+	case *wire.MsgGetAddr:
+		m.gotGetAddr(out)
 	}
-	// Everything else (addr, addrv2, getaddr, feefilter, sendheaders,
-	// notfound) needs nothing from a node with no chain and no address
-	// book. feefilter is not honoured: without a UTXO set we know no fees.
+	// Everything else (feefilter, sendheaders, notfound) needs nothing
+	// from a node with no chain. feefilter is not honoured: without a UTXO set we know no fees.
 }
 
 // bloomFilter handles a BIP 37 filter message (its limits were checked by
@@ -469,8 +494,10 @@ func (l *hsLevel) Step(ev Event, out *[]Action) fsm.Result {
 	}
 	m := l.m
 	if ev.Kind == EvStart {
-		// The peer machine records the connection time too.
+		// The peer machine records the connection time too, and
+		// starts the address token bucket.
 		m.connectedAt = ev.Now
+		m.addrStart(ev.Now)
 	}
 	if m.hsOut == nil {
 		// Room for a handshake's largest step (version, wtxidrelay,

@@ -42,7 +42,18 @@ var update = flag.Bool("update", false, "rewrite the expected output of scenario
 //	                                        a name starting with "bad" fails CheckTx)
 //	done                                    the oldest outstanding executor job answers
 //	closed                                  the connection broke
+//	answer n=N [tor=K]                      the node's addresses for the peer's getaddr
+//	                                        (EvAddrs): N IPv4, K Tor v3
+//	addrrelay n=N [tor=K] [first=F]         addresses the node relays to the peer
+//	                                        (EvAddrRelay), numbered from F (default 1)
 //	state                                   print the state path, deadline and RTTs
+//	addrstats                               print the address relay counters
+//
+// Address messages: recv addr|addrv2 n=N [tor=K] [services=...] [age=DUR]
+// [future=DUR] [ts=UNIX] carries N IPv4 entries 1.2.0.1, 1.2.0.2, ... (and,
+// in addrv2, K Tor v3 entries), seen age ago (or future ahead, or at ts).
+// start's getaddr=true marks an outbound full-relay connection;
+// addrtrickle=DUR sets Config.AddrTrickle.
 func TestScenarios(t *testing.T) {
 	files, err := filepath.Glob("testdata/scenarios/*.txt")
 	if err != nil || len(files) == 0 {
@@ -185,6 +196,10 @@ func (s *scenario) run(line string) {
 		job := s.jobs[0]
 		s.jobs = s.jobs[1:]
 		s.step(Event{Kind: EvDone, Done: job()})
+	case "answer":
+		s.step(Event{Kind: EvAddrs, Addrs: s.addrsV2(kv(s, f[1:]))})
+	case "addrrelay":
+		s.step(Event{Kind: EvAddrRelay, Addrs: s.addrsV2(kv(s, f[1:]))})
 	case "state":
 		minRTT, last := s.m.RTT()
 		dl := "none"
@@ -198,6 +213,10 @@ func (s *scenario) run(line string) {
 			s.out = append(s.out, fmt.Sprintf("peer pver=%d wtxidrelay=%v addrv2=%v relay=%v reason=%q",
 				info.ProtocolVersion, info.WTxIDRelay, info.AddrV2, info.Relay, s.m.Reason()))
 		}
+	case "addrstats":
+		st := s.m.AddrStats()
+		s.out = append(s.out, fmt.Sprintf("addr relay=%v processed=%d ratelimited=%d",
+			st.RelayEnabled, st.Processed, st.RateLimited))
 	default:
 		s.fail("unknown command %q", line)
 	}
@@ -282,6 +301,7 @@ func (s *scenario) startMachine(f []string) {
 			return nil
 		},
 		PingTimeout: s.dur(args, "pingtimeout"),
+		AddrTrickle: s.dur(args, "addrtrickle"),
 		IdleTimeout: s.dur(args, "idle"),
 		// The scenario's transactions stand for the mempool.
 		LookupTx: func(h chainhash.Hash, byWTxID bool) *Tx {
@@ -301,7 +321,8 @@ func (s *scenario) startMachine(f []string) {
 			IsOwnNonce:  func(n uint64) bool { return own != 0 && n == own },
 			KeyExchange: args["keyexchange"] == "true",
 		},
-		Rand: s.rng.Uint64,
+		Rand:    s.rng.Uint64,
+		GetAddr: args["getaddr"] == "true",
 	}
 	s.rng = rand.New(rand.NewPCG(1, 2)) // the same numbers for every machine
 	s.m = NewMachine(cfg, p, fsm.ObserverFunc(func(tr fsm.Transition) {
@@ -382,9 +403,15 @@ func (s *scenario) message(cmd string, args map[string]string) wire.Message {
 	case "getaddr":
 		return wire.NewMsgGetAddr()
 	case "addr":
-		return wire.NewMsgAddr()
+		m := wire.NewMsgAddr()
+		for _, na := range s.addrsV2(args) {
+			m.AddrList = append(m.AddrList, na.ToLegacy())
+		}
+		return m
 	case "addrv2":
-		return wire.NewMsgAddrV2()
+		m := wire.NewMsgAddrV2()
+		m.AddrList = s.addrsV2(args)
+		return m
 	case "notfound":
 		return wire.NewMsgNotFound()
 	case "mempool":
@@ -403,6 +430,45 @@ func (s *scenario) message(cmd string, args map[string]string) wire.Message {
 	default:
 		return nil
 	}
+}
+
+// addrsV2 builds the entries of an address message or answer (see the
+// comment of TestScenarios).
+func (s *scenario) addrsV2(args map[string]string) []*wire.NetAddressV2 {
+	ts := s.now.Add(-s.dur(args, "age"))
+	if _, ok := args["future"]; ok {
+		ts = s.now.Add(s.dur(args, "future"))
+	}
+	if _, ok := args["ts"]; ok {
+		ts = time.Unix(int64(s.num(args, "ts", 0)), 0)
+	}
+	svc := wire.SFNodeNetwork | wire.SFNodeWitness
+	if v, ok := args["services"]; ok {
+		svc = services(s, v)
+	}
+	var list []*wire.NetAddressV2
+	first := s.num(args, "first", 1)
+	for i := range s.num(args, "n", 0) {
+		ip := []byte{1, 2, byte((i + first) >> 8), byte(i + first)}
+		list = append(list, wire.NetAddressV2FromBytes(ts, svc, ip, 8333))
+	}
+	for i := range s.num(args, "tor", 0) {
+		key := make([]byte, 32)
+		key[0] = byte(i + 1)
+		list = append(list, wire.NetAddressV2FromBytes(ts, svc, key, 8333))
+	}
+	return list
+}
+
+// addrList prints received entries: how many, and the first three with
+// their times relative to now.
+func (s *scenario) addrList(n int, at func(int) (string, time.Time)) string {
+	parts := []string{strconv.Itoa(n)}
+	for i := range min(n, 3) {
+		addr, ts := at(i)
+		parts = append(parts, fmt.Sprintf("%s@%v", addr, ts.Sub(s.now)))
+	}
+	return strings.Join(parts, " ")
 }
 
 func (s *scenario) step(ev Event) {
@@ -434,6 +500,19 @@ func (s *scenario) describe(a Action) string {
 	switch a.Kind {
 	case ActExec:
 		return "exec check"
+	case ActAddrs:
+		gossip := ""
+		if a.AddrGossip {
+			gossip = " (gossip)"
+		}
+		if a.AddrsV2 != nil {
+			return "addrs v2 " + s.addrList(len(a.AddrsV2), func(i int) (string, time.Time) {
+				return a.AddrsV2[i].Addr.String(), a.AddrsV2[i].Timestamp
+			}) + gossip
+		}
+		return "addrs v1 " + s.addrList(len(a.Addrs), func(i int) (string, time.Time) {
+			return a.Addrs[i].IP.String(), a.Addrs[i].Timestamp
+		}) + gossip
 	case ActReport:
 		h := a.Report.TxID
 		if a.Report.WTx {
@@ -460,6 +539,14 @@ func (s *scenario) describe(a Action) string {
 			return fmt.Sprintf("send pong nonce=%d", m.Nonce)
 		case *wire.MsgNotFound:
 			return "send notfound " + s.invList(m.InvList)
+		case *wire.MsgAddr:
+			return "send addr " + s.addrList(len(m.AddrList), func(i int) (string, time.Time) {
+				return m.AddrList[i].IP.String(), m.AddrList[i].Timestamp
+			})
+		case *wire.MsgAddrV2:
+			return "send addrv2 " + s.addrList(len(m.AddrList), func(i int) (string, time.Time) {
+				return m.AddrList[i].Addr.String(), m.AddrList[i].Timestamp
+			})
 		}
 	}
 	return a.String()

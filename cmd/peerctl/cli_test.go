@@ -90,6 +90,11 @@ func (f *fakeNode) Stop()                                    { f.record("stop") 
 func (f *fakeNode) SetBan(string, string, int64, bool) error { f.record("setban"); return nil }
 func (f *fakeNode) ListBanned() []node.Ban                   { f.record("listbanned"); return nil }
 func (f *fakeNode) ClearBanned()                             { f.record("clearbanned") }
+func (f *fakeNode) NodeAddresses(count int, network string) []node.NodeAddress {
+	f.record("getnodeaddresses %d %q", count, network)
+	return nil
+}
+func (f *fakeNode) AddrManInfo() []node.AddrBookCount { return nil }
 
 // startNode runs an RPC server with cfg (on 127.0.0.1) until the test ends.
 func startNode(t *testing.T, cfg rpcserver.Config) (*rpcserver.Server, *fakeNode) {

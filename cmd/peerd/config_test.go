@@ -115,6 +115,7 @@ func TestNodeConfig(t *testing.T) {
 				PingTimeout:  3 * time.Second,
 				IdleTimeout:  4 * time.Second,
 				Trickle:      5 * time.Second,
+				AddrTrickle:  peer.DefaultAddrTrickle,
 			},
 			WriteTimeout: 5 * time.Second,
 		},

@@ -162,6 +162,7 @@ func (d daemon) run(ctx context.Context, args []string) int {
 	ncfg := nodeConfig(cfg)
 	ncfg.Mempool = pool
 	ncfg.BanFile = filepath.Join(netDir, "banlist.json")
+	ncfg.AddrBookFile = filepath.Join(netDir, "addrbook.dat")
 	n, err := node.New(ncfg)
 	if err != nil {
 		log.Criticalf("Cannot start: %v", err)
@@ -362,6 +363,7 @@ func nodeConfig(cfg *config) node.Config {
 				},
 				PingInterval: time.Duration(t.PingInterval),
 				Trickle:      time.Duration(cfg.Relay.TrickleInterval),
+				AddrTrickle:  peer.DefaultAddrTrickle,
 				PingTimeout:  time.Duration(t.PingTimeout),
 				IdleTimeout:  time.Duration(t.IdleTimeout),
 			},

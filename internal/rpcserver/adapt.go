@@ -85,6 +85,7 @@ func peerInfo(p node.PeerInfo) PeerInfo {
 		PingTime: p.LastPing.Seconds(), MinPing: p.MinPing.Seconds(), PingWait: p.PingWait.Seconds(),
 		Version: p.ProtocolVersion, SubVer: p.UserAgent, Inbound: p.Inbound,
 		StartingHeight: p.StartHeight, Permissions: []string{},
+		AddrRelayEnabled: p.AddrRelayEnabled, AddrProcessed: p.AddrProcessed, AddrRateLimited: p.AddrRateLimited,
 		BytesSentPerMsg: map[string]uint64{}, BytesRecvPerMsg: map[string]uint64{},
 		ConnectionType: ct, TransportProtocolType: cmp.Or(p.Transport, "v1"), SessionID: hex.EncodeToString(p.SessionID),
 		WTxIDRelay: p.WTxIDRelay, State: p.State,
@@ -92,6 +93,16 @@ func peerInfo(p node.PeerInfo) PeerInfo {
 			return Transition{Time: UnixSeconds(t.At), From: t.From, To: t.To, On: t.On}
 		}),
 	}
+}
+
+func nodeAddress(a node.NodeAddress) NodeAddress {
+	return NodeAddress{Time: unix(a.Seen), Services: uint64(a.Services), Address: a.Host, Port: a.Port, Network: a.Network}
+}
+
+func addrManInfo(cs []node.AddrBookCount) AddrManInfo {
+	return mapSlice(cs, func(c node.AddrBookCount) AddrManNetwork {
+		return AddrManNetwork{Network: c.Network, New: c.New, Tried: c.Tried, Total: c.New + c.Tried}
+	})
 }
 
 func networkInfo(n node.NetworkInfo) NetworkInfo {

@@ -44,6 +44,12 @@ type Backend interface {
 	// ListBanned returns the bans in force (nil is listed as []).
 	ListBanned() []node.Ban
 	ClearBanned()
+	// NodeAddresses samples at most count addresses of the address book
+	// (0: all) of network ("" for all, else one of node.AddrNetworks).
+	NodeAddresses(count int, network string) []node.NodeAddress
+	// AddrManInfo counts the book's addresses per network, the total
+	// ("all_networks") last.
+	AddrManInfo() []node.AddrBookCount
 	Stop() // begin shutdown (returns at once)
 }
 
@@ -208,6 +214,8 @@ type PeerInfo struct {
 	BIP152HBFrom          bool              `json:"bip152_hb_from"`
 	StartingHeight        int32             `json:"startingheight"`
 	AddrRelayEnabled      bool              `json:"addr_relay_enabled"`
+	AddrProcessed         uint64            `json:"addr_processed"`
+	AddrRateLimited       uint64            `json:"addr_rate_limited"`
 	Permissions           []string          `json:"permissions"`
 	MinFeeFilter          Amount            `json:"minfeefilter"` // the peer's feefilter, BTC/kvB
 	BytesSentPerMsg       map[string]uint64 `json:"bytessent_per_msg"`
@@ -290,4 +298,38 @@ func ServiceFlags(flags uint64) (hex string, names []string) {
 		names = append(names, name)
 	}
 	return fmt.Sprintf("%016x", flags), names
+}
+
+// NodeAddress is an element of Core's getnodeaddresses result.
+type NodeAddress struct {
+	Time     int64  `json:"time"`     // when last seen, unix seconds
+	Services uint64 `json:"services"` // a number, as Core writes it here
+	Address  string `json:"address"`  // IP address or onion host, without the port
+	Port     uint16 `json:"port"`
+	Network  string `json:"network"` // ipv4, ipv6, onion
+}
+
+// AddrManInfo is Core's getaddrmaninfo result: an object with one member
+// per network, in Core's order (ipv4, ipv6, onion, i2p, cjdns,
+// all_networks).
+type AddrManInfo []AddrManNetwork
+
+// AddrManNetwork is one network's counts in getaddrmaninfo.
+type AddrManNetwork struct {
+	Network string `json:"-"`
+	New     int    `json:"new"`
+	Tried   int    `json:"tried"`
+	Total   int    `json:"total"`
+}
+
+// MarshalJSON writes the networks as one object, in order.
+func (m AddrManInfo) MarshalJSON() ([]byte, error) {
+	b := []byte{'{'}
+	for i, n := range m {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = fmt.Appendf(b, "%q:{\"new\":%d,\"tried\":%d,\"total\":%d}", n.Network, n.New, n.Tried, n.Total)
+	}
+	return append(b, '}'), nil
 }

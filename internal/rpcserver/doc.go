@@ -8,8 +8,8 @@
 // Core's methods, with Core's parameter names, result shapes and error
 // codes: sendrawtransaction, getrawmempool, getmempoolentry,
 // getmempoolinfo, getpeerinfo, getconnectioncount, getnetworkinfo,
-// addnode, disconnectnode, setban, listbanned, clearbanned, ping, uptime,
-// stop and help. peerd's own: disconnectall. Parameters may be positional (a JSON array) or named (a
+// getnodeaddresses, getaddrmaninfo, addnode, disconnectnode, setban,
+// listbanned, clearbanned, ping, uptime, stop and help. peerd's own: disconnectall. Parameters may be positional (a JSON array) or named (a
 // JSON object, with Core's "args" member for leading positional ones).
 // Parameter errors are Core's: a wrong number of parameters is -1 with the
 // method's help as the message, a wrong JSON type is -3 ("Wrong type

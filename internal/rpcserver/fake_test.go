@@ -52,6 +52,7 @@ func newFakeBackend() *fakeBackend {
 			ConnectedAt: time.Unix(1700000000, 0), LastPing: 1500 * time.Microsecond, MinPing: time.Millisecond,
 			ProtocolVersion: 70016, UserAgent: "/btcd:0.24.2/",
 			StartHeight: 101, WTxIDRelay: true, State: "standby/validating",
+			AddrRelayEnabled: true, AddrProcessed: 12, AddrRateLimited: 3,
 			Transitions: []node.Transition{{At: time.UnixMilli(1700000000250), From: "handshake/awaitverack", To: "standby", On: "verack"}},
 		}},
 	}
@@ -298,6 +299,29 @@ func (f *fakeBackend) ListBanned() []node.Ban {
 		return nil // the server lists it as []
 	}
 	return append([]node.Ban(nil), f.bans...)
+}
+
+func (f *fakeBackend) NodeAddresses(count int, network string) []node.NodeAddress {
+	f.enter("NodeAddresses")
+	all := []node.NodeAddress{
+		{Seen: time.Unix(1700000000, 0), Services: wire.SFNodeNetwork | wire.SFNodeWitness, Host: "1.2.3.4", Port: 8333, Network: "ipv4"},
+		{Seen: time.Unix(1700000001, 0), Services: wire.SFNodeNetwork, Host: "2001:db8::1", Port: 8333, Network: "ipv6"},
+	}
+	var out []node.NodeAddress
+	for _, a := range all {
+		if (network == "" || a.Network == network) && (count == 0 || len(out) < count) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+func (f *fakeBackend) AddrManInfo() []node.AddrBookCount {
+	f.enter("AddrManInfo")
+	return []node.AddrBookCount{
+		{Network: "ipv4", New: 5, Tried: 2}, {Network: "ipv6", New: 1}, {Network: "onion"},
+		{Network: "i2p"}, {Network: "cjdns"}, {Network: "all_networks", New: 6, Tried: 2},
+	}
 }
 
 func (f *fakeBackend) ClearBanned() {

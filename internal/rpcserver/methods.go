@@ -3,6 +3,8 @@ package rpcserver
 import (
 	"encoding/hex"
 	"fmt"
+	"math"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -150,6 +152,43 @@ func methodList() []*method {
 				"  \"warnings\" : \"str\"                   (string) any network and blockchain warnings\n" +
 				"}",
 			run: func(s *Server, _ callArgs) (any, error) { return networkInfo(s.backend.NetworkInfo()), nil },
+		},
+		{
+			name:     "getnodeaddresses",
+			category: "network",
+			args: []argSpec{
+				{name: "count", kind: kindNum, def: "1", help: "The maximum number of addresses to return. Specify 0 to return all known addresses."},
+				{name: "network", kind: kindStr, def: "all networks", help: "Return only addresses of the specified network. Can be one of: ipv4, ipv6, onion, i2p, cjdns."},
+			},
+			desc: "Return known addresses, after filtering for quality and recency.\n" +
+				"These can potentially be used to find new peers in the network.\n" +
+				"The total number of addresses known to the node may be higher.",
+			result: "[                         (json array)\n" +
+				"  {                       (json object)\n" +
+				"    \"time\" : xxx,         (numeric) The UNIX epoch time when the node was last seen\n" +
+				"    \"services\" : n,       (numeric) The services offered by the node\n" +
+				"    \"address\" : \"str\",    (string) The address of the node\n" +
+				"    \"port\" : n,           (numeric) The port number of the node\n" +
+				"    \"network\" : \"str\"     (string) The network (ipv4, ipv6, onion, i2p, cjdns) the node connected through\n" +
+				"  },\n" +
+				"  ...\n" +
+				"]",
+			examples: []example{{"8", "[8]"}, {`4 "ipv4"`, `[4, "ipv4"]`}},
+			run:      rpcGetNodeAddresses,
+		},
+		{
+			name:     "getaddrmaninfo",
+			category: "network",
+			desc:     "Provides information about the node's address manager by returning the number of addresses in the `new` and `tried` tables and their sum for all networks.",
+			result: "{                   (json object) json object with network type as keys\n" +
+				"  \"network\" : {     (json object) the network (ipv4, ipv6, onion, i2p, cjdns, all_networks)\n" +
+				"    \"new\" : n,       (numeric) number of addresses in the new table, which represent potential peers the node has discovered but hasn't yet successfully connected to.\n" +
+				"    \"tried\" : n,     (numeric) number of addresses in the tried table, which represent peers the node has successfully connected to in the past.\n" +
+				"    \"total\" : n      (numeric) total number of addresses in both new/tried tables\n" +
+				"  },\n" +
+				"  ...\n" +
+				"}",
+			run: func(s *Server, _ callArgs) (any, error) { return addrManInfo(s.backend.AddrManInfo()), nil },
 		},
 		{
 			name:     "addnode",
@@ -346,6 +385,30 @@ func rpcAddNode(s *Server, a callArgs) (any, error) {
 		tr = node.TransportV1
 	}
 	return nil, coreerr.AddNode(s.backend.AddNode(a.str(0), command, tr))
+}
+
+// rpcGetNodeAddresses checks getnodeaddresses' parameters as Core does
+// (src/rpc/net.cpp): a count below 0, or a network Core does not know,
+// is -8.
+func rpcGetNodeAddresses(s *Server, a callArgs) (any, error) {
+	count := int64(1)
+	if a.has(0) {
+		var err error
+		if count, err = a.int64(0); err != nil {
+			return nil, err
+		}
+		if count < 0 {
+			return nil, NewError(CodeInvalidParameter, "Address count out of range")
+		}
+	}
+	network := ""
+	if a.has(1) {
+		network = a.str(1)
+		if !slices.Contains(node.AddrNetworks, network) {
+			return nil, NewError(CodeInvalidParameter, "Network not recognized: %s", network)
+		}
+	}
+	return mapSlice(s.backend.NodeAddresses(int(min(count, math.MaxInt32)), network), nodeAddress), nil
 }
 
 func rpcDisconnectNode(s *Server, a callArgs) (any, error) {
@@ -578,6 +641,8 @@ const peerInfoHelp = `[                                   (json array)
     "bip152_hb_from" : true|false,  (boolean) Whether peer selected us as (compact blocks) high-bandwidth peer
     "startingheight" : n,           (numeric) The starting height (block) of the peer
     "addr_relay_enabled" : true|false, (boolean) Whether we participate in address relay with this peer
+    "addr_processed" : n,           (numeric) The total number of addresses processed, excluding those dropped due to rate limiting
+    "addr_rate_limited" : n,        (numeric) The total number of addresses dropped due to rate limiting
     "permissions" : [ "str" ],      (json array) Any special permissions that have been granted to this peer
     "minfeefilter" : n,             (numeric) The minimum fee rate for transactions this peer accepts
     "bytessent_per_msg" : {...},    (json object) The total bytes sent aggregated by message type

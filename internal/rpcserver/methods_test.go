@@ -86,7 +86,8 @@ func TestMethodsPositionalAndNamed(t *testing.T) {
 		`"relaytxes":true`, `"lastsend":1700000001`, `"lastrecv":1700000002`, `"last_transaction":0`, `"last_block":0`,
 		`"bytessent":100`, `"bytesrecv":200`, `"conntime":1700000000`, `"timeoffset":0`,
 		`"pingtime":0.0015`, `"minping":0.001`, `"version":70016`, `"subver":"/btcd:0.24.2/"`, `"inbound":false`,
-		`"bip152_hb_to":false`, `"bip152_hb_from":false`, `"startingheight":101`, `"permissions":[]`,
+		`"bip152_hb_to":false`, `"bip152_hb_from":false`, `"startingheight":101`,
+		`"addr_relay_enabled":true,"addr_processed":12,"addr_rate_limited":3,"permissions":[]`,
 		`"minfeefilter":0.00000000`, `"bytessent_per_msg":{}`, `"bytesrecv_per_msg":{}`,
 		`"connection_type":"manual"`, `"transport_protocol_type":"v1"`, `"session_id":""`,
 		`"wtxidrelay":true`, `"state":"standby/validating"`,
@@ -225,6 +226,35 @@ func TestAddNodeTransport(t *testing.T) {
 	}
 }
 
+// getnodeaddresses and getaddrmaninfo: Core's shapes, the default count
+// of 1, 0 for all, the network filter, and getaddrmaninfo's networks in
+// Core's order.
+func TestAddrManMethods(t *testing.T) {
+	ts := startServer(t, Config{})
+	one := `{"time":1700000000,"services":9,"address":"1.2.3.4","port":8333,"network":"ipv4"}`
+	two := `{"time":1700000001,"services":1,"address":"2001:db8::1","port":8333,"network":"ipv6"}`
+	for _, c := range []struct {
+		params any
+		want   string
+	}{
+		{nil, "[" + one + "]"},
+		{[]any{0}, "[" + one + "," + two + "]"},
+		{[]any{5, "ipv6"}, "[" + two + "]"},
+		{map[string]any{"network": "onion"}, "[]"},
+		{map[string]any{"count": 0, "network": "cjdns"}, "[]"},
+	} {
+		if got := ts.mustCall(t, "getnodeaddresses", c.params); string(got) != c.want {
+			t.Errorf("getnodeaddresses %v = %s, want %s", c.params, got, c.want)
+		}
+	}
+	want := `{"ipv4":{"new":5,"tried":2,"total":7},"ipv6":{"new":1,"tried":0,"total":1},` +
+		`"onion":{"new":0,"tried":0,"total":0},"i2p":{"new":0,"tried":0,"total":0},` +
+		`"cjdns":{"new":0,"tried":0,"total":0},"all_networks":{"new":6,"tried":2,"total":8}}`
+	if got := ts.mustCall(t, "getaddrmaninfo", nil); string(got) != want {
+		t.Errorf("getaddrmaninfo = %s, want %s", got, want)
+	}
+}
+
 // TestMethodErrors checks each error path of the methods: Core's codes and
 // messages.
 func TestMethodErrors(t *testing.T) {
@@ -252,6 +282,13 @@ func TestMethodErrors(t *testing.T) {
 		{"addnode", []any{"1.2.3.4:8333"}, CodeMisc, "addnode \"node\" \"command\" ( v2transport )..."},
 		{"addnode", []any{"1.2.3.4:8333", "bogus"}, CodeMisc, "addnode \"node\" \"command\" ( v2transport )..."},
 		{"disconnectnode", []any{"a", 1, 2}, CodeMisc, "disconnectnode ( \"address\" nodeid )..."},
+		{"getnodeaddresses", []any{1, "ipv4", 3}, CodeMisc, "getnodeaddresses ( count \"network\" )..."},
+		{"getaddrmaninfo", []any{1}, CodeMisc, "getaddrmaninfo\n..."},
+
+		// getnodeaddresses' own checks, as Core's.
+		{"getnodeaddresses", []any{-1}, CodeInvalidParameter, "Address count out of range"},
+		{"getnodeaddresses", []any{1, "tor"}, CodeInvalidParameter, "Network not recognized: tor"},
+		{"getnodeaddresses", []any{"1"}, CodeType, typeErr(1, "count", "string", "number")},
 
 		// Wrong types: -3.
 		{"sendrawtransaction", []any{12}, CodeType, typeErr(1, "hexstring", "number", "string")},

@@ -147,6 +147,14 @@ func (p *Peer) act(a *peer.Action) {
 		if p.cfg.OnReport != nil {
 			p.cfg.OnReport(p, a.Report)
 		}
+	case peer.ActAddrs:
+		if p.cfg.OnAddrs != nil {
+			p.cfg.OnAddrs(p, a.Addrs, a.AddrsV2, a.AddrGossip)
+		}
+	case peer.ActGetAddr:
+		if p.cfg.OnGetAddr != nil {
+			p.cfg.OnGetAddr(p)
+		}
 	case peer.ActExec:
 		job := a.Job
 		// The machine keeps at most MaxChecks jobs outstanding, so

@@ -18,6 +18,9 @@ const (
 	CmdQueue = 8
 	// RelayQueue is how many relay batches may wait in a peer's inbox.
 	RelayQueue = 16
+	// AddrRelayQueue is how many batches of relayed addresses may wait in
+	// a peer's inbox.
+	AddrRelayQueue = 8
 )
 
 // Executor runs jobs off the peers' loops. Submit must not block: it
@@ -42,6 +45,16 @@ type Config struct {
 	// peer's goroutine or from a Relay that stepped the peer itself. It
 	// must not block.
 	OnReport func(*Peer, peer.Report)
+	// OnAddrs, if set, receives the addresses the peer told us of (addrs
+	// from addr, addrsV2 from addrv2; gossip: they may be relayed on; see
+	// peer.ActAddrs), from the peer's goroutine. The callee owns the
+	// slices. It must not block.
+	OnAddrs func(p *Peer, addrs []wire.NetAddress, addrsV2 []wire.NetAddressV2, gossip bool)
+	// OnGetAddr, if set, is asked for the answer to the peer's getaddr,
+	// from the peer's goroutine; it hands the addresses over with
+	// Peer.AnswerGetAddr, now or later. It must not block. Nil: getaddr
+	// is never answered.
+	OnGetAddr func(*Peer)
 	// Exec runs the peer's executor jobs (transaction checks). Nil: every
 	// job answers peer.ErrExecutorBusy.
 	Exec Executor

@@ -25,6 +25,9 @@ var inboxLimit = [numKinds]uint8{
 	peer.EvCmd:   CmdQueue,
 	peer.EvRelay: RelayQueue,
 	peer.EvDone:  peer.MaxChecks,
+	peer.EvAddrs: 1, // the one answer to the peer's one getaddr
+
+	peer.EvAddrRelay: AddrRelayQueue,
 }
 
 // put hands ev to the owner loop unless the inbox already holds as many

@@ -22,6 +22,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/btcsuite/btcd/wire/v2"
+
 	"github.com/peerd/peerd/internal/fsm"
 	"github.com/peerd/peerd/internal/transport"
 	"github.com/peerd/peerd/peer"
@@ -94,6 +96,7 @@ type Peer struct {
 	woken     atomic.Bool // something is in the inbox, or the peer is closing
 	closing   atomic.Bool // Disconnect was called; closeWhy says why
 	ready     atomic.Bool // the handshake completed once
+	addrRelay atomic.Bool // the machine takes part in address relay
 	bytesRecv atomic.Uint64
 	bytesSent atomic.Uint64
 	lastRecv  atomic.Int64 // unix nanoseconds
@@ -175,4 +178,31 @@ func (p *Peer) Disconnect(reason peer.Reason) {
 // schedule anyway.
 func (p *Peer) Ping() bool {
 	return p.put(peer.Event{Kind: peer.EvCmd, Cmd: peer.CmdPing})
+}
+
+// AnswerGetAddr hands the peer the addresses that answer its getaddr (see
+// Config.OnGetAddr); the machine sends at most peer.MaxAddrPerMsg of them.
+// It never blocks, and reports false when an answer already waits. The
+// peer only reads addrs.
+func (p *Peer) AnswerGetAddr(addrs []*wire.NetAddressV2) bool {
+	return p.put(peer.Event{Kind: peer.EvAddrs, Addrs: addrs})
+}
+
+// RelayAddrs hands the peer addresses to send it after its address
+// trickle delay (peer.EvAddrRelay). It never blocks, and reports false
+// when AddrRelayQueue batches already wait. The peer only reads addrs.
+func (p *Peer) RelayAddrs(addrs []*wire.NetAddressV2) bool {
+	return p.put(peer.Event{Kind: peer.EvAddrRelay, Addrs: addrs})
+}
+
+// AddrRelay reports whether the peer takes part in address relay (as of
+// its last step).
+func (p *Peer) AddrRelay() bool { return p.addrRelay.Load() }
+
+// AddrV2 reports whether the peer sent sendaddrv2 (false before the
+// handshake completes).
+func (p *Peer) AddrV2() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.snap.info != nil && p.snap.info.AddrV2
 }

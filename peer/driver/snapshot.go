@@ -18,6 +18,7 @@ type machineSnap struct {
 	reason    peer.Reason
 	minRTT    time.Duration
 	lastRTT   time.Duration
+	addr      peer.AddrStats
 	transport string    // the transport's name
 	session   sessioner // a v2 transport, for its session id; nil otherwise
 	// info points at the machine's record of the handshake, which the
@@ -55,6 +56,8 @@ func (p *Peer) transitioned(t fsm.Transition) {
 func (p *Peer) publish(now time.Time) {
 	minRTT, last := p.m.RTT()
 	wait := p.m.PingWait(now)
+	addr := p.m.AddrStats()
+	p.addrRelay.Store(addr.RelayEnabled)
 	var path string
 	if p.moved {
 		path, p.moved = p.m.Path(), false
@@ -65,6 +68,7 @@ func (p *Peer) publish(now time.Time) {
 	}
 	p.snap.reason = p.m.Reason()
 	p.snap.minRTT, p.snap.lastRTT = minRTT, last
+	p.snap.addr = addr
 	p.snap.pingSent = time.Time{}
 	if wait != 0 {
 		p.snap.pingSent = now.Add(-wait)
@@ -98,8 +102,13 @@ type Snapshot struct {
 	MinPing         time.Duration
 	LastPing        time.Duration
 	PingWait        time.Duration
-	DisconnectedFor peer.Reason
-	History         []fsm.Transition
+	// Address relay (Core's addr_relay_enabled, addr_processed,
+	// addr_rate_limited).
+	AddrRelayEnabled bool
+	AddrProcessed    uint64
+	AddrRateLimited  uint64
+	DisconnectedFor  peer.Reason
+	History          []fsm.Transition
 }
 
 // Snapshot returns the peer's current view. Safe for concurrent use.
@@ -111,6 +120,7 @@ func (p *Peer) Snapshot() Snapshot {
 		s.StartHeight, s.Relay, s.WTxIDRelay, s.AddrV2 = info.StartHeight, info.Relay, info.WTxIDRelay, info.AddrV2
 	}
 	s.MinPing, s.LastPing = p.snap.minRTT, p.snap.lastRTT
+	s.AddrRelayEnabled, s.AddrProcessed, s.AddrRateLimited = p.snap.addr.RelayEnabled, p.snap.addr.Processed, p.snap.addr.RateLimited
 	s.State = p.snap.path
 	s.DisconnectedFor = p.snap.reason
 	if !p.snap.pingSent.IsZero() {
