@@ -152,11 +152,21 @@ func hashV1(na *wire.NetAddress) uint64 {
 func hashV2(na *wire.NetAddressV2) uint64 { return addrHash(na.Addr.String(), na.Port) }
 
 // AddrStats returns the peer's address relay counters.
-func (m *Machine) AddrStats() AddrStats { return m.addr.stats }
+func (m *Machine) AddrStats() AddrStats {
+	if m.addr == nil {
+		return AddrStats{}
+	}
+	return m.addr.stats
+}
 
-// addrStart runs at EvStart: the token bucket starts with one token.
-func (m *Machine) addrStart(now time.Time) {
-	m.addr.tokens, m.addr.tokensAt = 1, now
+// addrs is the address relay state, made at its first use: the token
+// bucket started with one token when the connection did.
+func (m *Machine) addrs() *addrState {
+	if m.addr == nil {
+		// The bucket started with one token when the connection did.
+		m.addr = &addrState{tokens: 1, tokensAt: m.connectedAt}
+	}
+	return m.addr
 }
 
 // addrReady runs when the handshake completes: an outbound full-relay peer
@@ -165,7 +175,7 @@ func (m *Machine) addrReady(out *[]Action) {
 	if m.params.Inbound || !m.params.GetAddr {
 		return
 	}
-	a := &m.addr
+	a := m.addrs()
 	a.stats.RelayEnabled = true
 	a.getAddrSent = true
 	a.tokens += MaxAddrPerMsg
@@ -177,9 +187,9 @@ func (m *Machine) addrReady(out *[]Action) {
 // SetupAddressRelay).
 func (m *Machine) addrRelay() bool {
 	if m.params.Inbound {
-		m.addr.stats.RelayEnabled = true
+		m.addrs().stats.RelayEnabled = true
 	}
-	return m.addr.stats.RelayEnabled
+	return m.addr != nil && m.addr.stats.RelayEnabled
 }
 
 // refill adds the tokens earned since the last refill, up to the cap.
@@ -236,7 +246,7 @@ func (m *Machine) gotAddr(now time.Time, msg *wire.MsgAddr, out *[]Action) {
 		note(out, "ignored addr: no address relay with this peer")
 		return
 	}
-	a := &m.addr
+	a := m.addrs()
 	a.refill(now)
 	var ok []wire.NetAddress
 	for _, i := range m.shuffle(len(msg.AddrList)) {
@@ -264,7 +274,7 @@ func (m *Machine) gotAddrV2(now time.Time, msg *wire.MsgAddrV2, out *[]Action) {
 		note(out, "ignored addrv2: no address relay with this peer")
 		return
 	}
-	a := &m.addr
+	a := m.addrs()
 	a.refill(now)
 	var ok []wire.NetAddressV2
 	for _, i := range m.shuffle(len(msg.AddrList)) {
@@ -286,18 +296,20 @@ func (m *Machine) gotAddrV2(now time.Time, msg *wire.MsgAddrV2, out *[]Action) {
 
 // isGossip reports whether an address message of n entries may be relayed
 // on: small, and not while our getaddr waits for its answer.
-func (m *Machine) isGossip(n int) bool { return n <= maxRelayMsg && !m.addr.getAddrSent }
+func (m *Machine) isGossip(n int) bool {
+	return n <= maxRelayMsg && (m.addr == nil || !m.addr.getAddrSent)
+}
 
 // addrDone ends the handling of an address message of n entries: an
 // answer short of a full message ends what our getaddr asked for (Core's
 // m_getaddr_sent).
 func (m *Machine) addrDone(n, kept int, out *[]Action) {
 	if n < MaxAddrPerMsg {
-		m.addr.getAddrSent = false
+		m.addrs().getAddrSent = false
 	}
 	if kept < n {
 		note(out, "addresses: %d of %d kept (processed %d, rate-limited %d in all)",
-			kept, n, m.addr.stats.Processed, m.addr.stats.RateLimited)
+			kept, n, m.addrs().stats.Processed, m.addrs().stats.RateLimited)
 	}
 }
 
@@ -308,12 +320,12 @@ func (m *Machine) gotGetAddr(out *[]Action) {
 	case !m.params.Inbound:
 		note(out, "ignored getaddr from an outbound peer")
 		return
-	case m.addr.getAddrRecv:
+	case m.addrs().getAddrRecv:
 		note(out, "ignored repeated getaddr")
 		return
 	}
 	m.addrRelay()
-	m.addr.getAddrRecv, m.addr.asked = true, true
+	m.addrs().getAddrRecv, m.addrs().asked = true, true
 	*out = append(*out, Action{Kind: ActGetAddr})
 }
 
@@ -322,11 +334,11 @@ func (m *Machine) gotGetAddr(out *[]Action) {
 // IPv6 entries; at most MaxAddrPerMsg either way. An answer nobody asked
 // for is dropped.
 func (m *Machine) answerGetAddr(addrs []*wire.NetAddressV2, out *[]Action) {
-	if !m.addr.asked {
+	if m.addr == nil || !m.addr.asked {
 		note(out, "addresses from the node with no getaddr to answer")
 		return
 	}
-	m.addr.asked = false
+	m.addrs().asked = false
 	if len(addrs) > MaxAddrPerMsg {
 		addrs = addrs[:MaxAddrPerMsg]
 	}
@@ -358,8 +370,8 @@ func (m *Machine) sendAddrs(addrs []*wire.NetAddressV2, out *[]Action) {
 
 // relayAddrs queues addresses the node relays to this peer (rule 4).
 func (m *Machine) relayAddrs(now time.Time, addrs []*wire.NetAddressV2, out *[]Action) {
-	a := &m.addr
-	if !a.stats.RelayEnabled {
+	a := m.addr
+	if a == nil || !a.stats.RelayEnabled {
 		return
 	}
 	for _, na := range addrs {
@@ -380,8 +392,8 @@ func (m *Machine) relayAddrs(now time.Time, addrs []*wire.NetAddressV2, out *[]A
 
 // addrTrickle sends the queued addresses once nextSend has come.
 func (m *Machine) addrTrickle(now time.Time, out *[]Action) {
-	a := &m.addr
-	if a.nextSend.IsZero() || now.Before(a.nextSend) {
+	a := m.addr
+	if a == nil || a.nextSend.IsZero() || now.Before(a.nextSend) {
 		return
 	}
 	for _, na := range a.pending {

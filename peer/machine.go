@@ -127,7 +127,7 @@ type Machine struct {
 	val     *validating // running inside Standby while checks are out
 
 	relayState relayState
-	addr       addrState
+	addr       *addrState // nil until the peer's address relay first needs it (addr.go)
 
 	info        handshake.Info
 	reason      Reason
@@ -212,8 +212,8 @@ func (m *Machine) Deadline() time.Time {
 		if t := m.relayState.nextTrickle; !t.IsZero() {
 			d = earlier(t, d)
 		}
-		if t := m.addr.nextSend; !t.IsZero() {
-			d = earlier(t, d)
+		if a := m.addr; a != nil && !a.nextSend.IsZero() {
+			d = earlier(a.nextSend, d)
 		}
 		return d
 	}
@@ -277,7 +277,6 @@ func (m *Machine) step(ev Event, out *[]Action) fsm.Result {
 	switch ev.Kind {
 	case EvStart:
 		m.connectedAt = ev.Now
-		m.addrStart(ev.Now)
 	case EvClosed:
 		m.disconnect(ev.Now, ev.Reason, onDisconnect, out)
 		return fsm.Handled
@@ -494,10 +493,9 @@ func (l *hsLevel) Step(ev Event, out *[]Action) fsm.Result {
 	}
 	m := l.m
 	if ev.Kind == EvStart {
-		// The peer machine records the connection time too, and
-		// starts the address token bucket.
+		// The peer machine records the connection time too (the
+		// address token bucket starts from it).
 		m.connectedAt = ev.Now
-		m.addrStart(ev.Now)
 	}
 	if m.hsOut == nil {
 		// Room for a handshake's largest step (version, wtxidrelay,

@@ -86,9 +86,11 @@ func (p *Peer) drain() {
 	p.inMu.Lock()
 	// Swap the inbox with the one taken last time, so that neither
 	// allocates once both have grown to their working size.
-	p.in, p.taken = inbox{evs: p.taken.evs[:0]}, p.in
+	var taken inbox
+	p.in, taken = inbox{evs: p.taken[:0]}, p.in
+	p.taken = taken.evs
 	p.inMu.Unlock()
-	evs := p.taken.evs
+	evs := p.taken
 	for i := range evs {
 		evs[i].Now = time.Now()
 		p.loopStep(evs[i])

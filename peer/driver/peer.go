@@ -55,13 +55,13 @@ type Peer struct {
 	id      uint64
 	nonce   uint64
 	conn    net.Conn
-	inbound bool
 	addr    string
 	cfg     *Config
-	started time.Time
+	started int64 // unix nanoseconds
 	parent  context.Context
 	done    chan struct{}
 	hooks   *testHooks // nil outside tests
+	inbound bool
 
 	// Guarded by own, which the owner loop holds for each of its moves
 	// but not while it waits in a read, and Relay holds for its own
@@ -70,12 +70,12 @@ type Peer struct {
 	own       ownLock
 	m         *peer.Machine
 	t         transport.Transport
-	broken    bool         // the machine panicked; the peer is closing
-	taken     inbox        // the inbox taken by the last drain, kept for reuse
-	direct    bool         // the step running is Relay's: its writes must not block
+	taken     []peer.Event // the events taken by the last drain, kept for reuse
 	dw        *directWrite // Relay's non-blocking writes; made at the first one
-	worked    bool         // a step ran since the loop last moved to a fresh goroutine
 	handoffAt time.Time    // when the loop moves, if nothing else happens
+	broken    bool         // the machine panicked; the peer is closing
+	direct    bool         // the step running is Relay's: its writes must not block
+	worked    bool         // a step ran since the loop last moved to a fresh goroutine
 	moved     bool         // the machine changed state since the last publish
 
 	// Owned by the owner loop: set by Start, used when the peer ends.
@@ -114,7 +114,7 @@ func New(parent context.Context, id uint64, conn net.Conn, t transport.Transport
 		inbound: p.Inbound,
 		addr:    conn.RemoteAddr().String(),
 		cfg:     cfg,
-		started: time.Now(),
+		started: time.Now().UnixNano(),
 		parent:  parent,
 		done:    make(chan struct{}),
 		hist:    fsm.NewHistory(HistorySize),

@@ -13,14 +13,14 @@ import (
 
 // machineSnap is what the owner loop publishes after each step.
 type machineSnap struct {
-	path      string
-	pingSent  time.Time
-	reason    peer.Reason
-	minRTT    time.Duration
-	lastRTT   time.Duration
-	addr      peer.AddrStats
-	transport string    // the transport's name
-	session   sessioner // a v2 transport, for its session id; nil otherwise
+	path                           string
+	pingSent                       time.Time
+	reason                         peer.Reason
+	minRTT                         time.Duration
+	lastRTT                        time.Duration
+	addrProcessed, addrRateLimited uint64    // the machine's AddrStats (RelayEnabled: Peer.addrRelay)
+	transport                      string    // the transport's name
+	session                        sessioner // a v2 transport, for its session id; nil otherwise
 	// info points at the machine's record of the handshake, which the
 	// machine writes once, before the peer is ready, and never again;
 	// nil until then.
@@ -68,7 +68,7 @@ func (p *Peer) publish(now time.Time) {
 	}
 	p.snap.reason = p.m.Reason()
 	p.snap.minRTT, p.snap.lastRTT = minRTT, last
-	p.snap.addr = addr
+	p.snap.addrProcessed, p.snap.addrRateLimited = addr.Processed, addr.RateLimited
 	p.snap.pingSent = time.Time{}
 	if wait != 0 {
 		p.snap.pingSent = now.Add(-wait)
@@ -120,7 +120,7 @@ func (p *Peer) Snapshot() Snapshot {
 		s.StartHeight, s.Relay, s.WTxIDRelay, s.AddrV2 = info.StartHeight, info.Relay, info.WTxIDRelay, info.AddrV2
 	}
 	s.MinPing, s.LastPing = p.snap.minRTT, p.snap.lastRTT
-	s.AddrRelayEnabled, s.AddrProcessed, s.AddrRateLimited = p.snap.addr.RelayEnabled, p.snap.addr.Processed, p.snap.addr.RateLimited
+	s.AddrRelayEnabled, s.AddrProcessed, s.AddrRateLimited = p.addrRelay.Load(), p.snap.addrProcessed, p.snap.addrRateLimited
 	s.State = p.snap.path
 	s.DisconnectedFor = p.snap.reason
 	if !p.snap.pingSent.IsZero() {
@@ -135,7 +135,7 @@ func (p *Peer) Snapshot() Snapshot {
 			s.SessionID = id[:]
 		}
 	}
-	s.ID, s.Addr, s.Inbound, s.ConnectedAt = p.id, p.addr, p.inbound, p.started
+	s.ID, s.Addr, s.Inbound, s.ConnectedAt = p.id, p.addr, p.inbound, time.Unix(0, p.started)
 	s.BytesSent, s.BytesRecv = p.bytesSent.Load(), p.bytesRecv.Load()
 	s.LastSend, s.LastRecv = unixNano(p.lastSend.Load()), unixNano(p.lastRecv.Load())
 	return s
