@@ -64,7 +64,7 @@ func (n *Node) carry(acts []connmgr.Action) error {
 		switch a.Kind {
 		case connmgr.ActDial:
 			n.bookAttempt(a.Target)
-			n.spawn(func() { n.dialOut(a.Dial, a.Target, a.V2) })
+			n.spawn(func() { n.dialOut(a.Dial, a.Target, a.V2, a.Conn) })
 		case connmgr.ActDisconnect:
 			n.mu.Lock()
 			p := n.peers[a.ID]
@@ -104,6 +104,8 @@ func disconnectReason(w connmgr.Why) peer.Reason {
 		return peer.ReasonEvicted
 	case connmgr.WhyBanned:
 		return peer.ReasonBanned
+	case connmgr.WhyFeeler:
+		return reasonFeeler
 	}
 	return peer.ReasonOperator
 }
@@ -178,7 +180,7 @@ func (n *Node) admit(conn net.Conn) {
 	var p *driver.Peer
 	if ok {
 		// Inbound, v2 is detected (NewPeer cannot fail for it).
-		p, _ = n.newPeerLocked(id, conn, true, randNonce(), n.cfg.V2Transport)
+		p, _ = n.newPeerLocked(id, conn, true, randNonce(), n.cfg.V2Transport, connmgr.KindInbound)
 	}
 	n.mu.Unlock()
 	n.carry(acts)
@@ -198,8 +200,9 @@ func (n *Node) minPingLocked(id uint64) time.Duration {
 	return 0
 }
 
-// dialOut carries out one ActDial, with BIP 324's transport when v2.
-func (n *Node) dialOut(dial uint64, target string, v2 bool) {
+// dialOut carries out one ActDial of a connection of kind, with BIP 324's
+// transport when v2.
+func (n *Node) dialOut(dial uint64, target string, v2 bool, kind connmgr.Kind) {
 	ctx, cancel := context.WithTimeout(n.ctx, n.cfg.DialTimeout)
 	conn, err := n.cfg.Dial(ctx, "tcp", target)
 	cancel()
@@ -216,7 +219,7 @@ func (n *Node) dialOut(dial uint64, target string, v2 bool) {
 	ok, why := accepted(acts, id)
 	var p *driver.Peer
 	if ok {
-		p, err = n.newPeerLocked(id, conn, false, nonce, v2)
+		p, err = n.newPeerLocked(id, conn, false, nonce, v2, kind)
 		ok = err == nil
 	}
 	n.mu.Unlock()
@@ -270,8 +273,9 @@ func (n *Node) querySeeds() {
 
 // newPeerLocked makes the peer on an accepted connection and registers it.
 // v2: outbound, open with BIP 324; inbound, tell v1 from v2 by what the
-// peer sends. n.mu is held.
-func (n *Node) newPeerLocked(id uint64, conn net.Conn, inbound bool, nonce uint64, v2 bool) (*driver.Peer, error) {
+// peer sends. kind is the manager's: a feeler sends no getaddr. n.mu is
+// held.
+func (n *Node) newPeerLocked(id uint64, conn net.Conn, inbound bool, nonce uint64, v2 bool, kind connmgr.Kind) (*driver.Peer, error) {
 	tr, err := n.transportFor(conn, inbound, v2)
 	if err != nil {
 		return nil, err
@@ -285,8 +289,8 @@ func (n *Node) newPeerLocked(id uint64, conn net.Conn, inbound bool, nonce uint6
 			KeyExchange: v2,
 		},
 		Rand: rand.Uint64,
-		// Every outbound connection is full-relay today.
-		GetAddr: !inbound,
+		// Every outbound connection but a feeler is full-relay.
+		GetAddr: !inbound && kind != connmgr.KindFeeler,
 	})
 	n.peers[id] = p
 	if log.Level() <= btclog.LevelDebug {

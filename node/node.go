@@ -66,7 +66,9 @@ type Config struct {
 	AddPeer []string
 	// MaxPeers bounds inbound plus outbound peers.
 	MaxPeers int
-	// TargetOutbound is how many seed-found outbound peers to keep.
+	// TargetOutbound is how many automatic outbound full-relay peers,
+	// drawn from the address book in distinct network groups, to keep
+	// besides --addpeer's (none with --connect); 0 means the default.
 	TargetOutbound int
 	// NoDNSSeed disables DNS seeding.
 	NoDNSSeed bool
@@ -219,6 +221,7 @@ func New(cfg Config) (*Node, error) {
 			lists[i] = na
 		}
 	}
+	src := &bookSource{}
 	m, err := connmgr.New(connmgr.Config{
 		MaxPeers:            cfg.MaxPeers,
 		TargetOutbound:      cfg.TargetOutbound,
@@ -232,6 +235,7 @@ func New(cfg Config) (*Node, error) {
 		Seeds:               !cfg.NoDNSSeed && len(cfg.Params.DNSSeeds) > 0,
 		Bans:                bans,
 		V2:                  cfg.V2Transport,
+		Book:                src,
 	})
 	if err != nil {
 		return nil, err
@@ -249,6 +253,7 @@ func New(cfg Config) (*Node, error) {
 		bookErr: bookErr,
 	}
 	n.bookLocal = local
+	src.n = n
 	crand.Read(n.relayKey[:])
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	// NODE_P2P_V2 is advertised exactly when v2 is spoken, whatever

@@ -231,8 +231,10 @@ func (n *Node) reannounceDelay() time.Duration {
 // the connection manager learns it, and the peer is offered every transaction in the mempool (it never blocks: the
 // peer's own queue takes the batch or refuses it).
 func (n *Node) peerReady(p *driver.Peer) {
-	n.step(connmgr.Event{Kind: connmgr.EvReady, ID: p.ID()})
+	// Good first: a feeler is disconnected by the step (its handshake
+	// has served to move its address to tried).
 	n.bookGood(p)
+	n.step(connmgr.Event{Kind: connmgr.EvReady, ID: p.ID()})
 	if n.cfg.Mempool == nil {
 		return
 	}

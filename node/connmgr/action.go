@@ -42,14 +42,18 @@ const (
 	KindManual
 	// KindPersistent: from --addpeer or addnode add; kept likewise.
 	KindPersistent
-	// KindSeed: an address from the candidates (today the DNS seeds'
-	// answers); TargetOutbound of them are kept.
+	// KindSeed: an automatic outbound full-relay connection (Core's
+	// outbound-full-relay) to an address from the Book, which the DNS
+	// seeds' answers feed among others; TargetOutbound of them are kept.
 	KindSeed
 	// KindOneTry: addnode onetry; dialled once.
 	KindOneTry
+	// KindFeeler: a short-lived connection to an address from the book's
+	// new table, closed once its handshake is done (Core's feeler).
+	KindFeeler
 )
 
-var kindNames = [...]string{"inbound", "manual", "persistent", "seed", "onetry"}
+var kindNames = [...]string{"inbound", "manual", "persistent", "seed", "onetry", "feeler"}
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) {
@@ -66,6 +70,8 @@ const (
 	WhyEvicted Why = iota + 1
 	WhyBanned
 	WhyOperator
+	// WhyFeeler: a feeler's handshake is done; it has served its purpose.
+	WhyFeeler
 )
 
 func (w Why) String() string {
@@ -76,6 +82,8 @@ func (w Why) String() string {
 		return "banned"
 	case WhyOperator:
 		return "operator"
+	case WhyFeeler:
+		return "feeler done"
 	}
 	return "why?"
 }

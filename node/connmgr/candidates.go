@@ -1,45 +1,183 @@
 package connmgr
 
-import "net/netip"
+import (
+	"net/netip"
+	"time"
+)
 
-// candidates is where outbound addresses come from when the manager keeps
-// KindSeed peers: the one place that knows them. Today the DNS seeds'
-// answers are added (EvSeeds) and taken first in, first out (the node
-// shuffles each answer); an address book (with gossip's addresses) will
-// take its place behind the same two methods.
-type candidates struct {
-	queue []netip.AddrPort
-	known map[netip.AddrPort]bool // in queue
+// Book is where automatic outbound connections (KindSeed, KindFeeler) find
+// their addresses: the node's address book, which the DNS seeds' answers
+// and gossip fill. The manager calls it synchronously while it is stepped
+// (the node implements it over its book, under the book's lock), so the
+// manager stays pure and its decisions are made on the book as it is at
+// that step, with no copy of candidates to go stale; the randomness of
+// Select is the book's own, given to it by the node.
+type Book interface {
+	// Select picks an address to dial (Core's addrman Select): from the
+	// new table only when newOnly, else from new or tried. Recently tried
+	// and failing addresses come back less often: that is the back-off
+	// per address.
+	Select(now time.Time, newOnly bool) (netip.AddrPort, bool)
+	// Group is the network group of ip (/16 of IPv4, /32 of IPv6; on
+	// regtest and simnet 127.A.B for 127.A.B.C).
+	Group(ip netip.Addr) string
+	// Len is how many addresses the book holds.
+	Len() int
 }
 
-// add queues the addresses not already queued and returns how many it
-// queued.
-func (c *candidates) add(addrs []netip.AddrPort) int {
-	if c.known == nil {
-		c.known = make(map[netip.AddrPort]bool)
-	}
-	n := 0
-	for _, a := range addrs {
-		a = netip.AddrPortFrom(a.Addr().Unmap(), a.Port())
-		if !a.Addr().IsValid() || a.Port() == 0 || c.known[a] {
+// Timings of the automatic outbound connections, as Core has them.
+const (
+	// MaxSelectTries is how many addresses one automatic dial may draw
+	// from the book before giving up until the next refill (Core's 100
+	// in ThreadOpenConnections).
+	MaxSelectTries = 100
+	// RefillInterval is how often the manager looks in the book again
+	// while it has fewer than TargetOutbound automatic peers (the book
+	// learns addresses by gossip without the manager hearing of it).
+	RefillInterval = time.Second
+	// FeelerInterval is the time between two feeler connections (Core's
+	// FEELER_INTERVAL; Core draws it from an exponential law, here it is
+	// fixed).
+	FeelerInterval = 2 * time.Minute
+	// SeedsDelayFew and SeedsDelayMany are how long the manager lets the
+	// book's addresses be tried before asking the DNS seeds, when the book
+	// holds fewer than SeedsBookThreshold addresses and when it holds more
+	// (Core's DNSSEEDS_DELAY_FEW_PEERS, DNSSEEDS_DELAY_MANY_PEERS and
+	// DNSSEEDS_DELAY_PEER_THRESHOLD). An empty book asks at once.
+	SeedsDelayFew      = 11 * time.Second
+	SeedsDelayMany     = 5 * time.Minute
+	SeedsBookThreshold = 1000
+	// SeedsEnough is how many automatic outbound peers, handshake done,
+	// make the DNS seeds unnecessary (Core's nRelevant >= 2).
+	SeedsEnough = 2
+)
+
+// candidate draws from the book an address to dial: not dialled or
+// connected already, not banned or discouraged, and in a network group
+// that groups does not hold. It returns the address and its group.
+func (m *Manager) candidate(now time.Time, newOnly bool, groups map[string]bool) (netip.AddrPort, string, bool) {
+	for range MaxSelectTries {
+		ap, ok := m.cfg.Book.Select(now, newOnly)
+		if !ok {
+			break
+		}
+		ip := ap.Addr().Unmap()
+		ap = netip.AddrPortFrom(ip, ap.Port())
+		if !ip.IsValid() || ap.Port() == 0 || m.busy[ap.String()] > 0 || m.isBanned(ip, now) || m.isDiscouraged(ip, now) {
 			continue
 		}
-		c.known[a] = true
-		c.queue = append(c.queue, a)
-		n++
+		g := m.cfg.Book.Group(ip)
+		if groups[g] {
+			continue
+		}
+		return ap, g, true
 	}
-	return n
+	return netip.AddrPort{}, "", false
 }
 
-// next takes the oldest queued address.
-func (c *candidates) next() (netip.AddrPort, bool) {
-	if len(c.queue) == 0 {
-		return netip.AddrPort{}, false
+// outboundGroups is the set of network groups of the outbound peers and
+// dials that are not feelers (short-lived, they do not count, as in
+// Core): kept, one-try and automatic alike.
+func (m *Manager) outboundGroups() map[string]bool {
+	gs := make(map[string]bool)
+	add := func(ip netip.Addr) {
+		if ip.IsValid() {
+			gs[m.cfg.Book.Group(ip.Unmap())] = true
+		}
 	}
-	a := c.queue[0]
-	c.queue = c.queue[1:]
-	delete(c.known, a)
-	return a, true
+	for _, c := range m.peers {
+		if c.kind != KindInbound && c.kind != KindFeeler {
+			add(c.remote.Addr())
+		}
+	}
+	for _, d := range m.dials {
+		if d.kind == KindFeeler {
+			continue
+		}
+		if ap, err := netip.ParseAddrPort(d.target); err == nil {
+			add(ap.Addr())
+		}
+	}
+	return gs
 }
 
-func (c *candidates) empty() bool { return len(c.queue) == 0 }
+// fillAuto keeps TargetOutbound automatic peers in distinct groups, dials
+// a feeler when one is due, and asks the DNS seeds when they are needed
+// (rules 2 and 9 of the package doc).
+func (m *Manager) fillAuto(now time.Time, out *[]Action) {
+	var groups map[string]bool
+	if m.seedPeers < m.cfg.TargetOutbound || !now.Before(m.feelerAt) {
+		groups = m.outboundGroups()
+	}
+	for m.seedPeers < m.cfg.TargetOutbound {
+		ap, g, ok := m.candidate(now, false, groups)
+		if !ok {
+			break
+		}
+		groups[g] = true
+		m.dial(ap.String(), KindSeed, false, out)
+	}
+	switch {
+	case m.seedPeers >= m.cfg.TargetOutbound:
+		m.fillAt = time.Time{}
+	case !m.fillAt.After(now):
+		m.fillAt = now.Add(RefillInterval)
+	}
+	// As in Core, a feeler waits until the target is met: until then the
+	// automatic dials test the book's addresses themselves.
+	if !now.Before(m.feelerAt) && m.seedPeers >= m.cfg.TargetOutbound {
+		m.feelerAt = now.Add(FeelerInterval)
+		if ap, _, ok := m.candidate(now, true, groups); ok {
+			m.dial(ap.String(), KindFeeler, false, out)
+		}
+	}
+	if m.wantSeeds() && !now.Before(m.seedAt) {
+		m.querying = true
+		*out = append(*out, Action{Kind: ActQuerySeeds})
+	}
+}
+
+// wantSeeds says whether the DNS seeds are to be asked (at seedAt): while
+// fewer than SeedsEnough automatic peers have finished their handshake.
+func (m *Manager) wantSeeds() bool {
+	return m.seeding && !m.querying && m.autoReady < SeedsEnough
+}
+
+// seedsDelay is how long after start the DNS seeds are first asked, by
+// the size of the book.
+func seedsDelay(n int) time.Duration {
+	switch {
+	case n == 0:
+		return 0
+	case n < SeedsBookThreshold:
+		return SeedsDelayFew
+	}
+	return SeedsDelayMany
+}
+
+// seeded takes the DNS seeds' answer: its addresses went into the book
+// (the node adds them) and become candidates through it. After an answer
+// with addresses the seeds are asked again, if still needed, no sooner
+// than RetryMax; after an empty one, after a back-off from RetryMin
+// doubling to RetryMax.
+func (m *Manager) seeded(ev Event, out *[]Action) {
+	m.querying = false
+	if len(ev.Addrs) == 0 {
+		m.seedAt = ev.Now.Add(m.seedBackoff)
+		note(out, true, "DNS seeds returned no addresses; asking again in %v if still needed", m.seedBackoff)
+		m.seedBackoff = min(2*m.seedBackoff, m.cfg.RetryMax)
+		return
+	}
+	m.seedBackoff = m.cfg.RetryMin
+	m.seedAt = ev.Now.Add(m.cfg.RetryMax)
+}
+
+// Kind returns the kind of peer id, for the node's peer information
+// (getpeerinfo's connection_type).
+func (m *Manager) Kind(id uint64) (Kind, bool) {
+	c := m.peers[id]
+	if c == nil {
+		return 0, false
+	}
+	return c.kind, true
+}

@@ -19,11 +19,16 @@
 //     of their peer they are redialled after a back-off that starts at
 //     RetryMin and doubles to RetryMax, and returns to RetryMin once a
 //     peer on the address has finished its handshake.
-//  2. Only when neither list is given and Seeds is set, the manager keeps
-//     TargetOutbound outbound peers of KindSeed from its candidates, and
-//     asks for the DNS seeds when it has none left: at once at start, then
-//     no sooner than RetryMin after an answer with addresses, and after a
-//     back-off (RetryMin doubling to RetryMax) after an empty one.
+//  2. Unless --connect is given (it means only those), the manager keeps
+//     TargetOutbound automatic outbound full-relay peers (KindSeed)
+//     besides the kept ones, with addresses drawn from the Book, at most
+//     one per network group: no two outbound peers or dials other than
+//     feelers share a group. An address already dialled or connected, or
+//     banned or discouraged, is drawn again (MaxSelectTries per dial);
+//     every dial is recorded in the book by the node (Attempt), whose
+//     Select then favours other addresses: that is the back-off per
+//     address. While under target, the book is looked at again every
+//     RefillInterval.
 //  3. Inbound: refused when banned; when MaxPendingPerSubnet inbound peers
 //     of its /24 (IPv6: /64) have not finished their handshake; when
 //     MaxPerAddress inbound peers come from its address; when discouraged
@@ -31,7 +36,7 @@
 //     and no inbound peer may be evicted (see evict).
 //  4. Outbound: a connection to a banned address or beyond MaxPeers is
 //     refused (and counts as a failed dial).
-//  5. A misbehaving inbound or seed peer's address is discouraged for
+//  5. A misbehaving inbound or automatic (seed, feeler) peer's address is discouraged for
 //     DiscourageTime (at most MaxDiscouraged addresses; the one that
 //     expires first makes room).
 //  6. Operator bans cover subnets until a time; a new ban closes the peers
@@ -42,16 +47,29 @@
 //     handshake is done, the nonce is no longer ours to recognise.
 //  8. With V2, an address the operator named is dialled with BIP 324
 //     unless the operator asked for v1 (addnode's v2transport=false, which
-//     a kept address remembers); seed answers (no services known) with
+//     a kept address remembers); automatic and feeler connections with
 //     v1. Asking for v2 without V2 is refused (ErrV2Disabled). A v2 attempt closed
 //     before the peer sent a byte (EvClosed with V2Refused) marks the
 //     address v1-only (in memory, at most MaxV1Only) and dials it again
 //     at once with v1: a kept address without growing its back-off, a
 //     one-try address once more (Core's ShouldReconnectV1).
+//  9. Every FeelerInterval once the target is met, a feeler (KindFeeler)
+//     is dialled to an address from the book's new table, in a group no
+//     outbound peer holds; it does not count toward the target and is
+//     disconnected (WhyFeeler) as soon as its handshake completes, which
+//     the node records in the book (Good: the address moves to tried).
+//  10. With Seeds (and not --connect), the DNS seeds are asked SeedsDelayFew
+//     after start when the book holds fewer than SeedsBookThreshold
+//     addresses, SeedsDelayMany when more, at once when it is empty; not
+//     at all while SeedsEnough automatic peers have finished their
+//     handshake. Their answer goes into the book (the node adds it) and
+//     becomes candidates through it. An empty answer asks again after a
+//     back-off (RetryMin doubling to RetryMax), one with addresses no
+//     sooner than RetryMax, each only while still needed.
 //
-// Candidate addresses for KindSeed come from one place, the candidates
-// value (candidates.go): today the DNS seeds' answers feed it; an address
-// book will take its place.
+// Addresses for automatic connections come from one place, the Book
+// interface (candidates.go), which the manager calls while it is stepped;
+// why an interface rather than candidates passed in events is said there.
 //
 // A Manager is not safe for concurrent use: the node steps it under a
 // mutex.
@@ -102,7 +120,8 @@ var (
 type Config struct {
 	// MaxPeers bounds inbound plus outbound peers.
 	MaxPeers int
-	// TargetOutbound is how many KindSeed peers to keep.
+	// TargetOutbound is how many automatic outbound peers (KindSeed) to
+	// keep; 0 means none.
 	TargetOutbound int
 	// RetryMin and RetryMax bound the back-offs.
 	RetryMin, RetryMax time.Duration
@@ -118,6 +137,9 @@ type Config struct {
 	Connect, AddPeer []string
 	// Seeds: the network has DNS seeds and seeding is allowed.
 	Seeds bool
+	// Book gives the addresses of automatic connections; nil means no
+	// automatic connection (nor DNS seeds).
+	Book Book
 	// Bans are the bans loaded from disk; expired ones are dropped at
 	// start.
 	Bans []Ban
@@ -162,12 +184,15 @@ type Manager struct {
 	keptIndex map[string]*target
 	onetry    []oneTry // asked before start
 
-	seeding     bool
-	cands       candidates
+	auto        bool // automatic outbound connections (rule 2)
+	seeding     bool // and DNS seeds (rule 10)
 	querying    bool
 	seedAt      time.Time // the next query, no sooner
 	seedBackoff time.Duration
-	seedPeers   int // KindSeed dials and peers
+	seedPeers   int       // KindSeed dials and peers
+	autoReady   int       // KindSeed peers whose handshake is done
+	fillAt      time.Time // under target: look in the book again
+	feelerAt    time.Time // the next feeler, no sooner
 
 	discouraged map[netip.Addr]time.Time
 	bans        map[netip.Prefix]Ban
@@ -210,8 +235,9 @@ func New(cfg Config) (*Manager, error) {
 		discouraged: make(map[netip.Addr]time.Time),
 		bans:        make(map[netip.Prefix]Ban),
 		seedBackoff: cfg.RetryMin,
-		seeding:     cfg.Seeds && len(cfg.Connect) == 0 && len(cfg.AddPeer) == 0,
 	}
+	m.auto = cfg.Book != nil && len(cfg.Connect) == 0 && cfg.TargetOutbound > 0
+	m.seeding = m.auto && cfg.Seeds
 	for _, b := range cfg.Bans {
 		if b.Subnet.IsValid() {
 			m.bans[b.Subnet.Masked()] = b
@@ -237,6 +263,10 @@ func (m *Manager) Step(ev Event) []Action {
 		}
 		m.started = true
 		m.dropExpiredBans(now)
+		m.feelerAt = now.Add(FeelerInterval)
+		if m.seeding {
+			m.seedAt = now.Add(seedsDelay(m.cfg.Book.Len()))
+		}
 		for _, o := range m.onetry {
 			m.dial(o.target, KindOneTry, o.v1, &out)
 		}
@@ -249,7 +279,7 @@ func (m *Manager) Step(ev Event) []Action {
 	case EvDialFailed:
 		m.dialFailed(ev, &out)
 	case EvReady:
-		m.ready(ev)
+		m.ready(ev, &out)
 	case EvClosed:
 		m.closed(ev, &out)
 	case EvSeeds:
@@ -262,8 +292,7 @@ func (m *Manager) Step(ev Event) []Action {
 }
 
 // fill starts the dials that are due: kept addresses whose wait is over,
-// and KindSeed peers up to TargetOutbound (querying the seeds when no
-// candidate is left).
+// then the automatic ones (fillAuto).
 func (m *Manager) fill(now time.Time, out *[]Action) {
 	if !m.started {
 		return
@@ -273,28 +302,9 @@ func (m *Manager) fill(now time.Time, out *[]Action) {
 			m.dialKept(t, now, out)
 		}
 	}
-	if !m.seeding {
-		return
+	if m.auto {
+		m.fillAuto(now, out)
 	}
-	for m.seedPeers < m.cfg.TargetOutbound {
-		ap, ok := m.cands.next()
-		if !ok {
-			break
-		}
-		a := ap.String()
-		if m.busy[a] > 0 || m.isBanned(ap.Addr(), now) || m.isDiscouraged(ap.Addr(), now) {
-			continue
-		}
-		m.dial(a, KindSeed, false, out)
-	}
-	if m.wantSeeds() && !now.Before(m.seedAt) {
-		m.querying = true
-		*out = append(*out, Action{Kind: ActQuerySeeds})
-	}
-}
-
-func (m *Manager) wantSeeds() bool {
-	return m.seeding && !m.querying && m.seedPeers < m.cfg.TargetOutbound && m.cands.empty()
 }
 
 // Deadline is when the node must send EvTick next; zero means no timer
@@ -317,6 +327,14 @@ func (m *Manager) Deadline() time.Time {
 	if m.wantSeeds() {
 		earliest(m.seedAt)
 	}
+	if m.auto {
+		if !m.fillAt.IsZero() {
+			earliest(m.fillAt)
+		}
+		if m.seedPeers >= m.cfg.TargetOutbound {
+			earliest(m.feelerAt)
+		}
+	}
 	return d
 }
 
@@ -324,7 +342,7 @@ func (m *Manager) Deadline() time.Time {
 // v1 (rule 8 decides otherwise).
 func (m *Manager) dial(target string, kind Kind, v1 bool, out *[]Action) uint64 {
 	m.nextDial++
-	v2 := m.cfg.V2 && kind != KindSeed && !v1 && !m.v1Only[target]
+	v2 := m.cfg.V2 && kind != KindSeed && kind != KindFeeler && !v1 && !m.v1Only[target]
 	m.dials[m.nextDial] = dial{target: target, kind: kind, v2: v2}
 	m.busy[target]++
 	if kind == KindSeed {
@@ -395,12 +413,18 @@ func (m *Manager) connected(ev Event, out *[]Action) {
 	*out = append(*out, Action{Kind: ActAccept, ID: c.id})
 }
 
-func (m *Manager) ready(ev Event) {
+func (m *Manager) ready(ev Event, out *[]Action) {
 	c := m.peers[ev.ID]
 	if c == nil || c.ready {
 		return
 	}
 	c.ready = true
+	switch c.kind {
+	case KindSeed:
+		m.autoReady++
+	case KindFeeler:
+		m.disconnect(c, WhyFeeler, out)
+	}
 	if c.kind == KindInbound {
 		decrement(m.pending, subnetKey(c.ip))
 	}
@@ -434,9 +458,12 @@ func (m *Manager) closed(ev Event, out *[]Action) {
 		decrement(m.busy, c.target)
 		if c.kind == KindSeed {
 			m.seedPeers--
+			if c.ready {
+				m.autoReady--
+			}
 		}
 	}
-	if ev.Misbehaved && (c.kind == KindInbound || c.kind == KindSeed) {
+	if ev.Misbehaved && (c.kind == KindInbound || c.kind == KindSeed || c.kind == KindFeeler) {
 		m.discourage(c.ip, ev.Now, out)
 	}
 	if c.v2 && ev.V2Refused {

@@ -77,25 +77,3 @@ func (m *Manager) wait(t *target, now time.Time, out *[]Action) {
 	note(out, false, "reconnecting to %s in %v", t.addr, t.backoff)
 	t.backoff = min(2*t.backoff, m.cfg.RetryMax)
 }
-
-// seeded takes the DNS seeds' answer (rule 2): an answer with no address
-// worth dialling (none new, none not already dialled, banned or
-// discouraged) counts as an empty one.
-func (m *Manager) seeded(ev Event, out *[]Action) {
-	m.querying = false
-	usable := make([]netip.AddrPort, 0, len(ev.Addrs))
-	for _, a := range ev.Addrs {
-		ip := a.Addr().Unmap()
-		if m.busy[netip.AddrPortFrom(ip, a.Port()).String()] == 0 && !m.isBanned(ip, ev.Now) && !m.isDiscouraged(ip, ev.Now) {
-			usable = append(usable, a)
-		}
-	}
-	if m.cands.add(usable) == 0 {
-		m.seedAt = ev.Now.Add(m.seedBackoff)
-		note(out, true, "DNS seeds returned no new addresses; asking again in %v", m.seedBackoff)
-		m.seedBackoff = min(2*m.seedBackoff, m.cfg.RetryMax)
-		return
-	}
-	m.seedBackoff = m.cfg.RetryMin
-	m.seedAt = ev.Now.Add(m.cfg.RetryMin)
-}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -29,6 +30,8 @@ var update = flag.Bool("update", false, "rewrite the expected output of scenario
 //	start [key=value...]           a new manager, started; keys: maxpeers, target,
 //	                               retrymin, retrymax, pending, peraddr, discourage,
 //	                               connect=a,b  addpeer=a,b  seeds=true  v2=true
+//	                               book=true (a fake address book, implied by seeds=true)
+//	                               booklen=N (the fake book claims N more addresses)
 //	                               ban=PREFIX/DURATION (a ban loaded from disk)
 //	new [key=value...]             the same, not started yet
 //	begin                          EvStart for a manager made by new
@@ -38,7 +41,10 @@ var update = flag.Bool("update", false, "rewrite the expected output of scenario
 //	ready ID                       peer ID finished its handshake
 //	closed ID [misbehaved|v2refused]  peer ID ended (v2refused: a v2 attempt
 //	                               closed before any reply)
-//	seeds [ADDR...]                the DNS seeds' answer
+//	seeds [ADDR...]                the DNS seeds' answer (the addresses go into the book)
+//	book ADDR...                   addresses enter the fake book's new table
+//	                               (its Select takes them in turn; Group is the /16)
+//	tried ADDR                     the fake book moves ADDR to tried (the node's Good)
 //	ping ID DURATION               peer ID's lowest ping, as the node would report it
 //	advance DURATION               move the clock and tick
 //	cmd add|remove|onetry ADDR [v1|v2]  addnode (v1, v2: its v2transport false, true)
@@ -60,6 +66,7 @@ func TestScenarios(t *testing.T) {
 
 type scenario struct {
 	t        *testing.T
+	book     *fakeBook
 	start    time.Time
 	now      time.Time
 	m        *Manager
@@ -143,7 +150,14 @@ func (s *scenario) run(line string) {
 		for _, a := range f[1:] {
 			addrs = append(addrs, s.addrPort(a))
 		}
+		s.book.add(addrs...)
 		s.step(Event{Kind: EvSeeds, Addrs: addrs})
+	case "book":
+		for _, a := range f[1:] {
+			s.book.add(s.addrPort(a))
+		}
+	case "tried":
+		s.book.tried[s.addrPort(arg(1))] = true
 	case "ping":
 		s.pings[s.num(arg(1))] = s.dur(arg(2))
 	case "advance":
@@ -165,8 +179,8 @@ func (s *scenario) run(line string) {
 			}
 			ps = append(ps, p)
 		}
-		s.out = append(s.out, fmt.Sprintf("peers [%s] live %d inbound %d seed %d candidates %d bans %d",
-			strings.Join(ps, ", "), s.m.live(), s.m.inbound, s.m.seedPeers, len(s.m.cands.queue), len(s.m.Bans(s.now))))
+		s.out = append(s.out, fmt.Sprintf("peers [%s] live %d inbound %d seed %d ready %d book %d bans %d",
+			strings.Join(ps, ", "), s.m.live(), s.m.inbound, s.m.seedPeers, s.m.autoReady, s.book.Len(), len(s.m.Bans(s.now))))
 	default:
 		s.fail("unknown command %q", line)
 	}
@@ -221,6 +235,8 @@ func (s *scenario) command(f []string) {
 func (s *scenario) newManager(args []string) {
 	cfg := Config{MaxPeers: 125, TargetOutbound: 8, RetryMin: 5 * time.Second, RetryMax: 5 * time.Minute,
 		MaxPendingPerSubnet: 8, DiscourageTime: 24 * time.Hour}
+	s.book = &fakeBook{tried: map[netip.AddrPort]bool{}}
+	useBook := false
 	for _, kv := range args {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok {
@@ -247,6 +263,11 @@ func (s *scenario) newManager(args []string) {
 			cfg.AddPeer = strings.Split(v, ",")
 		case "seeds":
 			cfg.Seeds = v == "true"
+			useBook = useBook || cfg.Seeds
+		case "book":
+			useBook = v == "true"
+		case "booklen":
+			s.book.extra = int(s.num(v))
 		case "v2":
 			cfg.V2 = v == "true"
 		case "ban":
@@ -256,6 +277,9 @@ func (s *scenario) newManager(args []string) {
 		default:
 			s.fail("start: unknown key %q", k)
 		}
+	}
+	if useBook {
+		cfg.Book = s.book
 	}
 	m, err := New(cfg)
 	if err != nil {
@@ -295,3 +319,43 @@ func (s *scenario) prefix(v string) netip.Prefix {
 	}
 	return p
 }
+
+// fakeBook is the scenarios' address book: Select takes its addresses in
+// turn (from new only when asked), Group is the /16 of IPv4 (/32 of IPv6).
+type fakeBook struct {
+	addrs []netip.AddrPort
+	tried map[netip.AddrPort]bool
+	next  int
+	extra int // addresses claimed beyond addrs, for Len
+}
+
+func (b *fakeBook) add(addrs ...netip.AddrPort) {
+	for _, a := range addrs {
+		if !slices.Contains(b.addrs, a) {
+			b.addrs = append(b.addrs, a)
+		}
+	}
+}
+
+func (b *fakeBook) Select(_ time.Time, newOnly bool) (netip.AddrPort, bool) {
+	for i := range b.addrs {
+		j := (b.next + i) % len(b.addrs)
+		if newOnly && b.tried[b.addrs[j]] {
+			continue
+		}
+		b.next = j + 1
+		return b.addrs[j], true
+	}
+	return netip.AddrPort{}, false
+}
+
+func (b *fakeBook) Group(ip netip.Addr) string {
+	bits := 32
+	if ip.Is4() {
+		bits = 16
+	}
+	p, _ := ip.Prefix(bits)
+	return p.String()
+}
+
+func (b *fakeBook) Len() int { return len(b.addrs) + b.extra }

@@ -1,0 +1,55 @@
+package node
+
+import (
+	"net/netip"
+	"time"
+
+	"github.com/peerd/peerd/node/addrbook"
+	"github.com/peerd/peerd/node/connmgr"
+	"github.com/peerd/peerd/peer"
+)
+
+// reasonFeeler ends a feeler connection once its handshake is done.
+const reasonFeeler peer.Reason = "feeler connection done"
+
+// bookSource is the connection manager's view of the address book
+// (connmgr.Book): the manager calls it while it is stepped, under n.mu,
+// and it takes bookMu briefly. The lock order is n.mu then bookMu; no code
+// takes n.mu while it holds bookMu.
+type bookSource struct{ n *Node }
+
+var _ connmgr.Book = (*bookSource)(nil)
+
+// dialNets are the networks the node can dial.
+var dialNets = []addrbook.Network{addrbook.NetIPv4, addrbook.NetIPv6}
+
+func (s *bookSource) Select(now time.Time, newOnly bool) (netip.AddrPort, bool) {
+	s.n.bookMu.Lock()
+	e, ok := s.n.book.Select(now, newOnly, dialNets...)
+	s.n.bookMu.Unlock()
+	if !ok {
+		return netip.AddrPort{}, false
+	}
+	return e.Addr.AddrPort()
+}
+
+func (s *bookSource) Group(ip netip.Addr) string {
+	s.n.bookMu.Lock()
+	defer s.n.bookMu.Unlock()
+	return s.n.book.Group(addrbook.AddrFrom(netip.AddrPortFrom(ip, 0))).String()
+}
+
+func (s *bookSource) Len() int {
+	s.n.bookMu.Lock()
+	defer s.n.bookMu.Unlock()
+	return s.n.book.Len()
+}
+
+// ConnKind is the connection manager's kind of peer id (inbound, manual,
+// persistent, seed: automatic outbound full-relay, onetry, feeler), for
+// getpeerinfo's connection_type; false when the manager does not know id.
+func (n *Node) ConnKind(id uint64) (connmgr.Kind, bool) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.m.Kind(id)
+}
