@@ -58,9 +58,10 @@ type config struct {
 type connOptions struct {
 	Listen          []listenAddr   `long:"listen" description:"Interface/port to listen on, e.g. 127.0.0.1:18444 or :48333 (repeatable; default: all interfaces on the network's default port)"`
 	NoListen        bool           `long:"nolisten" description:"Accept no inbound connections (overrides --listen)"`
-	Connect         []peerAddr     `long:"connect" description:"Connect only to this peer, and reconnect when it drops (repeatable; no DNS seeding)"`
-	AddPeer         []peerAddr     `long:"addpeer" description:"Keep a connection to this peer, and reconnect when it drops (repeatable; no DNS seeding)"`
+	Connect         []peerAddr     `long:"connect" description:"Connect only to this peer, and reconnect when it drops (repeatable; no automatic outbound peers, feelers or DNS seeding)"`
+	AddPeer         []peerAddr     `long:"addpeer" description:"Keep a connection to this peer, and reconnect when it drops (repeatable; besides the automatic outbound peers)"`
 	MaxPeers        positiveInt    `long:"maxpeers" default:"125" description:"Maximum number of inbound and outbound peers"`
+	TargetOutbound  positiveInt    `long:"targetoutbound" default:"8" description:"Number of automatic outbound full-relay peers to keep, from the address book, at most one per network group (besides --addpeer peers; none with --connect)"`
 	NoDNSSeed       bool           `long:"nodnsseed" description:"Do not look up peers in the network's DNS seeds"`
 	NoV2Transport   bool           `long:"nov2transport" description:"Speak only the unencrypted v1 transport: no BIP 324, and NODE_P2P_V2 is not advertised (default: v2 with peers that offer it and with --connect/--addpeer peers, v1 fallback)"`
 	MaxInboundPerIP nonNegativeInt `long:"maxinboundperip" default:"0" description:"Maximum number of inbound connections from one IP address; more are closed as soon as they are accepted (0: no limit). Separately, at most 8 inbound connections from one /24 (IPv4) or /64 (IPv6) may be in their handshake at once"`

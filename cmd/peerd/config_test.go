@@ -57,6 +57,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 	check("NoListen", cfg.Conn.NoListen, false)
 	check("NoDNSSeed", cfg.Conn.NoDNSSeed, false)
 	check("MaxPeers", cfg.Conn.MaxPeers, positiveInt(125))
+	check("TargetOutbound", cfg.Conn.TargetOutbound, positiveInt(8))
 	check("MaxInboundPerIP", cfg.Conn.MaxInboundPerIP, nonNegativeInt(0))
 	check("Services", cfg.Protocol.Services, serviceFlags(wire.SFNodeWitness))
 	check("RequiredServices", cfg.Protocol.RequiredServices, serviceFlags(wire.SFNodeWitness))
@@ -75,6 +76,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 
 	// peerd's defaults are the packages' own.
 	check("maxpeers vs node", int(cfg.Conn.MaxPeers), node.DefaultMaxPeers)
+	check("targetoutbound vs node", int(cfg.Conn.TargetOutbound), node.DefaultTargetOutbound)
 	check("peertimeout vs handshake", time.Duration(cfg.Timeouts.PeerTimeout), handshake.DefaultTimeout)
 	check("pinginterval vs peer", time.Duration(cfg.Timeouts.PingInterval), peer.DefaultPingInterval)
 	check("pingtimeout vs peer", time.Duration(cfg.Timeouts.PingTimeout), peer.DefaultPingTimeout)
@@ -86,7 +88,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 func TestNodeConfig(t *testing.T) {
 	cfg, err := loadConfig([]string{
 		"--regtest", "--listen=127.0.0.1:0", "--listen=[::1]", "--connect=192.0.2.1",
-		"--addpeer=192.0.2.2:1234", "--maxpeers=9", "--nodnsseed", "--maxinboundperip=3",
+		"--addpeer=192.0.2.2:1234", "--maxpeers=9", "--targetoutbound=3", "--nodnsseed", "--maxinboundperip=3",
 		"--services=network,witness", "--requiredservices=network", "--uacomment=a b",
 		"--peertimeout=1s", "--pinginterval=2s", "--pingtimeout=3s", "--idletimeout=4s", "--writetimeout=5s",
 	}, t.TempDir())
@@ -95,14 +97,15 @@ func TestNodeConfig(t *testing.T) {
 	}
 	got := nodeConfig(cfg)
 	want := node.Config{
-		Params:        &chaincfg.RegressionNetParams,
-		Listen:        []string{"127.0.0.1:0", "[::1]"},
-		Connect:       []string{"192.0.2.1"},
-		AddPeer:       []string{"192.0.2.2:1234"},
-		MaxPeers:      9,
-		MaxPerAddress: 3,
-		NoDNSSeed:     true,
-		V2Transport:   true,
+		Params:         &chaincfg.RegressionNetParams,
+		Listen:         []string{"127.0.0.1:0", "[::1]"},
+		Connect:        []string{"192.0.2.1"},
+		AddPeer:        []string{"192.0.2.2:1234"},
+		MaxPeers:       9,
+		TargetOutbound: 3,
+		MaxPerAddress:  3,
+		NoDNSSeed:      true,
+		V2Transport:    true,
 		Peer: driver.Config{
 			Machine: peer.Config{
 				Handshake: handshake.Config{

@@ -328,13 +328,11 @@ func outboundSummary(cfg *config) string {
 	case len(c.Connect) > 0:
 		return "Outbound peers: only " + strings.Join(strs(c.Connect), ", ") + " (--connect)"
 	case len(c.AddPeer) > 0:
-		return "Outbound peers: " + strings.Join(strs(c.AddPeer), ", ") + " (--addpeer)"
-	case c.NoDNSSeed:
-		return "No outbound peers: --nodnsseed and no --connect or --addpeer"
-	case len(cfg.params.DNSSeeds) == 0:
-		return "No outbound peers: " + cfg.params.Name + " has no DNS seeds; use --connect or --addpeer"
+		return fmt.Sprintf("Outbound peers: %s (--addpeer), and %d from the address book", strings.Join(strs(c.AddPeer), ", "), c.TargetOutbound)
+	case c.NoDNSSeed || len(cfg.params.DNSSeeds) == 0:
+		return fmt.Sprintf("Outbound peers: %d from the address book (no DNS seeds)", c.TargetOutbound)
 	default:
-		return "Outbound peers: from the DNS seeds of " + cfg.params.Name
+		return fmt.Sprintf("Outbound peers: %d from the address book, which the DNS seeds of %s fill when needed", c.TargetOutbound, cfg.params.Name)
 	}
 }
 
@@ -343,16 +341,17 @@ func outboundSummary(cfg *config) string {
 func nodeConfig(cfg *config) node.Config {
 	t := cfg.Timeouts
 	return node.Config{
-		Params:        cfg.params,
-		Listen:        strs(cfg.Conn.Listen),
-		NoListen:      cfg.Conn.NoListen,
-		Connect:       strs(cfg.Conn.Connect),
-		AddPeer:       strs(cfg.Conn.AddPeer),
-		MaxPeers:      int(cfg.Conn.MaxPeers),
-		MaxPerAddress: int(cfg.Conn.MaxInboundPerIP),
-		NoDNSSeed:     cfg.Conn.NoDNSSeed,
-		V2Transport:   !cfg.Conn.NoV2Transport,
-		Reannounce:    time.Duration(cfg.Relay.Reannounce),
+		Params:         cfg.params,
+		Listen:         strs(cfg.Conn.Listen),
+		NoListen:       cfg.Conn.NoListen,
+		Connect:        strs(cfg.Conn.Connect),
+		AddPeer:        strs(cfg.Conn.AddPeer),
+		MaxPeers:       int(cfg.Conn.MaxPeers),
+		TargetOutbound: int(cfg.Conn.TargetOutbound),
+		MaxPerAddress:  int(cfg.Conn.MaxInboundPerIP),
+		NoDNSSeed:      cfg.Conn.NoDNSSeed,
+		V2Transport:    !cfg.Conn.NoV2Transport,
+		Reannounce:     time.Duration(cfg.Relay.Reannounce),
 		Peer: driver.Config{
 			Machine: peer.Config{
 				Handshake: handshake.Config{
