@@ -233,6 +233,7 @@ func (n *Node) reannounceDelay() time.Duration {
 func (n *Node) peerReady(p *driver.Peer) {
 	n.step(connmgr.Event{Kind: connmgr.EvReady, ID: p.ID()})
 	n.bookGood(p)
+	n.advertiseLocal(p)
 	if n.cfg.Mempool == nil {
 		return
 	}

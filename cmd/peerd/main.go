@@ -348,6 +348,7 @@ func nodeConfig(cfg *config) node.Config {
 		NoListen:      cfg.Conn.NoListen,
 		Connect:       strs(cfg.Conn.Connect),
 		AddPeer:       strs(cfg.Conn.AddPeer),
+		ExternalIPs:   strs(cfg.Conn.ExternalIP),
 		MaxPeers:      int(cfg.Conn.MaxPeers),
 		MaxPerAddress: int(cfg.Conn.MaxInboundPerIP),
 		NoDNSSeed:     cfg.Conn.NoDNSSeed,
