@@ -150,3 +150,19 @@ func network(addr string) string {
 	}
 	return "ipv6"
 }
+
+// PeerAddressResult is Core's addpeeraddress result.
+type PeerAddressResult struct {
+	Success bool   `json:"success"`
+	Error   string `json:"error,omitempty"`
+}
+
+func peerAddressResult(r node.PeerAddressResult) PeerAddressResult {
+	switch r {
+	case node.PeerAddressNotAdded:
+		return PeerAddressResult{Error: "failed-adding-to-new"}
+	case node.PeerAddressNotTried:
+		return PeerAddressResult{Error: "failed-adding-to-tried"}
+	}
+	return PeerAddressResult{Success: true}
+}

@@ -50,6 +50,12 @@ type Backend interface {
 	// AddrManInfo counts the book's addresses per network, the total
 	// ("all_networks") last.
 	AddrManInfo() []node.AddrBookCount
+	// TestNetwork reports regtest or simnet, where the test-only methods
+	// (addpeeraddress) exist; elsewhere they are "Method not found".
+	TestNetwork() bool
+	// AddPeerAddress adds ip:port to the address book, and with tried
+	// marks it good. Refusals as [node.Admin.AddPeerAddress].
+	AddPeerAddress(ip string, port uint16, tried bool) (node.PeerAddressResult, error)
 	Stop() // begin shutdown (returns at once)
 }
 
