@@ -14,6 +14,7 @@ import (
 	"github.com/peerd/peerd/handshake"
 	"github.com/peerd/peerd/mempool"
 	"github.com/peerd/peerd/node/addrbook"
+	"github.com/peerd/peerd/node/connmgr"
 	"github.com/peerd/peerd/peer/driver"
 )
 
@@ -140,9 +141,8 @@ type PeerInfo struct {
 	Addr      string // host:port of the remote end
 	LocalAddr string // host:port of our end; "" when not known
 	Inbound   bool
-	// Manual: the operator asked for this connection. The node does not
-	// tell such connections apart from other outbound ones: always false.
-	Manual bool
+	// Conn is the connection's type (getpeerinfo's connection_type).
+	Conn ConnType
 	// Transport is the connection's transport protocol: "v1", "v2", or
 	// "detecting" (inbound, before the peer's first bytes tell).
 	Transport string
@@ -324,7 +324,60 @@ func (a *Admin) Peers() []PeerInfo {
 	for i, s := range snaps {
 		out[i] = peerInfo(s)
 	}
+	a.n.mu.Lock()
+	for i := range out {
+		kind, ok := a.n.kinds[out[i].ID]
+		out[i].Conn = connType(out[i].Inbound, kind, ok)
+	}
+	a.n.mu.Unlock()
 	return out
+}
+
+// ConnType is a connection's type as Core's getpeerinfo names it
+// (connection_type).
+type ConnType uint8
+
+// Connection types.
+const (
+	// ConnOutboundFullRelay: an outbound connection the node chose, for
+	// transactions and addresses.
+	ConnOutboundFullRelay ConnType = iota
+	// ConnInbound: the peer connected to us.
+	ConnInbound
+	// ConnManual: the operator asked for it (--connect, --addpeer,
+	// addnode add or onetry).
+	ConnManual
+	// ConnFeeler: a short connection that tests an address of the book.
+	ConnFeeler
+)
+
+var connTypeNames = [...]string{"outbound-full-relay", "inbound", "manual", "feeler"}
+
+// String is Core's name for the type.
+func (c ConnType) String() string {
+	if int(c) < len(connTypeNames) {
+		return connTypeNames[c]
+	}
+	return fmt.Sprintf("ConnType(%d)", uint8(c))
+}
+
+// connType is the type of a connection the manager made as kind (known:
+// the node recorded its kind when it made the peer).
+func connType(inbound bool, kind connmgr.Kind, known bool) ConnType {
+	switch {
+	case inbound:
+		return ConnInbound
+	case !known:
+		return ConnOutboundFullRelay
+	}
+	// The spot for the outbound policy's feeler connections: a
+	// connmgr.KindFeeler case returning ConnFeeler. KindSeed, and any kind
+	// this switch does not know, is outbound-full-relay.
+	switch kind {
+	case connmgr.KindManual, connmgr.KindPersistent, connmgr.KindOneTry:
+		return ConnManual
+	}
+	return ConnOutboundFullRelay
 }
 
 // ConnectionCount is the number of connected peers.

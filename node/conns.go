@@ -64,7 +64,7 @@ func (n *Node) carry(acts []connmgr.Action) error {
 		switch a.Kind {
 		case connmgr.ActDial:
 			n.bookAttempt(a.Target)
-			n.spawn(func() { n.dialOut(a.Dial, a.Target, a.V2) })
+			n.spawn(func() { n.dialOut(a.Dial, a.Target, a.V2, a.Conn) })
 		case connmgr.ActDisconnect:
 			n.mu.Lock()
 			p := n.peers[a.ID]
@@ -198,8 +198,9 @@ func (n *Node) minPingLocked(id uint64) time.Duration {
 	return 0
 }
 
-// dialOut carries out one ActDial, with BIP 324's transport when v2.
-func (n *Node) dialOut(dial uint64, target string, v2 bool) {
+// dialOut carries out one ActDial, with BIP 324's transport when v2; kind
+// is the manager's kind of the connection.
+func (n *Node) dialOut(dial uint64, target string, v2 bool, kind connmgr.Kind) {
 	ctx, cancel := context.WithTimeout(n.ctx, n.cfg.DialTimeout)
 	conn, err := n.cfg.Dial(ctx, "tcp", target)
 	cancel()
@@ -218,6 +219,9 @@ func (n *Node) dialOut(dial uint64, target string, v2 bool) {
 	if ok {
 		p, err = n.newPeerLocked(id, conn, false, nonce, v2)
 		ok = err == nil
+	}
+	if ok {
+		n.kinds[id] = kind
 	}
 	n.mu.Unlock()
 	n.carry(acts)
@@ -324,6 +328,7 @@ func (n *Node) peerEnded(p *driver.Peer, reason peer.Reason) {
 	}
 	n.mu.Lock()
 	delete(n.peers, p.ID())
+	delete(n.kinds, p.ID())
 	acts := n.stepLocked(connmgr.Event{Kind: connmgr.EvClosed, ID: p.ID(), Reason: string(reason),
 		Misbehaved: misbehaved(reason), V2Refused: reason == peer.ReasonV2Refused})
 	n.mu.Unlock()

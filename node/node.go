@@ -139,8 +139,9 @@ type Node struct {
 	mu       sync.Mutex // guards the fields below
 	nextID   uint64
 	peers    map[uint64]*driver.Peer
-	m        *connmgr.Manager // the connection policy (conns.go)
-	stopping bool             // Run is waiting for the goroutines; spawn no more
+	kinds    map[uint64]connmgr.Kind // outbound peers' kinds, as the manager dialled them
+	m        *connmgr.Manager        // the connection policy (conns.go)
+	stopping bool                    // Run is waiting for the goroutines; spawn no more
 	// observe, if set before Run, sees every step of the manager (tests).
 	observe func(connmgr.Event, []connmgr.Action)
 
@@ -246,6 +247,7 @@ func New(cfg Config) (*Node, error) {
 	n := &Node{
 		cfg:     cfg,
 		peers:   make(map[uint64]*driver.Peer),
+		kinds:   make(map[uint64]connmgr.Kind),
 		m:       m,
 		wake:    make(chan struct{}, 1),
 		banErr:  banErr,

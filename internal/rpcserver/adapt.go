@@ -70,12 +70,9 @@ func mempoolInfo(i node.MempoolInfo) MempoolInfo {
 
 func peerInfo(p node.PeerInfo) PeerInfo {
 	svc, names := ServiceFlags(uint64(p.Services))
-	ct := ConnOutboundFullRelay
-	switch {
-	case p.Inbound:
+	ct := p.Conn.String()
+	if p.Inbound {
 		ct = ConnInbound
-	case p.Manual:
-		ct = ConnManual
 	}
 	return PeerInfo{
 		ID: int64(p.ID), Addr: p.Addr, AddrBind: p.LocalAddr, Network: network(p.Addr),

@@ -187,6 +187,7 @@ const (
 	ConnOutboundFullRelay = "outbound-full-relay"
 	ConnInbound           = "inbound"
 	ConnManual            = "manual"
+	ConnFeeler            = "feeler"
 )
 
 // PeerInfo is one peer, in the shape of an element of Core's getpeerinfo
@@ -226,7 +227,7 @@ type PeerInfo struct {
 	MinFeeFilter          Amount            `json:"minfeefilter"` // the peer's feefilter, BTC/kvB
 	BytesSentPerMsg       map[string]uint64 `json:"bytessent_per_msg"`
 	BytesRecvPerMsg       map[string]uint64 `json:"bytesrecv_per_msg"`
-	ConnectionType        string            `json:"connection_type"`         // ConnOutboundFullRelay, ConnInbound, ConnManual
+	ConnectionType        string            `json:"connection_type"`         // ConnOutboundFullRelay, ConnInbound, ConnManual, ConnFeeler
 	TransportProtocolType string            `json:"transport_protocol_type"` // "v1" (the default when empty), "v2", "detecting"
 	SessionID             string            `json:"session_id"`              // hex of BIP 324's 32-byte session id; "" unless v2
 

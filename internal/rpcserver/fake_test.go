@@ -48,7 +48,7 @@ func newFakeBackend() *fakeBackend {
 		entries: map[chainhash.Hash]node.MempoolEntry{},
 		added:   map[string]bool{"10.0.0.1:8333": true},
 		peers: []node.PeerInfo{{
-			ID: 7, Addr: "127.0.0.1:18444", LocalAddr: "127.0.0.1:50000", Manual: true,
+			ID: 7, Addr: "127.0.0.1:18444", LocalAddr: "127.0.0.1:50000", Conn: node.ConnManual,
 			Services: wire.SFNodeNetwork | wire.SFNodeWitness | wire.SFNodeNetworkLimited,
 			Relay:    true, LastSend: time.Unix(1700000001, 0), LastRecv: time.Unix(1700000002, 0), BytesSent: 100, BytesRecv: 200,
 			ConnectedAt: time.Unix(1700000000, 0), LastPing: 1500 * time.Microsecond, MinPing: time.Millisecond,

@@ -690,7 +690,7 @@ const peerInfoHelp = `[                                   (json array)
     "minfeefilter" : n,             (numeric) The minimum fee rate for transactions this peer accepts
     "bytessent_per_msg" : {...},    (json object) The total bytes sent aggregated by message type
     "bytesrecv_per_msg" : {...},    (json object) The total bytes received aggregated by message type
-    "connection_type" : "str",      (string) Type of connection: outbound-full-relay, inbound, manual
+    "connection_type" : "str",      (string) Type of connection: outbound-full-relay, inbound, manual (--connect, --addpeer, addnode), feeler
     "transport_protocol_type" : "str", (string) Type of transport protocol: detecting (peer could be v1 or v2), v1 (plaintext transport protocol), v2 (BIP324 encrypted transport protocol)
     "session_id" : "str",           (string) The session ID for this connection, or "" if there is none ("v2" transport protocol only)
     "wtxidrelay" : true|false,      (boolean) peerd's own: whether the peer announces transactions by wtxid (BIP 339)
