@@ -101,3 +101,28 @@ func TestTrimAddrV2LeavesBrokenPayloads(t *testing.T) {
 		}
 	}
 }
+
+// trimAddrV2 never grows the payload, trims nothing more the second time
+// (no entry over 512 bytes is left), and trims nothing from a payload
+// btcd decodes (an over-long entry always fails btcd's decoder).
+func FuzzTrimAddrV2(f *testing.F) {
+	long := addrV2Entry(2, make([]byte, 513))
+	good := addrV2Entry(1, []byte{1, 2, 3, 4})
+	f.Add(addrV2Payload(good, long, good))
+	f.Add(addrV2Payload(long))
+	f.Add(addrV2Payload(good, addrV2Entry(0x42, []byte{1}), long))
+	f.Fuzz(func(t *testing.T, p []byte) {
+		q := bytes.Clone(p)
+		n := trimAddrV2(q)
+		if n > len(p) {
+			t.Fatalf("trimmed %d bytes to %d", len(p), n)
+		}
+		if again := trimAddrV2(bytes.Clone(q[:n])); again != n {
+			t.Fatalf("a second trim took %d bytes to %d", n, again)
+		}
+		var m wire.MsgAddrV2
+		if m.BtcDecode(bytes.NewReader(p), wire.ProtocolVersion, wire.BaseEncoding) == nil && n != len(p) {
+			t.Fatalf("trimmed a payload btcd decodes, %d bytes to %d", len(p), n)
+		}
+	})
+}
