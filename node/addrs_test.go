@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/btcsuite/btcd/chaincfg/v2"
 	"github.com/btcsuite/btcd/wire/v2"
 
 	"github.com/peerd/peerd/internal/transport"
@@ -367,5 +368,53 @@ func TestNotBanned(t *testing.T) {
 	got := n.notBanned(ads, time.Now())
 	if len(got) != 2 || got[0].Addr.String() != "127.67.0.1:18444" || got[1].Addr.Network() != addrbook.NetTorV3 {
 		t.Fatalf("notBanned kept %v", got)
+	}
+}
+
+// addpeeraddress's node side: on regtest an address goes to new, or with
+// tried to tried; again, it is refused as Core's "failed-adding-to-new";
+// elsewhere the method does not exist.
+func TestAdminAddPeerAddress(t *testing.T) {
+	cfg := testConfig()
+	cfg.NoListen = true
+	n := startNode(t, cfg)
+	a := NewAdmin(n.Node, 0, nil)
+	if !a.TestNetwork() {
+		t.Fatal("regtest is not a test network")
+	}
+	for _, c := range []struct {
+		ip    string
+		port  uint16
+		tried bool
+		want  PeerAddressResult
+	}{
+		{"127.20.0.1", 18444, false, PeerAddressAdded},
+		{"127.21.0.1", 18444, true, PeerAddressAdded},
+		{"127.20.0.1", 18444, false, PeerAddressNotAdded},
+		{"::ffff:127.22.0.1", 1, false, PeerAddressAdded},
+		{"10.0.0.1", 18444, false, PeerAddressNotAdded}, // private: not routable
+	} {
+		got, err := a.AddPeerAddress(c.ip, c.port, c.tried)
+		if err != nil || got != c.want {
+			t.Errorf("AddPeerAddress(%s, %d, %v) = %v, %v; want %v", c.ip, c.port, c.tried, got, err, c.want)
+		}
+	}
+	counts := a.AddrManInfo()
+	if all := counts[len(counts)-1]; all.New != 2 || all.Tried != 1 {
+		t.Errorf("book after addpeeraddress: %+v, want 2 new and 1 tried", all)
+	}
+	if !bookHas(n.Node, "127.22.0.1:1") {
+		t.Error("the IPv4-mapped address is not in the book as IPv4")
+	}
+	if _, err := a.AddPeerAddress("example.org", 1, false); KindOf(err) != ErrKindInvalidAddress {
+		t.Errorf("a name: %v, want an invalid address", err)
+	}
+
+	main := testConfig()
+	params := chaincfg.MainNetParams
+	main.Params, main.NoListen, main.NoDNSSeed = &params, true, true
+	m := startNode(t, main)
+	if _, err := NewAdmin(m.Node, 0, nil).AddPeerAddress("1.2.3.4", 8333, false); !errors.Is(err, ErrTestOnly) || KindOf(err) != ErrKindUnavailable {
+		t.Errorf("on mainnet: %v, want ErrTestOnly", err)
 	}
 }

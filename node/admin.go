@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/peerd/peerd/handshake"
 	"github.com/peerd/peerd/mempool"
 	"github.com/peerd/peerd/node/addrbook"
+	"github.com/peerd/peerd/node/connmgr"
 	"github.com/peerd/peerd/peer/driver"
 )
 
@@ -139,9 +141,8 @@ type PeerInfo struct {
 	Addr      string // host:port of the remote end
 	LocalAddr string // host:port of our end; "" when not known
 	Inbound   bool
-	// Manual: the operator asked for this connection. The node does not
-	// tell such connections apart from other outbound ones: always false.
-	Manual bool
+	// Conn is the connection's type (getpeerinfo's connection_type).
+	Conn ConnType
 	// Transport is the connection's transport protocol: "v1", "v2", or
 	// "detecting" (inbound, before the peer's first bytes tell).
 	Transport string
@@ -323,7 +324,61 @@ func (a *Admin) Peers() []PeerInfo {
 	for i, s := range snaps {
 		out[i] = peerInfo(s)
 	}
+	a.n.mu.Lock()
+	for i := range out {
+		kind, ok := a.n.m.Kind(out[i].ID)
+		out[i].Conn = connType(out[i].Inbound, kind, ok)
+	}
+	a.n.mu.Unlock()
 	return out
+}
+
+// ConnType is a connection's type as Core's getpeerinfo names it
+// (connection_type).
+type ConnType uint8
+
+// Connection types.
+const (
+	// ConnOutboundFullRelay: an outbound connection the node chose, for
+	// transactions and addresses.
+	ConnOutboundFullRelay ConnType = iota
+	// ConnInbound: the peer connected to us.
+	ConnInbound
+	// ConnManual: the operator asked for it (--connect, --addpeer,
+	// addnode add or onetry).
+	ConnManual
+	// ConnFeeler: a short connection that tests an address of the book.
+	ConnFeeler
+)
+
+var connTypeNames = [...]string{"outbound-full-relay", "inbound", "manual", "feeler"}
+
+// String is Core's name for the type.
+func (c ConnType) String() string {
+	if int(c) < len(connTypeNames) {
+		return connTypeNames[c]
+	}
+	return fmt.Sprintf("ConnType(%d)", uint8(c))
+}
+
+// connType is the type of a connection the manager made as kind (known:
+// the node recorded its kind when it made the peer).
+func connType(inbound bool, kind connmgr.Kind, known bool) ConnType {
+	switch {
+	case inbound:
+		return ConnInbound
+	case !known:
+		return ConnOutboundFullRelay
+	}
+	// KindSeed (the automatic peers), and any kind this switch does not
+	// know, is outbound-full-relay.
+	switch kind {
+	case connmgr.KindManual, connmgr.KindPersistent, connmgr.KindOneTry:
+		return ConnManual
+	case connmgr.KindFeeler:
+		return ConnFeeler
+	}
+	return ConnOutboundFullRelay
 }
 
 // ConnectionCount is the number of connected peers.
@@ -537,4 +592,62 @@ func (a *Admin) AddrManInfo() []AddrBookCount {
 		{Network: "cjdns"},
 		count("all_networks"),
 	}
+}
+
+// TestNetwork reports whether the node runs regtest or simnet, the
+// networks with test-only methods (addpeeraddress).
+func (a *Admin) TestNetwork() bool { return a.n.bookLocal }
+
+// ErrTestOnly refuses a test-only method (AddPeerAddress) off regtest
+// and simnet.
+var ErrTestOnly = errors.New("only on regtest and simnet")
+
+// PeerAddressResult is what AddPeerAddress did.
+type PeerAddressResult uint8
+
+const (
+	// PeerAddressAdded: the address is in new, or with tried in tried.
+	PeerAddressAdded PeerAddressResult = iota
+	// PeerAddressNotAdded: the book did not take it (it is there
+	// already, is not routable, or lost its slot): Core's
+	// "failed-adding-to-new".
+	PeerAddressNotAdded
+	// PeerAddressNotTried: added to new, but not moved to tried (its
+	// tried slot is taken; the move waits as a collision): Core's
+	// "failed-adding-to-tried".
+	PeerAddressNotTried
+)
+
+// peerAddressSource is the source AddPeerAddress names: every address
+// the operator adds shares its group, as one peer's gossip would. (Core's
+// addpeeraddress gives each address itself as its source.)
+var peerAddressSource = addrbook.NamedSource("addpeeraddress")
+
+// AddPeerAddress adds ip:port to the address book as seen now, with
+// NODE_NETWORK and NODE_WITNESS, from a source named "addpeeraddress";
+// with tried it then marks it good, moving it to tried as a completed
+// handshake would (Core's hidden test RPC addpeeraddress). Only on
+// regtest and simnet (ErrTestOnly, ErrKindUnavailable, elsewhere); an ip
+// that is no IP address is ErrKindInvalidAddress. Safe for concurrent
+// use.
+func (a *Admin) AddPeerAddress(ip string, port uint16, tried bool) (PeerAddressResult, error) {
+	if !a.TestNetwork() {
+		return 0, refuse(ErrKindUnavailable, ErrTestOnly)
+	}
+	host, err := netip.ParseAddr(ip)
+	if err != nil {
+		return 0, refuse(ErrKindInvalidAddress, fmt.Errorf("invalid IP address %q", ip))
+	}
+	ad := addrbook.AddrFrom(netip.AddrPortFrom(host.Unmap(), port))
+	n := a.n
+	now := time.Now()
+	n.bookMu.Lock()
+	defer n.bookMu.Unlock()
+	if n.book.Add(now, peerAddressSource, 0, addrbook.Advert{Addr: ad, Services: wire.SFNodeNetwork | wire.SFNodeWitness, Time: now}) == 0 {
+		return PeerAddressNotAdded, nil
+	}
+	if tried && !n.book.Good(ad, now) {
+		return PeerAddressNotTried, nil
+	}
+	return PeerAddressAdded, nil
 }

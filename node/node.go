@@ -64,6 +64,11 @@ type Config struct {
 	// AddPeer: keep these too (reconnect with back-off). As with
 	// Connect, DNS seeds are used only when neither list is given.
 	AddPeer []string
+	// ExternalIPs are the addresses we advertise as ours ("ip" or
+	// "ip:port"; the port defaults to the first listener's), instead of
+	// the listeners bound to a routable address (local.go). Ignored when
+	// the node does not listen.
+	ExternalIPs []string
 	// MaxPeers bounds inbound plus outbound peers.
 	MaxPeers int
 	// TargetOutbound is how many automatic outbound full-relay peers,
@@ -153,6 +158,8 @@ type Node struct {
 	bookErr       error                // the book's file did not load (immutable)
 	bookSaveMu    sync.Mutex           // serialises writes of the book's file
 	relayKey      [32]byte             // keys the choice of address relay peers (immutable)
+
+	local []netip.AddrPort // the addresses we advertise as ours (immutable after New; local.go)
 
 	txsMu sync.Mutex
 	txs   map[chainhash.Hash]*peer.Tx // shared forms of mempool entries (relay.go)
@@ -289,6 +296,10 @@ func New(cfg Config) (*Node, error) {
 			}
 			n.listeners = append(n.listeners, l)
 		}
+	}
+	if n.local, err = n.localAddrs(); err != nil {
+		n.closeListeners()
+		return nil, err
 	}
 	return n, nil
 }

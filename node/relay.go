@@ -235,6 +235,7 @@ func (n *Node) peerReady(p *driver.Peer) {
 	// has served to move its address to tried).
 	n.bookGood(p)
 	n.step(connmgr.Event{Kind: connmgr.EvReady, ID: p.ID()})
+	n.advertiseLocal(p)
 	if n.cfg.Mempool == nil {
 		return
 	}

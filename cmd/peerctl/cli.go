@@ -246,6 +246,7 @@ var stringParams = map[string][]string{
 	"sendrawtransaction": {"hexstring"},
 	"getmempoolentry":    {"txid"},
 	"addnode":            {"node", "command"},
+	"addpeeraddress":     {"address"},
 	"disconnectnode":     {"address"},
 	"setban":             {"subnet", "command"},
 	"help":               {"command"},

@@ -95,6 +95,10 @@ func (f *fakeNode) NodeAddresses(count int, network string) []node.NodeAddress {
 	return nil
 }
 func (f *fakeNode) AddrManInfo() []node.AddrBookCount { return nil }
+func (f *fakeNode) TestNetwork() bool                 { return true }
+func (f *fakeNode) AddPeerAddress(string, uint16, bool) (node.PeerAddressResult, error) {
+	return node.PeerAddressAdded, nil
+}
 
 // startNode runs an RPC server with cfg (on 127.0.0.1) until the test ends.
 func startNode(t *testing.T, cfg rpcserver.Config) (*rpcserver.Server, *fakeNode) {

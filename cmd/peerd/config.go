@@ -58,6 +58,7 @@ type config struct {
 type connOptions struct {
 	Listen          []listenAddr   `long:"listen" description:"Interface/port to listen on, e.g. 127.0.0.1:18444 or :48333 (repeatable; default: all interfaces on the network's default port)"`
 	NoListen        bool           `long:"nolisten" description:"Accept no inbound connections (overrides --listen)"`
+	ExternalIP      []externalIP   `long:"externalip" description:"Advertise this address to peers as ours, e.g. 203.0.113.5 or [2001:db8::5]:8333 (repeatable; a missing port means the first --listen port; default: the --listen addresses that are routable, loopback counting on regtest and simnet)"`
 	Connect         []peerAddr     `long:"connect" description:"Connect only to this peer, and reconnect when it drops (repeatable; no automatic outbound peers, feelers or DNS seeding)"`
 	AddPeer         []peerAddr     `long:"addpeer" description:"Keep a connection to this peer, and reconnect when it drops (repeatable; besides the automatic outbound peers)"`
 	MaxPeers        positiveInt    `long:"maxpeers" default:"125" description:"Maximum number of inbound and outbound peers"`

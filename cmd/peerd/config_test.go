@@ -360,6 +360,15 @@ func TestLoadConfig(t *testing.T) {
 			}},
 		{name: "listen port too big", args: []string{"--listen=127.0.0.1:65536"},
 			wantErr: []string{"invalid value for --listen", `port "65536"`}},
+		{name: "externalip a name", args: []string{"--externalip=example.org"},
+			wantErr: []string{"invalid value for --externalip", "not an IP address"}},
+		{name: "externalip repeated", args: []string{"--externalip=203.0.113.5", "--externalip=[2001:db8::5]:8333"},
+			check: func(c *config) string {
+				if got := nodeConfig(c).ExternalIPs; fmt.Sprint(got) != "[203.0.113.5 [2001:db8::5]:8333]" {
+					return fmt.Sprintf("node.Config.ExternalIPs = %q", got)
+				}
+				return ""
+			}},
 		{name: "connect without host", args: []string{"--connect=:8333"},
 			wantErr: []string{"invalid value for --connect", "has no host"}},
 		{name: "nolisten overrides listen", args: []string{"--nolisten", "--listen=127.0.0.1"},

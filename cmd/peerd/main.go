@@ -346,6 +346,7 @@ func nodeConfig(cfg *config) node.Config {
 		NoListen:       cfg.Conn.NoListen,
 		Connect:        strs(cfg.Conn.Connect),
 		AddPeer:        strs(cfg.Conn.AddPeer),
+		ExternalIPs:    strs(cfg.Conn.ExternalIP),
 		MaxPeers:       int(cfg.Conn.MaxPeers),
 		TargetOutbound: int(cfg.Conn.TargetOutbound),
 		MaxPerAddress:  int(cfg.Conn.MaxInboundPerIP),

@@ -7,6 +7,7 @@ package main
 import (
 	"fmt"
 	"net"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -217,6 +218,23 @@ func (a *peerAddr) UnmarshalFlag(s string) error {
 		return err
 	}
 	*a = peerAddr(s)
+	return nil
+}
+
+// externalIP is an address we advertise as ours: "ip", "ip:port" or
+// "[ipv6]:port"; a missing port means our first listener's. Names are
+// refused: the address goes on the wire as it is written.
+type externalIP string
+
+func (a *externalIP) UnmarshalFlag(s string) error {
+	if err := checkAddr(s, false); err != nil {
+		return err
+	}
+	na, _ := node.NormalizeAddr(s, "1")
+	if _, err := netip.ParseAddrPort(na); err != nil {
+		return fmt.Errorf("%q is not an IP address (with an optional port)", s)
+	}
+	*a = externalIP(s)
 	return nil
 }
 

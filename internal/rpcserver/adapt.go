@@ -70,12 +70,9 @@ func mempoolInfo(i node.MempoolInfo) MempoolInfo {
 
 func peerInfo(p node.PeerInfo) PeerInfo {
 	svc, names := ServiceFlags(uint64(p.Services))
-	ct := ConnOutboundFullRelay
-	switch {
-	case p.Inbound:
+	ct := p.Conn.String()
+	if p.Inbound {
 		ct = ConnInbound
-	case p.Manual:
-		ct = ConnManual
 	}
 	return PeerInfo{
 		ID: int64(p.ID), Addr: p.Addr, AddrBind: p.LocalAddr, Network: network(p.Addr),
@@ -149,4 +146,20 @@ func network(addr string) string {
 		return "ipv4"
 	}
 	return "ipv6"
+}
+
+// PeerAddressResult is Core's addpeeraddress result.
+type PeerAddressResult struct {
+	Success bool   `json:"success"`
+	Error   string `json:"error,omitempty"`
+}
+
+func peerAddressResult(r node.PeerAddressResult) PeerAddressResult {
+	switch r {
+	case node.PeerAddressNotAdded:
+		return PeerAddressResult{Error: "failed-adding-to-new"}
+	case node.PeerAddressNotTried:
+		return PeerAddressResult{Error: "failed-adding-to-tried"}
+	}
+	return PeerAddressResult{Success: true}
 }

@@ -40,9 +40,20 @@ func TestAdaptersNeverNull(t *testing.T) {
 		!strings.Contains(string(b), `"propagation":{"invsent":[],"fetched":[],"seenfrom":[]}`) {
 		t.Errorf("getmempoolentry %s", b)
 	}
-	b, _ = json.Marshal(peerInfo(node.PeerInfo{Inbound: true, Manual: true}))
-	if !strings.Contains(string(b), `"connection_type":"inbound"`) {
-		t.Errorf("an inbound peer: %s", b)
+	for _, c := range []struct {
+		p    node.PeerInfo
+		want string
+	}{
+		{node.PeerInfo{Inbound: true, Conn: node.ConnManual}, ConnInbound}, // Inbound wins
+		{node.PeerInfo{Conn: node.ConnInbound}, ConnInbound},
+		{node.PeerInfo{Conn: node.ConnManual}, ConnManual},
+		{node.PeerInfo{}, ConnOutboundFullRelay},
+		{node.PeerInfo{Conn: node.ConnFeeler}, ConnFeeler},
+	} {
+		b, _ = json.Marshal(peerInfo(c.p))
+		if !strings.Contains(string(b), `"connection_type":"`+c.want+`"`) {
+			t.Errorf("%+v: %s, want connection_type %s", c.p.Conn, b, c.want)
+		}
 	}
 }
 

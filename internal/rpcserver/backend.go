@@ -50,6 +50,12 @@ type Backend interface {
 	// AddrManInfo counts the book's addresses per network, the total
 	// ("all_networks") last.
 	AddrManInfo() []node.AddrBookCount
+	// TestNetwork reports regtest or simnet, where the test-only methods
+	// (addpeeraddress) exist; elsewhere they are "Method not found".
+	TestNetwork() bool
+	// AddPeerAddress adds ip:port to the address book, and with tried
+	// marks it good. Refusals as [node.Admin.AddPeerAddress].
+	AddPeerAddress(ip string, port uint16, tried bool) (node.PeerAddressResult, error)
 	Stop() // begin shutdown (returns at once)
 }
 
@@ -181,6 +187,7 @@ const (
 	ConnOutboundFullRelay = "outbound-full-relay"
 	ConnInbound           = "inbound"
 	ConnManual            = "manual"
+	ConnFeeler            = "feeler"
 )
 
 // PeerInfo is one peer, in the shape of an element of Core's getpeerinfo
@@ -220,7 +227,7 @@ type PeerInfo struct {
 	MinFeeFilter          Amount            `json:"minfeefilter"` // the peer's feefilter, BTC/kvB
 	BytesSentPerMsg       map[string]uint64 `json:"bytessent_per_msg"`
 	BytesRecvPerMsg       map[string]uint64 `json:"bytesrecv_per_msg"`
-	ConnectionType        string            `json:"connection_type"`         // ConnOutboundFullRelay, ConnInbound, ConnManual
+	ConnectionType        string            `json:"connection_type"`         // ConnOutboundFullRelay, ConnInbound, ConnManual, ConnFeeler
 	TransportProtocolType string            `json:"transport_protocol_type"` // "v1" (the default when empty), "v2", "detecting"
 	SessionID             string            `json:"session_id"`              // hex of BIP 324's 32-byte session id; "" unless v2
 

@@ -9,7 +9,9 @@
 // codes: sendrawtransaction, getrawmempool, getmempoolentry,
 // getmempoolinfo, getpeerinfo, getconnectioncount, getnetworkinfo,
 // getnodeaddresses, getaddrmaninfo, addnode, disconnectnode, setban,
-// listbanned, clearbanned, ping, uptime, stop and help. peerd's own: disconnectall. Parameters may be positional (a JSON array) or named (a
+// listbanned, clearbanned, ping, uptime, stop and help; on regtest and
+// simnet only, Core's hidden test method addpeeraddress (help does not list
+// it; elsewhere it is "Method not found"). peerd's own: disconnectall. Parameters may be positional (a JSON array) or named (a
 // JSON object, with Core's "args" member for leading positional ones).
 // Parameter errors are Core's: a wrong number of parameters is -1 with the
 // method's help as the message, a wrong JSON type is -3 ("Wrong type

@@ -28,9 +28,11 @@ type fakeBackend struct {
 	order     []chainhash.Hash
 	peers     []node.PeerInfo
 	added     map[string]bool
-	v2        bool     // the node speaks BIP 324
-	addnodes  []string // addnode calls: "addr command transport"
-	sent      []string // hex of accepted transactions
+	v2        bool            // the node speaks BIP 324
+	mainnet   bool            // not a test network: no addpeeraddress
+	booked    map[string]bool // AddPeerAddress's "ip port"
+	addnodes  []string        // addnode calls: "addr command transport"
+	sent      []string        // hex of accepted transactions
 	pings     int
 	stops     int
 	disc      []string // disconnectnode calls, "addr" or "#id"
@@ -46,7 +48,7 @@ func newFakeBackend() *fakeBackend {
 		entries: map[chainhash.Hash]node.MempoolEntry{},
 		added:   map[string]bool{"10.0.0.1:8333": true},
 		peers: []node.PeerInfo{{
-			ID: 7, Addr: "127.0.0.1:18444", LocalAddr: "127.0.0.1:50000", Manual: true,
+			ID: 7, Addr: "127.0.0.1:18444", LocalAddr: "127.0.0.1:50000", Conn: node.ConnManual,
 			Services: wire.SFNodeNetwork | wire.SFNodeWitness | wire.SFNodeNetworkLimited,
 			Relay:    true, LastSend: time.Unix(1700000001, 0), LastRecv: time.Unix(1700000002, 0), BytesSent: 100, BytesRecv: 200,
 			ConnectedAt: time.Unix(1700000000, 0), LastPing: 1500 * time.Microsecond, MinPing: time.Millisecond,
@@ -322,6 +324,38 @@ func (f *fakeBackend) AddrManInfo() []node.AddrBookCount {
 		{Network: "ipv4", New: 5, Tried: 2}, {Network: "ipv6", New: 1}, {Network: "onion"},
 		{Network: "i2p"}, {Network: "cjdns"}, {Network: "all_networks", New: 6, Tried: 2},
 	}
+}
+
+func (f *fakeBackend) TestNetwork() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return !f.mainnet
+}
+
+// AddPeerAddress books each address once; "127.0.0.9" cannot be moved to
+// tried.
+func (f *fakeBackend) AddPeerAddress(ip string, port uint16, tried bool) (node.PeerAddressResult, error) {
+	f.enter("AddPeerAddress")
+	if !f.TestNetwork() {
+		return 0, &node.Error{Kind: node.ErrKindUnavailable, Err: node.ErrTestOnly}
+	}
+	if _, err := netip.ParseAddr(ip); err != nil {
+		return 0, &node.Error{Kind: node.ErrKindInvalidAddress, Err: err}
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	key := fmt.Sprintf("%s %d", ip, port)
+	if f.booked[key] {
+		return node.PeerAddressNotAdded, nil
+	}
+	if f.booked == nil {
+		f.booked = map[string]bool{}
+	}
+	f.booked[key] = true
+	if tried && ip == "127.0.0.9" {
+		return node.PeerAddressNotTried, nil
+	}
+	return node.PeerAddressAdded, nil
 }
 
 func (f *fakeBackend) ClearBanned() {

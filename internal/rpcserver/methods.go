@@ -24,6 +24,10 @@ type method struct {
 	result   string    // help: the Result section
 	examples []example // help: example calls
 	run      func(s *Server, a callArgs) (any, error)
+	// testOnly: only on regtest and simnet (Backend.TestNetwork); on other
+	// networks the method does not exist, and help does not list it
+	// anywhere (Core hides its test methods from help's list).
+	testOnly bool
 }
 
 // example is an example call for help: its parameters on peerctl's command
@@ -189,6 +193,25 @@ func methodList() []*method {
 				"  ...\n" +
 				"}",
 			run: func(s *Server, _ callArgs) (any, error) { return addrManInfo(s.backend.AddrManInfo()), nil },
+		},
+		{
+			name:     "addpeeraddress",
+			category: "hidden",
+			testOnly: true,
+			args: []argSpec{
+				{name: "address", kind: kindStr, required: true, help: "The IP address of the peer"},
+				{name: "port", kind: kindNum, required: true, help: "The port of the peer"},
+				{name: "tried", kind: kindBool, def: "false", help: "If true, attempt to add the peer to the tried addresses table"},
+			},
+			desc: "Add the address of a potential peer to the address manager. This RPC is for testing only.\n" +
+				"peerd: only on regtest and simnet; the address is booked as seen now, with NODE_NETWORK and NODE_WITNESS,\n" +
+				"from a source named \"addpeeraddress\" (Core gives each address itself as its source).",
+			result: "{                       (json object)\n" +
+				"  \"success\" : true|false  (boolean) whether the peer address was successfully added to the address manager table\n" +
+				"  \"error\" : \"str\"        (string, optional) error description, if the address could not be added\n" +
+				"}",
+			examples: []example{{`"1.2.3.4" 8333 true`, `["1.2.3.4", 8333, true]`}},
+			run:      rpcAddPeerAddress,
 		},
 		{
 			name:     "addnode",
@@ -411,6 +434,24 @@ func rpcGetNodeAddresses(s *Server, a callArgs) (any, error) {
 	return mapSlice(s.backend.NodeAddresses(int(min(count, math.MaxInt32)), network), nodeAddress), nil
 }
 
+// rpcAddPeerAddress is Core's addpeeraddress: -30 "Invalid IP address"
+// for what is no IP address, a port outside 0 to 65535 is -8, and what the
+// book did is the result's success and error.
+func rpcAddPeerAddress(s *Server, a callArgs) (any, error) {
+	port, err := a.int64(1)
+	if err != nil {
+		return nil, err
+	}
+	if port < 0 || port > math.MaxUint16 {
+		return nil, NewError(CodeInvalidParameter, "port out of range")
+	}
+	r, err := s.backend.AddPeerAddress(a.str(0), uint16(port), a.boolean(2, false))
+	if err != nil {
+		return nil, coreerr.AddPeerAddress(err)
+	}
+	return peerAddressResult(r), nil
+}
+
 func rpcDisconnectNode(s *Server, a callArgs) (any, error) {
 	// Core's rules (src/rpc/net.cpp): an address alone, or a nodeid with
 	// the address absent or "", and nothing else.
@@ -555,14 +596,16 @@ func (m *method) helpText(s *Server) string {
 func (s *Server) help(command string) string {
 	if command != "" {
 		m, ok := methods[command]
-		if !ok {
+		if !ok || m.testOnly && !s.backend.TestNetwork() {
 			return "help: unknown command: " + command
 		}
 		return m.helpText(s)
 	}
 	list := make([]*method, 0, len(methods))
 	for _, m := range methods {
-		list = append(list, m)
+		if !m.testOnly {
+			list = append(list, m)
+		}
 	}
 	sort.Slice(list, func(i, j int) bool {
 		if list[i].category != list[j].category {
@@ -647,7 +690,7 @@ const peerInfoHelp = `[                                   (json array)
     "minfeefilter" : n,             (numeric) The minimum fee rate for transactions this peer accepts
     "bytessent_per_msg" : {...},    (json object) The total bytes sent aggregated by message type
     "bytesrecv_per_msg" : {...},    (json object) The total bytes received aggregated by message type
-    "connection_type" : "str",      (string) Type of connection: outbound-full-relay, inbound, manual
+    "connection_type" : "str",      (string) Type of connection: outbound-full-relay, inbound, manual (--connect, --addpeer, addnode), feeler
     "transport_protocol_type" : "str", (string) Type of transport protocol: detecting (peer could be v1 or v2), v1 (plaintext transport protocol), v2 (BIP324 encrypted transport protocol)
     "session_id" : "str",           (string) The session ID for this connection, or "" if there is none ("v2" transport protocol only)
     "wtxidrelay" : true|false,      (boolean) peerd's own: whether the peer announces transactions by wtxid (BIP 339)

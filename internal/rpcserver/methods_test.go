@@ -255,6 +255,64 @@ func TestAddrManMethods(t *testing.T) {
 	}
 }
 
+// addpeeraddress, Core's hidden test method: on regtest and simnet it
+// books an address ({"success":true}), says why it did not (Core's
+// "failed-adding-to-new" and "failed-adding-to-tried"), refuses what is no
+// IP address (-30) and a port out of range (-8); help lists it nowhere but
+// explains it when asked. On other networks it does not exist.
+func TestAddPeerAddress(t *testing.T) {
+	ts := startServer(t, Config{})
+	for _, c := range []struct {
+		params any
+		want   string
+	}{
+		{[]any{"1.2.3.4", 8333}, `{"success":true}`},
+		{[]any{"1.2.3.4", 8333, true}, `{"success":false,"error":"failed-adding-to-new"}`},
+		{map[string]any{"address": "2001:db8::1", "port": 8333, "tried": true}, `{"success":true}`},
+		{[]any{"127.0.0.9", 18444, true}, `{"success":false,"error":"failed-adding-to-tried"}`},
+	} {
+		if got := ts.mustCall(t, "addpeeraddress", c.params); string(got) != c.want {
+			t.Errorf("addpeeraddress %v = %s, want %s", c.params, got, c.want)
+		}
+	}
+	for _, c := range []struct {
+		params any
+		code   int
+		msg    string
+	}{
+		{[]any{"example.org", 8333}, CodeClientInvalidIPOrSubnet, "Invalid IP address"},
+		{[]any{"1.2.3.4", 65536}, CodeInvalidParameter, "port out of range"},
+		{[]any{"1.2.3.4", -1}, CodeInvalidParameter, "port out of range"},
+		{[]any{"1.2.3.4"}, CodeMisc, "addpeeraddress \"address\" port ( tried )\n..."},
+	} {
+		_, err := ts.call(t, "addpeeraddress", c.params)
+		msgOK := err != nil && err.Message == c.msg
+		if prefix, ok := strings.CutSuffix(c.msg, "..."); ok && err != nil {
+			msgOK = strings.HasPrefix(err.Message, prefix)
+		}
+		if err == nil || err.Code != c.code || !msgOK {
+			t.Errorf("addpeeraddress %v: %v, want %d %q", c.params, err, c.code, c.msg)
+		}
+	}
+	var list, one string
+	json.Unmarshal(ts.mustCall(t, "help", nil), &list)
+	json.Unmarshal(ts.mustCall(t, "help", []any{"addpeeraddress"}), &one)
+	if strings.Contains(list, "addpeeraddress") || !strings.HasPrefix(one, "addpeeraddress \"address\" port ( tried )") {
+		t.Errorf("help lists addpeeraddress, or does not explain it:\n%s\n%s", list, one)
+	}
+
+	ts.backend.mu.Lock()
+	ts.backend.mainnet = true
+	ts.backend.mu.Unlock()
+	if _, err := ts.call(t, "addpeeraddress", []any{"1.2.3.4", 8333}); err == nil || err.Code != CodeMethodNotFound || err.Message != "Method not found" {
+		t.Errorf("addpeeraddress on mainnet: %v, want -32601 Method not found", err)
+	}
+	json.Unmarshal(ts.mustCall(t, "help", []any{"addpeeraddress"}), &one)
+	if one != "help: unknown command: addpeeraddress" {
+		t.Errorf("help addpeeraddress on mainnet: %q", one)
+	}
+}
+
 // TestMethodErrors checks each error path of the methods: Core's codes and
 // messages.
 func TestMethodErrors(t *testing.T) {

@@ -478,7 +478,7 @@ func (s *Server) tooLarge(w http.ResponseWriter) {
 // error", and the server goes on.
 func (s *Server) exec(req *request) (result json.RawMessage, rerr *Error) {
 	m, ok := methods[req.method]
-	if !ok {
+	if !ok || m.testOnly && !s.backend.TestNetwork() {
 		return nil, NewError(CodeMethodNotFound, "Method not found")
 	}
 	log.Debugf("RPC: %s", m.name)

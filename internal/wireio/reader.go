@@ -459,6 +459,9 @@ func (r *Reader) decode() (wire.Message, error) {
 	if err := r.rule.limits(payload); err != nil {
 		return nil, err
 	}
+	if r.rule.trim != nil {
+		r.buf.Truncate(r.rule.trim(payload))
+	}
 	// btcd's decoders copy what they keep, so the message does not alias
 	// the buffer, which goes back to the pool. (MsgVersion insists on
 	// reading from a *bytes.Buffer.)
@@ -571,6 +574,11 @@ type command struct {
 	check func(p []byte) error
 	// also describes, for the docs, what check limits beyond the count.
 	also string
+	// trim, if set, is run on the checksummed payload after limits and
+	// before btcd's decoder: it drops entries the decoder would refuse
+	// the whole message for, and returns the payload's new length (the
+	// payload is rewritten in place, never longer).
+	trim func(p []byte) int
 }
 
 // listLimit is the payload that holds n entries of size bytes after the
@@ -611,7 +619,8 @@ var commands = [...]command{
 	{name: wire.CmdAddr, new: func() wire.Message { return &wire.MsgAddr{} }, limit: listLimit(wire.MaxAddrPerMsg, addrSize),
 		count: &countRule{max: wire.MaxAddrPerMsg, elem: addrSize, what: "entries", over: misbehave}},
 	{name: wire.CmdAddrV2, new: func() wire.Message { return &wire.MsgAddrV2{} }, limit: 3 + wire.MaxV2AddrPerMsg*addrV2MaxLen,
-		count: &countRule{max: wire.MaxV2AddrPerMsg, elem: addrV2MinLen, what: "entries", over: misbehave}},
+		count: &countRule{max: wire.MaxV2AddrPerMsg, elem: addrV2MinLen, what: "entries", over: misbehave},
+		trim:  trimAddrV2, also: "an entry with an address over 512 bytes or an unknown network id is dropped, the rest kept"},
 	{name: wire.CmdFilterLoad, new: func() wire.Message { return &wire.MsgFilterLoad{} }, limit: 3 + wire.MaxFilterLoadFilterSize + 9,
 		count: &countRule{max: wire.MaxFilterLoadFilterSize, elem: 1, what: "filter bytes", over: misbehave},
 		check: checkHashFuncs, also: "hash functions ≤ 50, else disconnect (misbehaviour)"},
@@ -777,6 +786,79 @@ func checkTx(p []byte) error {
 		}
 	}
 	return s.err
+}
+
+// maxAddrV2Size is Core's MAX_ADDRV2_SIZE: the longest address an addrv2
+// entry may carry.
+const maxAddrV2Size = 512
+
+// trimAddrV2 drops the addrv2 entries whose address is longer than
+// maxAddrV2Size. btcd's decoder already skips an entry with an unknown
+// network id (ErrSkippedNetworkID) but refuses the whole message for an
+// over-long one; Core's p2p_invalid_messages.py wants the peer kept, and
+// the good entries are kept too. A payload that does not parse is left
+// as it is, for the decoder to call malformed. It returns the payload's
+// length, in place and never longer: a smaller count is written in at
+// most the bytes of the old one, and the entries kept move towards the
+// start.
+func trimAddrV2(p []byte) int {
+	n, size, err := varInt(p)
+	if err != nil {
+		return len(p)
+	}
+	type span struct{ from, to int }
+	var drop []span
+	s := scanner{p: p, pos: size}
+	for range n {
+		start := s.pos
+		s.skip(4) // time
+		if s.err == nil {
+			_, k, err := varInt(p[s.pos:]) // services
+			if err != nil {
+				return len(p)
+			}
+			s.pos += k
+		}
+		s.skip(1) // network id
+		if s.err != nil {
+			return len(p)
+		}
+		l, k, err := varInt(p[s.pos:])
+		if err != nil {
+			return len(p)
+		}
+		s.pos += k
+		s.skip(l + 2) // address, port
+		if s.err != nil {
+			return len(p)
+		}
+		if l > maxAddrV2Size {
+			drop = append(drop, span{start, s.pos})
+		}
+	}
+	if len(drop) == 0 {
+		return len(p)
+	}
+	w := putVarInt(p, n-uint64(len(drop)))
+	r := size
+	for _, d := range drop {
+		w += copy(p[w:], p[r:d.from])
+		r = d.to
+	}
+	w += copy(p[w:], p[r:])
+	return w
+}
+
+// putVarInt writes v as a compact size at p's start and returns its size;
+// p must have room (v < 2^16 here: at most 3 bytes).
+func putVarInt(p []byte, v uint64) int {
+	if v < 0xfd {
+		p[0] = byte(v)
+		return 1
+	}
+	p[0] = 0xfd
+	binary.LittleEndian.PutUint16(p[1:], uint16(v))
+	return 3
 }
 
 // scanner reads varints and skips bytes, recording the first problem and

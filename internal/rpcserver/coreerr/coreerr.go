@@ -166,6 +166,19 @@ func AddNode(err error) error {
 	return err
 }
 
+// AddPeerAddress words addpeeraddress's refusals: -30 "Invalid IP
+// address" for an address that does not parse, -32601 "Method not found"
+// off regtest and simnet.
+func AddPeerAddress(err error) error {
+	switch {
+	case errors.Is(err, node.ErrTestOnly):
+		return New(CodeMethodNotFound, "Method not found")
+	case node.KindOf(err) == node.ErrKindInvalidAddress:
+		return New(CodeClientInvalidIPOrSubnet, "Invalid IP address")
+	}
+	return err
+}
+
 // DisconnectNode words disconnectnode's refusal: -29 for no such peer.
 func DisconnectNode(err error) error {
 	if node.KindOf(err) == node.ErrKindNotFound {

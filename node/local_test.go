@@ -1,0 +1,93 @@
+package node
+
+import (
+	"fmt"
+	"net"
+	"strings"
+	"testing"
+
+	"github.com/btcsuite/btcd/wire/v2"
+)
+
+// A node listening on a routable address (on regtest 127.A.B.C counts)
+// sends it to the node it dials once the handshake is done, and that node
+// books it with the listening port: how the nodes of a local network
+// learn each other. --externalip replaces the listener's address.
+func TestAdvertiseLocal(t *testing.T) {
+	b := startNode(t, testConfig())
+
+	// Gossip keeps only addresses of nodes with NODE_NETWORK or
+	// NODE_NETWORK_LIMITED (Core's rule): a peerd that advertises its
+	// address must say network (--services=network,witness).
+	advertising := func() Config {
+		cfg := testConfig()
+		cfg.Peer.Machine.Handshake.Services = wire.SFNodeNetwork | wire.SFNodeWitness
+		return cfg
+	}
+	cfg := advertising()
+	cfg.Listen = []string{"127.3.0.1:0"}
+	cfg.AddPeer = []string{b.addr}
+	a := startNode(t, cfg)
+	waitFor(t, "b to book a's listening address", func() bool { return bookHas(b.Node, a.addr) })
+
+	cfg = advertising()
+	cfg.Listen = []string{"127.0.0.1:0"}
+	cfg.ExternalIPs = []string{"127.4.0.1", "127.5.0.1:18555", "10.1.2.3"} // the last is private: left out
+	cfg.AddPeer = []string{b.addr}
+	c := startNode(t, cfg)
+	_, port, _ := net.SplitHostPort(c.addr)
+	want := []string{"127.4.0.1:" + port, "127.5.0.1:18555"}
+	if got := fmt.Sprint(c.LocalAddrs()); got != fmt.Sprint(want) {
+		t.Fatalf("LocalAddrs = %v, want %v", got, want)
+	}
+	waitFor(t, "b to book one of c's external addresses", func() bool {
+		return bookHas(b.Node, want[0]) || bookHas(b.Node, want[1])
+	})
+	if bookHas(b.Node, c.addr) {
+		t.Errorf("b booked c's listener %s although --externalip names others", c.addr)
+	}
+}
+
+// What is advertised: routable listeners only, nothing without a
+// listener, and an --externalip that is not an address is refused.
+func TestLocalAddrs(t *testing.T) {
+	cases := []struct {
+		name     string
+		listen   []string
+		noListen bool
+		external []string
+		want     string // "" none; "PORT" stands for the first listener's port
+		err      string
+	}{
+		{name: "loopback on regtest", listen: []string{"127.0.0.1:0"}, want: "[127.0.0.1:PORT]"},
+		{name: "unspecified", listen: []string{"0.0.0.0:0"}, want: "[]"},
+		{name: "no listener", noListen: true, external: []string{"127.8.0.1"}, want: "[]"},
+		{name: "external", listen: []string{"0.0.0.0:0"}, external: []string{"[::ffff:127.8.0.1]:1"}, want: "[127.8.0.1:1]"},
+		{name: "external name", listen: []string{"127.0.0.1:0"}, external: []string{"example.org"}, err: "not an IP address"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := testConfig()
+			cfg.Listen, cfg.NoListen, cfg.ExternalIPs = tc.listen, tc.noListen, tc.external
+			n, err := New(cfg)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("New: %v, want an error with %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer n.closeListeners()
+			want := tc.want
+			if as := n.ListenAddrs(); len(as) > 0 {
+				want = strings.ReplaceAll(want, "PORT", fmt.Sprint(as[0].(*net.TCPAddr).Port))
+			}
+			got := n.LocalAddrs()
+			if fmt.Sprint(got) != want && !(want == "[]" && len(got) == 0) {
+				t.Fatalf("LocalAddrs = %v, want %s", got, want)
+			}
+		})
+	}
+}
