@@ -124,8 +124,16 @@ func TestAddrFloodOneGroup(t *testing.T) {
 	for i, p := range tps {
 		p.pingPong(uint64(i + 1))
 	}
-	if got := len(n.Peers()); got != peers {
-		t.Errorf("%d peers connected after the flood, want %d", got, peers)
+	// The node may dial a few of the flooded addresses on its own (its
+	// outbound policy draws from the book): count the flooding peers.
+	inbound := 0
+	for _, s := range n.Peers() {
+		if s.Inbound {
+			inbound++
+		}
+	}
+	if inbound != peers {
+		t.Errorf("%d flooding peers still connected after the flood, want %d", inbound, peers)
 	}
 	checkFlood(t, n.Node, peers, start)
 	done()
