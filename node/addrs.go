@@ -111,6 +111,9 @@ func (n *Node) saveBook() error {
 	return writeFileAtomic(path, data)
 }
 
+// writeFileAtomic writes data to path so that a crash leaves the old file
+// or the new one, never a mix: a temporary file, synced, renamed over
+// path, and the directory synced.
 func writeFileAtomic(path string, data []byte) error {
 	tmp := path + ".tmp"
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
