@@ -363,7 +363,7 @@ func nodeConfig(cfg *config) node.Config {
 				},
 				PingInterval: time.Duration(t.PingInterval),
 				Trickle:      time.Duration(cfg.Relay.TrickleInterval),
-				AddrTrickle:  peer.DefaultAddrTrickle,
+				AddrTrickle:  time.Duration(cfg.Relay.AddrTrickle),
 				PingTimeout:  time.Duration(t.PingTimeout),
 				IdleTimeout:  time.Duration(t.IdleTimeout),
 			},
