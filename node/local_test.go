@@ -5,8 +5,11 @@ import (
 	"net"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/btcsuite/btcd/wire/v2"
+
+	"github.com/peerd/peerd/node/addrbook"
 )
 
 // A node listening on a routable address (on regtest 127.A.B.C counts)
@@ -89,5 +92,53 @@ func TestLocalAddrs(t *testing.T) {
 				t.Fatalf("LocalAddrs = %v, want %s", got, want)
 			}
 		})
+	}
+}
+
+// Our own address, heard back through gossip, is in the book but never
+// offered to the connection manager (Core's IsLocal check): a node that
+// dialled it connected to itself, over and over (hundreds of times a
+// second in the local network of the e2e suite).
+func TestOwnAddressNotDialled(t *testing.T) {
+	cfg := testConfig()
+	cfg.Listen = []string{"127.3.0.1:0"}
+	n, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.closeListeners()
+	own := n.LocalAddrs()
+	if len(own) != 1 {
+		t.Fatalf("LocalAddrs = %v, want the listener", own)
+	}
+	now := time.Now()
+	for _, s := range []string{own[0].String(), "127.9.0.1:18444"} {
+		ad, err := addrbook.ParseAddr(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n.bookMu.Lock()
+		n.book.Add(now, addrbook.NamedSource("test"), 0, addrbook.Advert{Addr: ad, Services: wire.SFNodeNetwork, Time: now})
+		n.bookMu.Unlock()
+	}
+	if got := n.book.Len(); got != 2 {
+		t.Fatalf("book holds %d addresses, want 2", got)
+	}
+	src := &bookSource{n: n}
+	other := 0
+	for range 200 {
+		ap, ok := src.Select(now, false)
+		if !ok {
+			t.Fatal("Select found nothing in a book of 2")
+		}
+		if ap == own[0] {
+			t.Fatalf("Select offered our own address %v", ap)
+		}
+		if ap.IsValid() {
+			other++
+		}
+	}
+	if other == 0 {
+		t.Fatal("Select never offered the other address")
 	}
 }

@@ -30,7 +30,26 @@ func (s *bookSource) Select(now time.Time, newOnly bool) (netip.AddrPort, bool) 
 	if !ok {
 		return netip.AddrPort{}, false
 	}
-	return e.Addr.AddrPort()
+	ap, ok := e.Addr.AddrPort()
+	if ok && s.n.isLocal(ap) {
+		// Our own address, heard back through gossip: never dialled
+		// (Core's IsLocal check in ThreadOpenConnections). The invalid
+		// address makes the manager draw again.
+		return netip.AddrPort{}, true
+	}
+	return ap, ok
+}
+
+// isLocal reports whether ap is one of the addresses we advertise as ours
+// (n.local is immutable after New).
+func (n *Node) isLocal(ap netip.AddrPort) bool {
+	ap = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+	for _, l := range n.local {
+		if netip.AddrPortFrom(l.Addr().Unmap(), l.Port()) == ap {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *bookSource) Group(ip netip.Addr) string {

@@ -3,8 +3,10 @@ package node
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"runtime"
 	"strings"
 	"sync"
@@ -181,7 +183,19 @@ func testConfig() Config {
 		}}},
 		RetryMin: 50 * time.Millisecond,
 		RetryMax: 200 * time.Millisecond,
+		Dial:     loopbackOnly,
 	}
+}
+
+// loopbackOnly is the node tests' dialer: a node may learn any address
+// through gossip and dial it on its own, but a test talks only to
+// 127.0.0.0/8 (and [::1]); anything else fails as an unreachable network.
+func loopbackOnly(ctx context.Context, network, addr string) (net.Conn, error) {
+	ap, err := netip.ParseAddrPort(addr)
+	if err != nil || !ap.Addr().Unmap().IsLoopback() {
+		return nil, fmt.Errorf("test dialer: %s is not a loopback address", addr)
+	}
+	return (&net.Dialer{KeepAlive: -1}).DialContext(ctx, network, addr)
 }
 
 func startNode(t testing.TB, cfg Config) *testNode {
