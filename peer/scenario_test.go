@@ -4,7 +4,6 @@ import (
 	"flag"
 	"fmt"
 	"math/rand/v2"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -55,16 +54,8 @@ var update = flag.Bool("update", false, "rewrite the expected output of scenario
 // start's getaddr=true marks an outbound full-relay connection;
 // addrtrickle=DUR sets Config.AddrTrickle.
 func TestScenarios(t *testing.T) {
-	files, err := filepath.Glob("testdata/scenarios/*.txt")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no scenario scripts: %v", err)
-	}
 	taken := map[string]bool{}
-	for _, file := range files {
-		t.Run(strings.TrimSuffix(filepath.Base(file), ".txt"), func(t *testing.T) {
-			runScenario(t, file, taken)
-		})
-	}
+	script.Each(t, func(t *testing.T, file string) { runScenario(t, file, taken) })
 	// Every declared edge, of the peer machine and of the handshake inside
 	// it, is taken by some script: the diagrams hold no dead transition.
 	for _, e := range Spec.Edges {

@@ -9,6 +9,7 @@ package scenario
 
 import (
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -97,4 +98,17 @@ func Indent(s string) string {
 		return "    (nothing)"
 	}
 	return "    " + strings.ReplaceAll(s, "\n", "\n    ")
+}
+
+// Each runs play, as a subtest named after the file, on every script in
+// testdata/scenarios; having none is a failure.
+func Each(t *testing.T, play func(t *testing.T, file string)) {
+	t.Helper()
+	files, err := filepath.Glob("testdata/scenarios/*.txt")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no scenario scripts: %v", err)
+	}
+	for _, file := range files {
+		t.Run(strings.TrimSuffix(filepath.Base(file), ".txt"), func(t *testing.T) { play(t, file) })
+	}
 }

@@ -3,7 +3,6 @@ package addrbook
 import (
 	"flag"
 	"fmt"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -37,23 +36,17 @@ var update = flag.Bool("update", false, "rewrite the expected output of scenario
 //	collision | resolve              SelectTriedCollision | ResolveCollisions
 //	state                            print the counts
 func TestScenarios(t *testing.T) {
-	files, err := filepath.Glob("testdata/scenarios/*.txt")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no scenario scripts: %v", err)
-	}
-	for _, file := range files {
-		t.Run(strings.TrimSuffix(filepath.Base(file), ".txt"), func(t *testing.T) {
-			s := &scenario{t: t, start: t0, now: t0}
-			script.Run(t, file, *update, func(cmd string) []string {
-				s.out = s.out[:0]
-				s.run(cmd)
-				if s.b != nil {
-					check(t, s.b)
-				}
-				return s.out
-			})
+	script.Each(t, func(t *testing.T, file string) {
+		s := &scenario{t: t, start: t0, now: t0}
+		script.Run(t, file, *update, func(cmd string) []string {
+			s.out = s.out[:0]
+			s.run(cmd)
+			if s.b != nil {
+				check(t, s.b)
+			}
+			return s.out
 		})
-	}
+	})
 }
 
 type scenario struct {

@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"net/netip"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -53,15 +52,9 @@ var update = flag.Bool("update", false, "rewrite the expected output of scenario
 //	nonce N                        print whether N is one of our unfinished outbound nonces
 //	state                          print the peers and counters
 func TestScenarios(t *testing.T) {
-	files, err := filepath.Glob("testdata/scenarios/*.txt")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no scenario scripts: %v", err)
-	}
-	for _, file := range files {
-		t.Run(strings.TrimSuffix(filepath.Base(file), ".txt"), func(t *testing.T) {
-			runScenario(t, file)
-		})
-	}
+	script.Each(t, func(t *testing.T, file string) {
+		runScenario(t, file)
+	})
 }
 
 type scenario struct {
