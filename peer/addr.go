@@ -242,26 +242,9 @@ func (a *addrState) take(s wire.ServiceFlag) bool {
 
 // gotAddr handles addr from a peer in standby.
 func (m *Machine) gotAddr(now time.Time, msg *wire.MsgAddr, out *[]Action) {
-	if !m.addrRelay() {
-		note(out, "ignored addr: no address relay with this peer")
-		return
-	}
-	a := m.addrs()
-	a.refill(now)
-	var ok []wire.NetAddress
-	for _, i := range m.shuffle(len(msg.AddrList)) {
-		na := msg.AddrList[i]
-		if !a.take(na.Services) {
-			continue
-		}
-		a.known.add(hashV1(na))
-		e := *na
-		e.Timestamp = fixTime(e.Timestamp, now)
-		ok = append(ok, e)
-	}
-	gossip := m.isGossip(len(msg.AddrList))
-	m.addrDone(len(msg.AddrList), len(ok), out)
-	if len(ok) > 0 {
+	fields := func(na *wire.NetAddress) (wire.ServiceFlag, *time.Time) { return na.Services, &na.Timestamp }
+	ok, gossip, relay := takeAddrs(m, now, "addr", msg.AddrList, fields, hashV1, out)
+	if relay && len(ok) > 0 {
 		*out = append(*out, Action{Kind: ActAddrs, Addrs: ok, AddrGossip: gossip})
 	}
 }
@@ -270,28 +253,39 @@ func (m *Machine) gotAddr(now time.Time, msg *wire.MsgAddr, out *[]Action) {
 // dropped entries of networks it does not know (BIP 155's I2P, CJDNS and
 // unknown ids).
 func (m *Machine) gotAddrV2(now time.Time, msg *wire.MsgAddrV2, out *[]Action) {
+	fields := func(na *wire.NetAddressV2) (wire.ServiceFlag, *time.Time) { return na.Services, &na.Timestamp }
+	ok, gossip, relay := takeAddrs(m, now, "addrv2", msg.AddrList, fields, hashV2, out)
+	if relay && len(ok) > 0 {
+		*out = append(*out, Action{Kind: ActAddrs, AddrsV2: ok, AddrGossip: gossip})
+	}
+}
+
+// takeAddrs runs an addr or addrv2 message's entries, in random order,
+// through the token bucket and the service filter: it returns copies of
+// those taken, timestamps fixed, whether the message may be relayed on
+// (gossip), and relay false when the peer takes no part in address relay.
+func takeAddrs[T wire.NetAddress | wire.NetAddressV2](m *Machine, now time.Time, cmd string, list []*T,
+	fields func(*T) (wire.ServiceFlag, *time.Time), hash func(*T) uint64, out *[]Action) (ok []T, gossip, relay bool) {
 	if !m.addrRelay() {
-		note(out, "ignored addrv2: no address relay with this peer")
-		return
+		note(out, "ignored %s: no address relay with this peer", cmd)
+		return nil, false, false
 	}
 	a := m.addrs()
 	a.refill(now)
-	var ok []wire.NetAddressV2
-	for _, i := range m.shuffle(len(msg.AddrList)) {
-		na := msg.AddrList[i]
-		if !a.take(na.Services) {
+	for _, i := range m.shuffle(len(list)) {
+		na := list[i]
+		if services, _ := fields(na); !a.take(services) {
 			continue
 		}
-		a.known.add(hashV2(na))
+		a.known.add(hash(na))
 		e := *na
-		e.Timestamp = fixTime(e.Timestamp, now)
+		_, stamp := fields(&e)
+		*stamp = fixTime(*stamp, now)
 		ok = append(ok, e)
 	}
-	gossip := m.isGossip(len(msg.AddrList))
-	m.addrDone(len(msg.AddrList), len(ok), out)
-	if len(ok) > 0 {
-		*out = append(*out, Action{Kind: ActAddrs, AddrsV2: ok, AddrGossip: gossip})
-	}
+	gossip = m.isGossip(len(list))
+	m.addrDone(len(list), len(ok), out)
+	return ok, gossip, true
 }
 
 // isGossip reports whether an address message of n entries may be relayed
