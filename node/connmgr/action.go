@@ -51,9 +51,12 @@ const (
 	// KindFeeler: a short-lived connection to an address from the book's
 	// new table, closed once its handshake is done (Core's feeler).
 	KindFeeler
+	// KindPrivate: a short-lived private-broadcast connection the node
+	// asked for (CmdPrivate, rule 11); dialled once, never kept.
+	KindPrivate
 )
 
-var kindNames = [...]string{"inbound", "manual", "persistent", "seed", "onetry", "feeler"}
+var kindNames = [...]string{"inbound", "manual", "persistent", "seed", "onetry", "feeler", "private"}
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) {

@@ -86,12 +86,12 @@ func (m *Manager) outboundGroups() map[string]bool {
 		}
 	}
 	for _, c := range m.peers {
-		if c.kind != KindInbound && c.kind != KindFeeler {
+		if c.kind != KindInbound && c.kind != KindFeeler && c.kind != KindPrivate {
 			add(c.remote.Addr())
 		}
 	}
 	for _, d := range m.dials {
-		if d.kind == KindFeeler {
+		if d.kind == KindFeeler || d.kind == KindPrivate {
 			continue
 		}
 		if ap, err := netip.ParseAddrPort(d.target); err == nil {
