@@ -2,7 +2,6 @@ package connmgr
 
 import (
 	"fmt"
-	"net"
 	"net/netip"
 	"sort"
 	"strings"
@@ -176,8 +175,7 @@ func (m *Manager) private(ev Event, out *[]Action) {
 	ip := ap.Addr().Unmap()
 	if err != nil {
 		// A Tor v3 name (through the proxy) has no IP to ban.
-		host, _, herr := net.SplitHostPort(ev.Target)
-		if herr == nil && strings.HasSuffix(host, ".onion") {
+		if i := strings.LastIndexByte(ev.Target, ':'); i > 0 && strings.HasSuffix(ev.Target[:i], ".onion") {
 			err = nil
 		}
 	}
