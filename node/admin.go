@@ -203,7 +203,7 @@ func peerInfo(s driver.Snapshot) PeerInfo {
 		trs[i] = Transition{At: t.At, From: t.From, To: t.To, On: t.On}
 	}
 	return PeerInfo{
-		ID: s.ID, Addr: s.Addr, Inbound: s.Inbound, Transport: s.Transport, SessionID: s.SessionID,
+		ID: s.ID, Addr: s.Addr, LocalAddr: s.LocalAddr, Inbound: s.Inbound, Transport: s.Transport, SessionID: s.SessionID,
 		ConnectedAt: s.ConnectedAt, LastSend: s.LastSend, LastRecv: s.LastRecv,
 		BytesSent: s.BytesSent, BytesRecv: s.BytesRecv,
 		ProtocolVersion: s.ProtocolVersion, Services: s.Services, UserAgent: s.UserAgent,
