@@ -50,6 +50,7 @@ type Attempt struct {
 	Peer      uint64    // the connection's peer id once connected, else 0
 	Transport string    // "v1" or "v2" once connected
 	Opened    time.Time // the dial began
+	Announced time.Time // the handshake was done and the inv sent
 	GetData   time.Time // the peer asked for the transaction
 	Sent      time.Time // the transaction and a ping were written
 	Received  time.Time // the pong came back: the receipt
