@@ -37,7 +37,7 @@ import (
 // bookMu; never the reverse.
 
 // selectTries is how many addresses are drawn from the book for one
-// attempt before it is given up as failed.
+// attempt (the candidates it tries, in distinct groups first).
 const selectTries = 32
 
 type privState struct {
@@ -156,31 +156,48 @@ func (n *Node) privAct(a privbcast.Action) (privbcast.Event, bool) {
 }
 
 // privOpen draws an address for attempt id of txid and asks the manager
-// to dial it. ps.pmu is held.
+// to dial it: one in a network group none of the transaction's open
+// attempts holds where the book allows, else one at least at another
+// address. ps.pmu is held.
 func (n *Node) privOpen(txid chainhash.Hash, id uint64) error {
 	ps := n.priv
 	if _, ok := n.cfg.Mempool.Get(txid); !ok {
 		return errors.New("the transaction left the mempool")
 	}
-	used := map[string]bool{}
+	usedGroup, usedTarget := map[string]bool{}, map[string]bool{}
 	for _, at := range ps.attempts {
 		if at.txid == txid {
-			used[at.group] = true
+			usedGroup[at.group], usedTarget[at.target] = true, true
 		}
 	}
-	var lastErr error = errors.New("the address book is empty")
+	lastErr := errors.New("the address book has no address to dial")
+	tried := map[string]bool{}
+	type cand struct {
+		ap       netip.AddrPort
+		group    string
+		services wire.ServiceFlag
+	}
+	var fresh, fallback []cand
 	for range selectTries {
 		ap, group, services, ok := n.privCandidate()
 		if !ok {
 			break
 		}
-		if used[group] {
-			lastErr = errors.New("no address in a network group this transaction does not use yet")
+		target := ap.String()
+		if !ap.IsValid() || tried[target] || usedTarget[target] {
 			continue
 		}
-		target := ap.String()
+		tried[target] = true
+		if usedGroup[group] {
+			fallback = append(fallback, cand{ap, group, services})
+		} else {
+			fresh = append(fresh, cand{ap, group, services})
+		}
+	}
+	for _, c := range append(fresh, fallback...) {
+		target := c.ap.String()
 		tr := connmgr.TransportV1
-		if n.cfg.V2Transport && services&wire.SFNodeP2PV2 != 0 {
+		if n.cfg.V2Transport && c.services&wire.SFNodeP2PV2 != 0 {
 			tr = connmgr.TransportV2
 		}
 		n.mu.Lock()
@@ -191,9 +208,9 @@ func (n *Node) privOpen(txid chainhash.Hash, id uint64) error {
 				dial = a.Dial
 			}
 		}
-		at := &privAttempt{id: id, txid: txid, target: target, group: group}
 		if dial != 0 {
 			// Registered before the dial starts (carry, below).
+			at := &privAttempt{id: id, txid: txid, target: target, group: c.group}
 			ps.byDial[dial] = at
 			ps.attempts[id] = at
 		}

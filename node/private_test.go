@@ -404,3 +404,26 @@ func TestPrivateBroadcastRefusals(t *testing.T) {
 		t.Fatal("private broadcast without a mempool accepted")
 	}
 }
+
+// TestPrivateBroadcastOneGroup: when the book has a single network group
+// (three nodes on one IP), the attempts still go to three distinct
+// addresses rather than waiting for another group.
+func TestPrivateBroadcastOneGroup(t *testing.T) {
+	var ls []*privListener
+	for range 3 {
+		ls = append(ls, newPrivListener(t, "127.6.0.1", "receipt"))
+	}
+	pool := openPool(t, t.TempDir())
+	_, a := privateNode(t, pool, ls...)
+	if _, err := a.SendRawTransaction(serialize(t, testTx(43))); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "one private connection at each address", func() bool {
+		for _, l := range ls {
+			if got, _ := l.private(); len(got) != 1 {
+				return false
+			}
+		}
+		return true
+	})
+}
