@@ -291,6 +291,7 @@ func (n *Node) newPeerLocked(id uint64, conn net.Conn, inbound bool, nonce uint6
 		Rand: rand.Uint64,
 		// Every outbound connection but a feeler is full-relay.
 		GetAddr: !inbound && kind != connmgr.KindFeeler,
+		NetKey:  n.inboundNetKeyLocked(conn, inbound),
 	})
 	n.peers[id] = p
 	if log.Level() <= btclog.LevelDebug {
