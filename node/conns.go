@@ -307,6 +307,7 @@ func (n *Node) newPeerLocked(id, dial uint64, conn net.Conn, inbound bool, nonce
 		// broadcast is full-relay.
 		GetAddr:   !inbound && kind != connmgr.KindFeeler && kind != connmgr.KindPrivate,
 		Broadcast: bcast,
+		NetKey:    n.inboundNetKeyLocked(conn, inbound),
 	})
 	n.peers[id] = p
 	if log.Level() <= btclog.LevelDebug {

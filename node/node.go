@@ -17,6 +17,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/netip"
 	"runtime"
@@ -85,6 +86,9 @@ type Config struct {
 	// NODE_P2P_V2. Off: v1 only, and the service bit is cleared.
 	V2Transport bool
 	// Peer is the per-peer policy (handshake, keepalive, write timeout).
+	// A nil Peer.Machine.InboundTrickle becomes the node's own schedule:
+	// one announcement time per network key for the inbound peers, as
+	// Core's (trickle.go).
 	Peer driver.Config
 	// RetryMin and RetryMax bound the reconnect back-off.
 	RetryMin, RetryMax time.Duration
@@ -158,6 +162,7 @@ type Node struct {
 	stopping bool             // Run is waiting for the goroutines; spawn no more
 	// observe, if set before Run, sees every step of the manager (tests).
 	observe func(connmgr.Event, []connmgr.Action)
+	netKeys map[netKeyID]peer.NetKey // inbound connections' network keys (trickle.go)
 
 	wake   chan struct{} // the manager's deadline may have moved
 	banMu  sync.Mutex    // serialises writes of the ban file
@@ -298,6 +303,11 @@ func New(cfg Config) (*Node, error) {
 		n.cfg.Peer.Machine.Handshake.Services |= wire.SFNodeP2PV2
 	} else {
 		n.cfg.Peer.Machine.Handshake.Services &^= wire.SFNodeP2PV2
+	}
+	if n.cfg.Peer.Machine.InboundTrickle == nil {
+		// One announcement schedule for the inbound peers of each
+		// network, as Core's (trickle.go).
+		n.cfg.Peer.Machine.InboundTrickle = newInboundTrickle(rand.Uint64)
 	}
 	n.cfg.Peer.OnReady = n.peerReady
 	n.cfg.Peer.OnAddrs = n.peerAddrs

@@ -21,8 +21,11 @@
 //  3. Standby: ActReady; a ping goes out at once and every PingInterval
 //     after its pong; pings are answered; transactions handed in with
 //     EvRelay are announced (by wtxid or txid, as negotiated) after a
-//     Poisson delay and served on getdata; a transaction the peer sends is
-//     checked in the inner machine standby/validating on the executor.
+//     Poisson delay (an inbound peer's rounds come from the node's shared
+//     Config.InboundTrickle, one per network key, as Core's; an outbound
+//     peer draws its own) and served on getdata; a transaction the peer
+//     sends is checked in the inner machine standby/validating on the
+//     executor.
 //     Address gossip (addr.go): an outbound full-relay peer is sent one
 //     getaddr; addr and addrv2 pass a per-peer token bucket and go to the
 //     node (ActAddrs); an inbound peer's first getaddr is answered with

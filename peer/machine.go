@@ -83,6 +83,11 @@ type Config struct {
 	// Trickle is the mean delay before announcing transactions to an
 	// inbound peer; outbound peers wait 2/5 of it. 0 announces at once.
 	Trickle time.Duration
+	// InboundTrickle, if set, times the announcement rounds of inbound
+	// peers: every inbound peer with the same Params.NetKey announces at
+	// the time it gives, as Core's one timer per network (relay.go). Nil:
+	// each inbound peer draws its own times, as outbound peers always do.
+	InboundTrickle InboundSchedule
 	// AddrTrickle is the mean delay before addresses relayed to a peer
 	// are sent (DefaultAddrTrickle is Core's); 0 sends them at once.
 	AddrTrickle time.Duration
@@ -116,6 +121,11 @@ type Params struct {
 	// outbound connection without it relays no addresses (Core's
 	// block-relay-only). Inbound connections ignore it (addr.go).
 	GetAddr bool
+	// NetKey names the network an inbound connection came in through
+	// (Core's network key: the network and our local address); inbound
+	// peers with the same key share Config.InboundTrickle's times.
+	// Outbound connections ignore it.
+	NetKey NetKey // in the padding after GetAddr
 	// Broadcast makes an outbound connection a private broadcast of
 	// this one transaction (broadcast.go); the handshake then runs with
 	// handshake.Params.Private.
@@ -129,6 +139,7 @@ type connParams struct {
 	Broadcast *Tx
 	Inbound   bool
 	GetAddr   bool
+	NetKey    NetKey // in the padding after the two bools
 }
 
 // Machine is one wire peer's state machine: pure, driven by Step. It is not
@@ -176,6 +187,7 @@ func NewMachine(cfg *Config, p Params, obs fsm.Observer) *Machine {
 	}
 	m := &Machine{Core: fsm.NewCore(Spec, "", obs), cfg: cfg, params: connParams{
 		Rand: p.Rand, Broadcast: p.Broadcast, Inbound: p.Inbound, GetAddr: p.GetAddr,
+		NetKey: p.NetKey,
 	}}
 	m.hs = handshake.New(&cfg.Handshake, p.Params, string(Handshake), obs)
 	m.level.m, m.hsLevel.m = m, m

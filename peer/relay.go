@@ -60,6 +60,27 @@ func (k *known) add(h chainhash.Hash, tx *Tx) {
 	k.m[h] = tx
 }
 
+// NetKey is a small name for the network an inbound connection came in
+// through, given by whoever makes the connection's Params (a uint32 so
+// that it costs the idle peer nothing: it fills padding in Params).
+type NetKey uint32
+
+// InboundSchedule is the announcement schedule shared by the inbound peers
+// of one node, as Bitcoin Core's NextInvToInbounds: one next time per
+// network key, so that opening many inbound connections hears of a
+// transaction no sooner than opening one, and so that inbound peers of
+// different networks (onion and clear net) cannot link us by our timing.
+//
+// Next returns the shared time of key's next announcement round: the
+// stored one if it is still ahead of now, else a new one drawn as now plus
+// an exponential delay of the given mean, which it stores. It is called
+// from every inbound peer's machine, so it must be safe for concurrent use
+// and must not block for long. The machine stays pure: the schedule is
+// its caller's shared state, reached only through this call.
+type InboundSchedule interface {
+	Next(now time.Time, mean time.Duration, key NetKey) time.Time
+}
+
 // relayState is the standby machine's transaction relay to one peer.
 type relayState struct {
 	known   known
@@ -146,8 +167,18 @@ func (m *Machine) relay(now time.Time, txs []*Tx, out *[]Action) {
 		return
 	}
 	if r.nextTrickle.IsZero() {
-		r.nextTrickle = now.Add(m.poisson(mean))
+		r.nextTrickle = m.nextRound(now, mean)
 	}
+}
+
+// nextRound is when the next announcement round after now is due: the
+// shared inbound schedule's time for an inbound peer (when the node gives
+// one), else a Poisson delay of this peer's own.
+func (m *Machine) nextRound(now time.Time, mean time.Duration) time.Time {
+	if s := m.cfg.InboundTrickle; s != nil && m.params.Inbound {
+		return s.Next(now, mean, m.params.NetKey)
+	}
+	return now.Add(m.poisson(mean))
 }
 
 // trickleMean is the mean delay before an announcement round.
@@ -163,7 +194,14 @@ func (m *Machine) trickleMean() time.Duration {
 // rand_exp_duration): an observer cannot tell from timing alone which peer
 // heard a transaction first.
 func (m *Machine) poisson(mean time.Duration) time.Duration {
-	u := float64(m.params.Rand()>>11) / (1 << 53) // uniform in [0, 1)
+	return PoissonDelay(m.params.Rand(), mean)
+}
+
+// PoissonDelay turns a uniformly random r into an exponentially
+// distributed delay with the given mean (Core's rand_exp_duration), so
+// that rounds drawn this way form a Poisson process.
+func PoissonDelay(r uint64, mean time.Duration) time.Duration {
+	u := float64(r>>11) / (1 << 53) // uniform in [0, 1)
 	return time.Duration(-math.Log1p(-u) * float64(mean))
 }
 
@@ -216,8 +254,7 @@ func (m *Machine) flushInv(now time.Time, out *[]Action) {
 	}
 	r.nextTrickle = time.Time{}
 	if len(r.pending) > 0 {
-		mean := m.trickleMean()
-		r.nextTrickle = now.Add(m.poisson(mean))
+		r.nextTrickle = m.nextRound(now, m.trickleMean())
 	}
 }
 

@@ -49,6 +49,15 @@ var update = flag.Bool("update", false, "rewrite the expected output of scenario
 //	state                                   print the state path, deadline and RTTs
 //	addrstats                               print the address relay counters
 //
+// Several machines: a command prefixed "NAME: " goes to the machine NAME
+// (start makes it), and what it prints is prefixed the same way; advance
+// without a prefix ticks every named machine, in the order they started.
+// start's shared=true gives the machine the script's one shared inbound
+// schedule (Config.InboundTrickle, the rule of Core's NextInvToInbounds,
+// drawing from its own random numbers) and netkey=N its Params.NetKey;
+// seed=N seeds the machine's random numbers (default 1: every machine
+// draws the same ones).
+//
 // Address messages: recv addr|addrv2 n=N [tor=K] [services=...] [age=DUR]
 // [future=DUR] [ts=UNIX] carries N IPv4 entries 1.2.0.1, 1.2.0.2, ... (and,
 // in addrv2, K Tor v3 entries), seen age ago (or future ahead, or at ts).
@@ -93,6 +102,30 @@ type scenario struct {
 	jobs  []func() JobResult
 	rng   *rand.Rand
 	ping  uint64 // nonce of the last ping we sent
+
+	// Named machines (see TestScenarios), in the order they started; the
+	// current one is m, printing with prefix.
+	named  map[string]*Machine
+	order  []string
+	prefix string
+	sched  *testSchedule
+}
+
+// testSchedule is Config.InboundTrickle for scripts: the rule of Core's
+// NextInvToInbounds on a map, without the node's lock (a script steps one
+// machine at a time).
+type testSchedule struct {
+	next map[NetKey]time.Time
+	rand func() uint64
+}
+
+func (t *testSchedule) Next(now time.Time, mean time.Duration, key NetKey) time.Time {
+	if n, ok := t.next[key]; ok && n.After(now) {
+		return n
+	}
+	n := now.Add(PoissonDelay(t.rand(), mean))
+	t.next[key] = n
+	return n
 }
 
 // tx returns the named transaction, building it on first use. It has a
@@ -124,11 +157,55 @@ func runScenario(t *testing.T, file string, taken map[string]bool) {
 		txs: map[string]*Tx{}, names: map[chainhash.Hash]string{},
 		rng: rand.New(rand.NewPCG(1, 2))}
 	s.now = s.start
+	s.named = map[string]*Machine{}
+	s.sched = &testSchedule{next: map[NetKey]time.Time{}, rand: rand.New(rand.NewPCG(3, 4)).Uint64}
 	script.Run(t, file, *update, func(cmd string) []string {
 		s.out = s.out[:0]
-		s.run(cmd)
+		if name, rest, ok := strings.Cut(cmd, ": "); ok && !strings.Contains(name, " ") {
+			s.use(name, strings.HasPrefix(rest, "start "))
+			s.run(rest)
+		} else if strings.HasPrefix(cmd, "advance ") && len(s.order) > 0 {
+			s.advanceAll(cmd)
+		} else {
+			s.run(cmd)
+		}
 		return s.out
 	})
+}
+
+// use makes the machine name the current one; starting, it is made by the
+// command that follows.
+func (s *scenario) use(name string, starting bool) {
+	m, ok := s.named[name]
+	if !ok && !starting {
+		s.fail("no machine %q: start it first", name)
+	}
+	if !ok {
+		s.order = append(s.order, name)
+	}
+	s.m, s.prefix = m, name+": "
+}
+
+// advanceAll moves the clock once and ticks every named machine, in the
+// order they started.
+func (s *scenario) advanceAll(cmd string) {
+	d, err := time.ParseDuration(strings.TrimPrefix(cmd, "advance "))
+	if err != nil {
+		s.fail("advance: %v", err)
+	}
+	s.now = s.now.Add(d)
+	cur, prefix := s.m, s.prefix
+	for _, name := range s.order {
+		s.m, s.prefix = s.named[name], name+": "
+		s.step(Event{Kind: EvTick})
+	}
+	s.m, s.prefix = cur, prefix
+}
+
+// print adds a line of output, prefixed with the machine's name if it has
+// one.
+func (s *scenario) print(line string) {
+	s.out = append(s.out, s.prefix+line)
 }
 
 func (s *scenario) fail(format string, args ...any) {
@@ -204,15 +281,15 @@ func (s *scenario) run(line string) {
 			dl = "+" + d.Sub(s.start).String()
 		}
 		info := s.m.Info()
-		s.out = append(s.out, fmt.Sprintf("state %s deadline %s rtt min %v last %v wait %v",
+		s.print(fmt.Sprintf("state %s deadline %s rtt min %v last %v wait %v",
 			s.m.Path(), dl, minRTT, last, s.m.PingWait(s.now)))
 		if s.m.State() != Handshake {
-			s.out = append(s.out, fmt.Sprintf("peer pver=%d wtxidrelay=%v addrv2=%v relay=%v reason=%q",
+			s.print(fmt.Sprintf("peer pver=%d wtxidrelay=%v addrv2=%v relay=%v reason=%q",
 				info.ProtocolVersion, info.WTxIDRelay, info.AddrV2, info.Relay, s.m.Reason()))
 		}
 	case "addrstats":
 		st := s.m.AddrStats()
-		s.out = append(s.out, fmt.Sprintf("addr relay=%v processed=%d ratelimited=%d",
+		s.print(fmt.Sprintf("addr relay=%v processed=%d ratelimited=%d",
 			st.RelayEnabled, st.Processed, st.RateLimited))
 	default:
 		s.fail("unknown command %q", line)
@@ -320,6 +397,13 @@ func (s *scenario) startMachine(f []string) {
 		},
 		Rand:    s.rng.Uint64,
 		GetAddr: args["getaddr"] == "true",
+		NetKey:  NetKey(s.num(args, "netkey", 0)),
+	}
+	if seed := s.num(args, "seed", 0); seed != 0 {
+		p.Rand = rand.New(rand.NewPCG(seed, 2)).Uint64
+	}
+	if args["shared"] == "true" {
+		cfg.InboundTrickle = s.sched
 	}
 	if name, ok := args["broadcast"]; ok {
 		p.Broadcast = s.tx(name)
@@ -328,8 +412,11 @@ func (s *scenario) startMachine(f []string) {
 	s.m = NewMachine(cfg, p, fsm.ObserverFunc(func(tr fsm.Transition) {
 		line := fmt.Sprintf("%s -> %s on %s", tr.From, tr.To, tr.On)
 		s.taken[line] = true
-		s.out = append(s.out, line)
+		s.print(line)
 	}))
+	if name, ok := strings.CutSuffix(s.prefix, ": "); ok {
+		s.named[name] = s.m
+	}
 }
 
 // message builds a message from a command name and key=value arguments.
@@ -484,7 +571,7 @@ func (s *scenario) step(ev Event) {
 		if a.Kind == ActExec {
 			s.jobs = append(s.jobs, a.Job)
 		}
-		s.out = append(s.out, s.describe(a))
+		s.print(s.describe(a))
 	}
 }
 

@@ -102,7 +102,7 @@ type timeoutOptions struct {
 }
 
 type relayOptions struct {
-	TrickleInterval nonNegativeDuration `long:"trickleinterval" default:"5s" description:"Mean delay before announcing transactions to an inbound peer (Poisson); outbound peers wait 2/5 of it, as in Bitcoin Core; 0 announces at once"`
+	TrickleInterval nonNegativeDuration `long:"trickleinterval" default:"5s" description:"Mean delay before announcing transactions to an inbound peer (Poisson; one timer shared by the inbound peers of each network); outbound peers each wait 2/5 of it, as in Bitcoin Core; 0 announces at once"`
 	AddrTrickle     nonNegativeDuration `long:"addrtrickle" default:"30s" description:"Mean delay before sending a peer the addresses relayed to it, our own included (Poisson, as Bitcoin Core's 30 s); 0 sends them at once, for tests of a local network"`
 	MaxMempool      positiveInt         `long:"maxmempool" default:"300" description:"Maximum size of the mempool in megabytes of serialized transactions"`
 	MaxMempoolTxs   positiveInt         `long:"maxmempooltxs" default:"50000" description:"Maximum number of transactions in the mempool"`
