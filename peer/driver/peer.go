@@ -56,7 +56,6 @@ type Peer struct {
 	nonce   uint64
 	conn    net.Conn
 	addr    string
-	local   string // our end of conn, "host:port" ("" if conn has none)
 	cfg     *Config
 	started int64 // unix nanoseconds
 	parent  context.Context
@@ -114,7 +113,6 @@ func New(parent context.Context, id uint64, conn net.Conn, t transport.Transport
 		conn:    conn,
 		inbound: p.Inbound,
 		addr:    conn.RemoteAddr().String(),
-		local:   localAddr(conn),
 		cfg:     cfg,
 		started: time.Now().UnixNano(),
 		parent:  parent,
@@ -210,7 +208,8 @@ func (p *Peer) AddrV2() bool {
 }
 
 // localAddr is our end of conn (getpeerinfo's addrbind), "" when the
-// connection reports none.
+// connection reports none. Asked when a snapshot is taken, not kept: an
+// idle peer holds no more than it needs.
 func localAddr(conn net.Conn) string {
 	if a := conn.LocalAddr(); a != nil {
 		return a.String()

@@ -136,7 +136,7 @@ func (p *Peer) Snapshot() Snapshot {
 			s.SessionID = id[:]
 		}
 	}
-	s.ID, s.Addr, s.LocalAddr, s.Inbound, s.ConnectedAt = p.id, p.addr, p.local, p.inbound, time.Unix(0, p.started)
+	s.ID, s.Addr, s.LocalAddr, s.Inbound, s.ConnectedAt = p.id, p.addr, localAddr(p.conn), p.inbound, time.Unix(0, p.started)
 	s.BytesSent, s.BytesRecv = p.bytesSent.Load(), p.bytesRecv.Load()
 	s.LastSend, s.LastRecv = unixNano(p.lastSend.Load()), unixNano(p.lastRecv.Load())
 	return s
