@@ -99,6 +99,12 @@ func (f *fakeNode) TestNetwork() bool                 { return true }
 func (f *fakeNode) AddPeerAddress(string, uint16, bool) (node.PeerAddressResult, error) {
 	return node.PeerAddressAdded, nil
 }
+func (f *fakeNode) PrivateBroadcastInfo() ([]node.PrivateBroadcastTx, error) {
+	return nil, &node.Error{Kind: node.ErrKindNotEnabled, Err: node.ErrPrivateNotEnabled}
+}
+func (f *fakeNode) AbortPrivateBroadcast(chainhash.Hash) (node.PrivateBroadcastTx, error) {
+	return node.PrivateBroadcastTx{}, &node.Error{Kind: node.ErrKindNotEnabled, Err: node.ErrPrivateNotEnabled}
+}
 
 // startNode runs an RPC server with cfg (on 127.0.0.1) until the test ends.
 func startNode(t *testing.T, cfg rpcserver.Config) (*rpcserver.Server, *fakeNode) {
