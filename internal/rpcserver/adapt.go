@@ -50,8 +50,19 @@ func mempoolEntry(e node.MempoolEntry) MempoolEntry {
 			SeenFrom:  mapSlice(e.Propagation.SeenFrom, propagationEvent),
 			Attempts:  mapSlice(e.Propagation.Attempts, broadcastAttempt),
 			Confirmed: UnixSeconds(e.Propagation.Confirmed),
+			FirstEcho: firstEcho(e.Added, e.Propagation.SeenFrom),
 		},
 	}
+}
+
+// firstEcho is the seconds (to the millisecond) from added to the first
+// of echoes; nil when there is none.
+func firstEcho(added time.Time, echoes []mempool.PeerEvent) *float64 {
+	if len(echoes) == 0 {
+		return nil
+	}
+	d := math.Round(echoes[0].At.Sub(added).Seconds()*1000) / 1000
+	return &d
 }
 
 func broadcastAttempt(a mempool.Attempt) BroadcastAttempt {
@@ -80,10 +91,7 @@ func privateBroadcastTx(t node.PrivateBroadcastTx) PrivateBroadcastTx {
 		Attempts:          mapSlice(t.Attempts, broadcastAttempt),
 		Echoes:            mapSlice(t.Echoes, propagationEvent),
 	}
-	if len(t.Echoes) > 0 {
-		d := math.Round(t.Echoes[0].At.Sub(t.Added).Seconds()*1000) / 1000
-		out.FirstEcho = &d
-	}
+	out.FirstEcho = firstEcho(t.Added, t.Echoes)
 	return out
 }
 

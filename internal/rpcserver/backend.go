@@ -151,8 +151,9 @@ type Propagation struct {
 	InvSent   []PropagationEvent `json:"invsent"`
 	Fetched   []PropagationEvent `json:"fetched"`
 	SeenFrom  []PropagationEvent `json:"seenfrom"`
-	Attempts  []BroadcastAttempt `json:"attempts"`            // private broadcast connections, in the order opened
-	Confirmed float64            `json:"confirmed,omitempty"` // private broadcast confirmed (see [UnixSeconds]); omitted while not
+	Attempts  []BroadcastAttempt `json:"attempts"`             // private broadcast connections, in the order opened
+	Confirmed float64            `json:"confirmed,omitempty"`  // private broadcast confirmed (see [UnixSeconds]); omitted while not
+	FirstEcho *float64           `json:"first_echo,omitempty"` // seconds from the entry's acceptance to the first of seenfrom; omitted when none
 }
 
 // BroadcastAttempt is one private-broadcast connection of a transaction:

@@ -708,7 +708,8 @@ const mempoolEntryHelp = `{                                       (json object)
     "fetched" : [ {...}, ... ],         (json array) peers that fetched it from peerd
     "seenfrom" : [ {...}, ... ],        (json array) peers that announced it to peerd
     "attempts" : [ {...}, ... ],        (json array) private broadcast connections, as getprivatebroadcastinfo's "attempts" (else empty)
-    "confirmed" : n                     (numeric, optional) when an ordinary peer announced a privately broadcast transaction back
+    "confirmed" : n,                    (numeric, optional) when an ordinary peer announced a privately broadcast transaction back
+    "first_echo" : n                    (numeric, optional) seconds from entering the pool to the first of seenfrom
   }
 }`
 

@@ -184,7 +184,7 @@ func TestPropagationAttempts(t *testing.T) {
 	got := ts.mustCall(t, "getmempoolentry", []any{txid})
 	contains(t, "getmempoolentry", got, `"propagation":{"invsent":[],"fetched":[],"seenfrom":[{"id":7,"addr":"127.0.0.1:18444","time":1700000101.8}],`+
 		`"attempts":[{"address":"203.0.113.1:8333","peer_id":21,"transport":"v1","opened":1700000100,"announced":1700000100.5,"ended":1700000101,"outcome":"receipt"}],`+
-		`"confirmed":1700000101.8}`)
+		`"confirmed":1700000101.8,"first_echo":1.8}`)
 	got = ts.mustCall(t, "getpeerinfo", nil)
 	contains(t, "getpeerinfo", got, `"id":21,"addr":"203.0.113.1:8333"`, `"connection_type":"private-broadcast"`)
 }
