@@ -125,7 +125,8 @@ func (c *cli) run(args []string) int {
 		var fe *flags.Error
 		if errors.As(err, &fe) && fe.Type == flags.ErrHelp {
 			fmt.Fprintln(c.stdout, strings.TrimRight(fe.Message, "\n"))
-			fmt.Fprintln(c.stdout, "\n`peerctl help` lists peerd's methods; `peerctl help METHOD` tells about one.")
+			fmt.Fprintln(c.stdout, "\n`peerctl help` lists peerd's methods; `peerctl help METHOD` tells about one.\n"+
+				"`peerctl txstatus TXID` says in a few lines how far one of peerd's transactions got.")
 			return exitOK
 		}
 		fmt.Fprintf(c.stderr, "peerctl: %v (see peerctl --help)\n", err)
@@ -177,14 +178,36 @@ func (c *cli) call(o *options, args []string) error {
 	if o.Timeout <= 0 {
 		return &usageError{"--timeout must be positive"}
 	}
+	if method == txStatusCommand && len(words) != 1 {
+		return &usageError{"usage: peerctl [OPTIONS] " + txStatusCommand + " TXID"}
+	}
 	user, pass, cookiePath, err := c.credentials(o, netw)
 	if err != nil {
 		return err
+	}
+	pc := &peerd{addr: addr, user: user, pass: pass, cookiePath: cookiePath, timeout: o.Timeout}
+	if method == txStatusCommand {
+		return txStatus(c.stdout, pc, words[0])
 	}
 	params, err := buildParams(method, words, o.Named)
 	if err != nil {
 		return &usageError{err.Error()}
 	}
+	result, err := pc.call(method, params)
+	if err != nil {
+		return err
+	}
+	return printResult(c.stdout, result)
+}
+
+// peerd is where and how to reach peerd's RPC server.
+type peerd struct {
+	addr, user, pass, cookiePath string
+	timeout                      time.Duration
+}
+
+// call sends one request and returns its result; errors as post's.
+func (p *peerd) call(method string, params json.RawMessage) (json.RawMessage, error) {
 	body, err := json.Marshal(struct {
 		JSONRPC string          `json:"jsonrpc"`
 		ID      int             `json:"id"`
@@ -192,13 +215,9 @@ func (c *cli) call(o *options, args []string) error {
 		Params  json.RawMessage `json:"params"`
 	}{"2.0", 1, method, params})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	result, err := post(addr, user, pass, cookiePath, body, o.Timeout)
-	if err != nil {
-		return err
-	}
-	return printResult(c.stdout, result)
+	return post(p.addr, p.user, p.pass, p.cookiePath, body, p.timeout)
 }
 
 // credentials are the user and password to send: --rpcuser and --rpcpass,
@@ -243,13 +262,14 @@ func (c *cli) credentials(o *options, netw network) (user, pass, cookiePath stri
 // for --named): a txid of digits stays a string. Others are JSON-parsed if
 // they can be.
 var stringParams = map[string][]string{
-	"sendrawtransaction": {"hexstring"},
-	"getmempoolentry":    {"txid"},
-	"addnode":            {"node", "command"},
-	"addpeeraddress":     {"address"},
-	"disconnectnode":     {"address"},
-	"setban":             {"subnet", "command"},
-	"help":               {"command"},
+	"sendrawtransaction":    {"hexstring"},
+	"getmempoolentry":       {"txid"},
+	"abortprivatebroadcast": {"id"},
+	"addnode":               {"node", "command"},
+	"addpeeraddress":        {"address"},
+	"disconnectnode":        {"address"},
+	"setban":                {"subnet", "command"},
+	"help":                  {"command"},
 }
 
 // paramValue is the JSON value of a parameter written on the command line:
@@ -356,8 +376,12 @@ func readLines(r io.Reader) ([]string, error) {
 	}
 }
 
-// rpcError is peerd's error reply, as bitcoin-cli prints it.
-type rpcError struct{ text string }
+// rpcError is peerd's error reply: its text as bitcoin-cli prints it, and
+// its code (0 when it has none).
+type rpcError struct {
+	text string
+	code int
+}
 
 func (e *rpcError) Error() string { return e.text }
 
@@ -402,7 +426,11 @@ func post(addr, user, pass, cookiePath string, body []byte, timeout time.Duratio
 		return nil, &callError{fmt.Sprintf("peerd at %s answered HTTP %d: %s", addr, resp.StatusCode, text)}
 	}
 	if len(r.Error) > 0 && string(r.Error) != "null" {
-		return nil, &rpcError{formatRPCError(r.Error)}
+		var e struct {
+			Code int `json:"code"`
+		}
+		_ = json.Unmarshal(r.Error, &e) // a code that is no integer is 0
+		return nil, &rpcError{text: formatRPCError(r.Error), code: e.Code}
 	}
 	return r.Result, nil
 }

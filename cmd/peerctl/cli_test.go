@@ -17,13 +17,17 @@ import (
 	"github.com/btcsuite/btcd/chainhash/v2"
 
 	"github.com/peerd/peerd/internal/rpcserver"
+	"github.com/peerd/peerd/mempool"
 	"github.com/peerd/peerd/node"
 )
 
 // fakeNode is an rpcserver.Backend that records what it is asked.
 type fakeNode struct {
-	mu    sync.Mutex
-	calls []string
+	mu        sync.Mutex
+	calls     []string
+	prop      mempool.Propagation       // the propagation of the mempool's one transaction
+	privateOn bool                      // the node runs with --privatebroadcast
+	private   []node.PrivateBroadcastTx // getprivatebroadcastinfo's transactions
 }
 
 func (f *fakeNode) record(format string, args ...any) {
@@ -61,7 +65,9 @@ func (f *fakeNode) MempoolEntry(id chainhash.Hash) (node.MempoolEntry, error) {
 	if id != txHash() {
 		return node.MempoolEntry{}, &node.Error{Kind: node.ErrKindNotFound, Err: errors.New("not in the fake mempool")}
 	}
-	return node.MempoolEntry{TxID: id, WTxID: id, VSize: 110, Weight: 440, Added: time.Unix(1700000000, 0)}, nil
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return node.MempoolEntry{TxID: id, WTxID: id, VSize: 110, Weight: 440, Added: time.Unix(1700000000, 0), Propagation: f.prop}, nil
 }
 func (f *fakeNode) MempoolEntries() []node.MempoolEntry {
 	e, _ := f.MempoolEntry(txHash())
@@ -98,6 +104,18 @@ func (f *fakeNode) AddrManInfo() []node.AddrBookCount { return nil }
 func (f *fakeNode) TestNetwork() bool                 { return true }
 func (f *fakeNode) AddPeerAddress(string, uint16, bool) (node.PeerAddressResult, error) {
 	return node.PeerAddressAdded, nil
+}
+func (f *fakeNode) PrivateBroadcastInfo() ([]node.PrivateBroadcastTx, error) {
+	f.record("getprivatebroadcastinfo")
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.privateOn {
+		return nil, &node.Error{Kind: node.ErrKindNotEnabled, Err: node.ErrPrivateNotEnabled}
+	}
+	return f.private, nil
+}
+func (f *fakeNode) AbortPrivateBroadcast(chainhash.Hash) (node.PrivateBroadcastTx, error) {
+	return node.PrivateBroadcastTx{}, &node.Error{Kind: node.ErrKindNotEnabled, Err: node.ErrPrivateNotEnabled}
 }
 
 // startNode runs an RPC server with cfg (on 127.0.0.1) until the test ends.

@@ -3,6 +3,7 @@ package rpcserver
 import (
 	"cmp"
 	"encoding/hex"
+	"math"
 	"net/netip"
 	"strings"
 	"time"
@@ -44,11 +45,58 @@ func mempoolEntry(e node.MempoolEntry) MempoolEntry {
 		SpentBy:     []string{},
 		Unbroadcast: e.Unbroadcast,
 		Propagation: Propagation{
-			InvSent:  mapSlice(e.Propagation.InvSent, propagationEvent),
-			Fetched:  mapSlice(e.Propagation.Fetched, propagationEvent),
-			SeenFrom: mapSlice(e.Propagation.SeenFrom, propagationEvent),
+			InvSent:   mapSlice(e.Propagation.InvSent, propagationEvent),
+			Fetched:   mapSlice(e.Propagation.Fetched, propagationEvent),
+			SeenFrom:  mapSlice(e.Propagation.SeenFrom, propagationEvent),
+			Attempts:  mapSlice(e.Propagation.Attempts, broadcastAttempt),
+			Confirmed: UnixSeconds(e.Propagation.Confirmed),
+			FirstEcho: firstEcho(e.Added, e.Propagation.SeenFrom),
 		},
 	}
+}
+
+// firstEcho is the seconds (to the millisecond) from added to the first
+// of echoes; nil when there is none.
+func firstEcho(added time.Time, echoes []mempool.PeerEvent) *float64 {
+	if len(echoes) == 0 {
+		return nil
+	}
+	d := math.Round(echoes[0].At.Sub(added).Seconds()*1000) / 1000
+	return &d
+}
+
+func broadcastAttempt(a mempool.Attempt) BroadcastAttempt {
+	return BroadcastAttempt{
+		Address: a.Addr, PeerID: int64(a.Peer), Transport: a.Transport,
+		Opened: UnixSeconds(a.Opened), Announced: UnixSeconds(a.Announced), GetData: UnixSeconds(a.GetData),
+		Sent: UnixSeconds(a.Sent), Received: UnixSeconds(a.Received), Reject: a.Reject,
+		Ended: UnixSeconds(a.Ended), Outcome: a.Outcome,
+	}
+}
+
+// privateBroadcastTx is one transaction of getprivatebroadcastinfo. Core's
+// "peers" are the attempts that got past the handshake (announced), "sent"
+// being when the inv went out.
+func privateBroadcastTx(t node.PrivateBroadcastTx) PrivateBroadcastTx {
+	peers := []PrivateBroadcastPeer{}
+	for _, a := range t.Attempts {
+		if !a.Announced.IsZero() {
+			peers = append(peers, PrivateBroadcastPeer{Address: a.Addr, Sent: a.Announced.Unix(), Received: unix(a.Received)})
+		}
+	}
+	out := PrivateBroadcastTx{
+		TxID: t.TxID.String(), WTxID: t.WTxID.String(), Hex: hex.EncodeToString(t.Raw), Peers: peers,
+		State: t.State, Added: UnixSeconds(t.Added), Confirmed: UnixSeconds(t.Confirmed),
+		AttemptsRemaining: t.AttemptsRemaining,
+		Attempts:          mapSlice(t.Attempts, broadcastAttempt),
+		Echoes:            mapSlice(t.Echoes, propagationEvent),
+	}
+	out.FirstEcho = firstEcho(t.Added, t.Echoes)
+	return out
+}
+
+func removedTx(t node.PrivateBroadcastTx) RemovedTx {
+	return RemovedTx{TxID: t.TxID.String(), WTxID: t.WTxID.String(), Hex: hex.EncodeToString(t.Raw)}
 }
 
 // mempoolEntries is getrawmempool true's object: entries by txid.

@@ -14,14 +14,16 @@ import (
 // never null.
 func TestAdaptersNeverNull(t *testing.T) {
 	for name, v := range map[string]any{
-		"getpeerinfo":           mapSlice([]node.PeerInfo(nil), peerInfo),
-		"a getpeerinfo element": peerInfo(node.PeerInfo{}),
-		"getrawmempool":         txidStrings(nil),
-		"getrawmempool true":    mempoolEntries(nil),
-		"getmempoolentry":       mempoolEntry(node.MempoolEntry{}),
-		"getmempoolinfo":        mempoolInfo(node.MempoolInfo{}),
-		"getnetworkinfo":        networkInfo(node.NetworkInfo{}),
-		"listbanned":            mapSlice([]node.Ban(nil), func(b node.Ban) BanInfo { return banInfo(b, time.Time{}) }),
+		"getpeerinfo":                       mapSlice([]node.PeerInfo(nil), peerInfo),
+		"a getpeerinfo element":             peerInfo(node.PeerInfo{}),
+		"getrawmempool":                     txidStrings(nil),
+		"getrawmempool true":                mempoolEntries(nil),
+		"getmempoolentry":                   mempoolEntry(node.MempoolEntry{}),
+		"getmempoolinfo":                    mempoolInfo(node.MempoolInfo{}),
+		"getnetworkinfo":                    networkInfo(node.NetworkInfo{}),
+		"listbanned":                        mapSlice([]node.Ban(nil), func(b node.Ban) BanInfo { return banInfo(b, time.Time{}) }),
+		"getprivatebroadcastinfo":           PrivateBroadcastInfo{Transactions: mapSlice([]node.PrivateBroadcastTx(nil), privateBroadcastTx)},
+		"a getprivatebroadcastinfo element": privateBroadcastTx(node.PrivateBroadcastTx{}),
 	} {
 		b, err := json.Marshal(v)
 		if err != nil || strings.Contains(string(b), "null") {
@@ -37,7 +39,7 @@ func TestAdaptersNeverNull(t *testing.T) {
 	}
 	b, _ = json.Marshal(mempoolEntry(node.MempoolEntry{}))
 	if want := `"depends":[],"spentby":[]`; !strings.Contains(string(b), want) ||
-		!strings.Contains(string(b), `"propagation":{"invsent":[],"fetched":[],"seenfrom":[]}`) {
+		!strings.Contains(string(b), `"propagation":{"invsent":[],"fetched":[],"seenfrom":[],"attempts":[]}`) {
 		t.Errorf("getmempoolentry %s", b)
 	}
 	for _, c := range []struct {
@@ -49,6 +51,7 @@ func TestAdaptersNeverNull(t *testing.T) {
 		{node.PeerInfo{Conn: node.ConnManual}, ConnManual},
 		{node.PeerInfo{}, ConnOutboundFullRelay},
 		{node.PeerInfo{Conn: node.ConnFeeler}, ConnFeeler},
+		{node.PeerInfo{Conn: node.ConnPrivateBroadcast}, ConnPrivateBroadcast},
 	} {
 		b, _ = json.Marshal(peerInfo(c.p))
 		if !strings.Contains(string(b), `"connection_type":"`+c.want+`"`) {

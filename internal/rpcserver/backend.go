@@ -56,6 +56,15 @@ type Backend interface {
 	// AddPeerAddress adds ip:port to the address book, and with tried
 	// marks it good. Refusals as [node.Admin.AddPeerAddress].
 	AddPeerAddress(ip string, port uint16, tried bool) (node.PeerAddressResult, error)
+	// PrivateBroadcastInfo lists the transactions broadcast privately
+	// that are still in the mempool (pending, confirmed or given up).
+	// Refusals as [node.Admin.PrivateBroadcastInfo]
+	// (node.ErrKindNotEnabled without --privatebroadcast).
+	PrivateBroadcastInfo() ([]node.PrivateBroadcastTx, error)
+	// AbortPrivateBroadcast stops the private broadcast of the
+	// transaction with this txid or wtxid and removes it from the
+	// mempool. Refusals as [node.Admin.AbortPrivateBroadcast].
+	AbortPrivateBroadcast(txid chainhash.Hash) (node.PrivateBroadcastTx, error)
 	Stop() // begin shutdown (returns at once)
 }
 
@@ -135,11 +144,79 @@ type MempoolFees struct {
 
 // Propagation is peerd's record of a transaction's relay: which peers it
 // announced the transaction to (an inv), which peers fetched it (a
-// getdata), and which peers announced it to peerd.
+// getdata), and which peers announced it to peerd; for a transaction sent
+// by private broadcast also its broadcast connections and when an ordinary
+// peer's announcement confirmed it, as getprivatebroadcastinfo shows them.
 type Propagation struct {
-	InvSent  []PropagationEvent `json:"invsent"`
-	Fetched  []PropagationEvent `json:"fetched"`
-	SeenFrom []PropagationEvent `json:"seenfrom"`
+	InvSent   []PropagationEvent `json:"invsent"`
+	Fetched   []PropagationEvent `json:"fetched"`
+	SeenFrom  []PropagationEvent `json:"seenfrom"`
+	Attempts  []BroadcastAttempt `json:"attempts"`             // private broadcast connections, in the order opened
+	Confirmed float64            `json:"confirmed,omitempty"`  // private broadcast confirmed (see [UnixSeconds]); omitted while not
+	FirstEcho *float64           `json:"first_echo,omitempty"` // seconds from the entry's acceptance to the first of seenfrom; omitted when none
+}
+
+// BroadcastAttempt is one private-broadcast connection of a transaction:
+// peerd's own record, each step's time as seconds since the epoch with
+// fractions (see [UnixSeconds]), omitted until the step happened.
+type BroadcastAttempt struct {
+	Address   string  `json:"address"`             // the address dialled (through the proxy)
+	PeerID    int64   `json:"peer_id,omitempty"`   // the connection's peer id, as in getpeerinfo, once connected
+	Transport string  `json:"transport,omitempty"` // "v1" or "v2", once connected
+	Opened    float64 `json:"opened,omitempty"`    // the dial began
+	Announced float64 `json:"announced,omitempty"` // handshake done, inv sent
+	GetData   float64 `json:"getdata,omitempty"`   // the peer asked for the transaction
+	Sent      float64 `json:"sent,omitempty"`      // the transaction and a ping were written
+	Received  float64 `json:"received,omitempty"`  // the pong came back: the receipt
+	Reject    string  `json:"reject,omitempty"`    // the peer's BIP 61 reject, "code: reason"
+	Ended     float64 `json:"ended,omitempty"`     // the connection is over
+	Outcome   string  `json:"outcome,omitempty"`   // "receipt", "rejected", or why it failed; omitted while open
+}
+
+// PrivateBroadcastInfo is Core's getprivatebroadcastinfo result.
+type PrivateBroadcastInfo struct {
+	Transactions []PrivateBroadcastTx `json:"transactions"`
+}
+
+// PrivateBroadcastTx is one transaction of getprivatebroadcastinfo: Core's
+// txid, wtxid, hex and peers, plus peerd's own record of it. peerd keeps a
+// transaction listed after its confirmation, until it leaves the mempool
+// (Core 31.0 forgets it at once).
+type PrivateBroadcastTx struct {
+	TxID  string                 `json:"txid"`
+	WTxID string                 `json:"wtxid"`
+	Hex   string                 `json:"hex"`
+	Peers []PrivateBroadcastPeer `json:"peers"` // Core's: the connections that got past the handshake
+
+	// peerd's own.
+	State             string             `json:"state"`               // "pending", "confirmed" or "gave up"
+	Added             float64            `json:"added"`               // accepted by sendrawtransaction (see [UnixSeconds])
+	Confirmed         float64            `json:"confirmed,omitempty"` // an ordinary peer announced it back; omitted while not
+	AttemptsRemaining int                `json:"attempts_remaining"`  // broadcast connections still allowed
+	Attempts          []BroadcastAttempt `json:"attempts"`            // every broadcast connection, in the order opened
+	Echoes            []PropagationEvent `json:"echoes"`              // the ordinary peers that announced it back, first first
+	FirstEcho         *float64           `json:"first_echo,omitempty"`
+}
+
+// PrivateBroadcastPeer is Core's record of one broadcast connection: the
+// peer's address, when the transaction was announced to it and, once its
+// pong came back, when it was received (unix seconds).
+type PrivateBroadcastPeer struct {
+	Address  string `json:"address"`
+	Sent     int64  `json:"sent"`
+	Received int64  `json:"received,omitempty"`
+}
+
+// AbortPrivateBroadcastResult is Core's abortprivatebroadcast result.
+type AbortPrivateBroadcastResult struct {
+	Removed []RemovedTx `json:"removed_transactions"`
+}
+
+// RemovedTx is one transaction abortprivatebroadcast removed.
+type RemovedTx struct {
+	TxID  string `json:"txid"`
+	WTxID string `json:"wtxid"`
+	Hex   string `json:"hex"`
 }
 
 // PropagationEvent is one peer's part in a transaction's relay.
@@ -188,6 +265,7 @@ const (
 	ConnInbound           = "inbound"
 	ConnManual            = "manual"
 	ConnFeeler            = "feeler"
+	ConnPrivateBroadcast  = "private-broadcast"
 )
 
 // PeerInfo is one peer, in the shape of an element of Core's getpeerinfo
@@ -227,7 +305,7 @@ type PeerInfo struct {
 	MinFeeFilter          Amount            `json:"minfeefilter"` // the peer's feefilter, BTC/kvB
 	BytesSentPerMsg       map[string]uint64 `json:"bytessent_per_msg"`
 	BytesRecvPerMsg       map[string]uint64 `json:"bytesrecv_per_msg"`
-	ConnectionType        string            `json:"connection_type"`         // ConnOutboundFullRelay, ConnInbound, ConnManual, ConnFeeler
+	ConnectionType        string            `json:"connection_type"`         // ConnOutboundFullRelay, ConnInbound, ConnManual, ConnFeeler, ConnPrivateBroadcast
 	TransportProtocolType string            `json:"transport_protocol_type"` // "v1" (the default when empty), "v2", "detecting"
 	SessionID             string            `json:"session_id"`              // hex of BIP 324's 32-byte session id; "" unless v2
 

@@ -9,9 +9,13 @@
 // codes: sendrawtransaction, getrawmempool, getmempoolentry,
 // getmempoolinfo, getpeerinfo, getconnectioncount, getnetworkinfo,
 // getnodeaddresses, getaddrmaninfo, addnode, disconnectnode, setban,
-// listbanned, clearbanned, ping, uptime, stop and help; on regtest and
-// simnet only, Core's hidden test method addpeeraddress (help does not list
-// it; elsewhere it is "Method not found"). peerd's own: disconnectall. Parameters may be positional (a JSON array) or named (a
+// listbanned, clearbanned, ping, uptime, stop and help; Core 31's
+// getprivatebroadcastinfo and abortprivatebroadcast (-32601 when peerd runs
+// without --privatebroadcast, as Core); on regtest and simnet only, Core's
+// hidden test method addpeeraddress (help does not list it; elsewhere it is
+// "Method not found"). peerd's own: disconnectall, and peerd's own fields
+// in some of Core's results (getmempoolentry's "propagation", the record of
+// each private broadcast connection). Parameters may be positional (a JSON array) or named (a
 // JSON object, with Core's "args" member for leading positional ones).
 // Parameter errors are Core's: a wrong number of parameters is -1 with the
 // method's help as the message, a wrong JSON type is -3 ("Wrong type

@@ -18,6 +18,7 @@ import (
 	"github.com/btcsuite/btcd/chainhash/v2"
 	"github.com/btcsuite/btcd/wire/v2"
 
+	"github.com/peerd/peerd/mempool"
 	"github.com/peerd/peerd/node"
 )
 
@@ -38,7 +39,10 @@ type fakeBackend struct {
 	disc      []string // disconnectnode calls, "addr" or "#id"
 	bans      []node.Ban
 	banCalls  []string // setban calls: "subnet command bantime absolute"
-	panicOn   string   // a method name whose call panics
+	noPrivate bool     // the node runs without --privatebroadcast
+	private   []node.PrivateBroadcastTx
+	aborted   []chainhash.Hash // AbortPrivateBroadcast's calls
+	panicOn   string           // a method name whose call panics
 	block     chan struct{}
 	blockedIn chan struct{}
 }
@@ -235,6 +239,100 @@ func (f *fakeBackend) Stop() {
 	f.mu.Lock()
 	f.stops++
 	f.mu.Unlock()
+}
+
+// fakeAdded is when the fake's private transactions were accepted.
+var fakeAdded = time.UnixMilli(1700000100_000)
+
+// setPrivate gives the fake one private-broadcast transaction of each
+// state and returns them: pending (one attempt in the handshake, one
+// received, one rejected), confirmed (two receipts, echoed back by two
+// ordinary peers, the first 1.8 s after it was added) and given up.
+func (f *fakeBackend) setPrivate(t *testing.T) []node.PrivateBroadcastTx {
+	t.Helper()
+	at := func(ms int) time.Time { return fakeAdded.Add(time.Duration(ms) * time.Millisecond) }
+	tx := func(seq uint32) (chainhash.Hash, chainhash.Hash, []byte) {
+		h, _ := testTx(t, seq, 0)
+		raw, _ := hex.DecodeString(h)
+		var m wire.MsgTx
+		if err := m.Deserialize(bytes.NewReader(raw)); err != nil {
+			t.Fatal(err)
+		}
+		m.TxIn[0].Witness = wire.TxWitness{{0x01}} // a wtxid of its own
+		var b bytes.Buffer
+		if err := m.Serialize(&b); err != nil {
+			t.Fatal(err)
+		}
+		return m.TxHash(), m.WitnessHash(), b.Bytes()
+	}
+	id1, w1, raw1 := tx(101)
+	id2, w2, raw2 := tx(102)
+	id3, w3, raw3 := tx(103)
+	txs := []node.PrivateBroadcastTx{
+		{
+			TxID: id1, WTxID: w1, Raw: raw1, State: "pending", Added: fakeAdded, AttemptsRemaining: 997,
+			Attempts: []mempool.Attempt{
+				{ID: 1, Addr: "203.0.113.1:8333", Peer: 21, Transport: "v2", Opened: at(0), Announced: at(900),
+					GetData: at(1100), Sent: at(1100), Received: at(1300), Ended: at(1301), Outcome: "receipt"},
+				{ID: 2, Addr: "198.51.100.2:8333", Peer: 22, Transport: "v1", Opened: at(0), Announced: at(800),
+					GetData: at(1000), Sent: at(1000), Reject: "16: bad-txns-inputs-missingorspent", Ended: at(1200), Outcome: "rejected"},
+				{ID: 3, Addr: "abcdefghijklmnopqrstuvwxyz234567abcdefghijklmnopqrstuvwx.onion:8333", Opened: at(0)},
+			},
+		},
+		{
+			TxID: id2, WTxID: w2, Raw: raw2, State: "confirmed", Added: fakeAdded, Confirmed: at(1800), AttemptsRemaining: 998,
+			Attempts: []mempool.Attempt{
+				{ID: 4, Addr: "203.0.113.4:8333", Peer: 24, Transport: "v1", Opened: at(0), Announced: at(500),
+					GetData: at(600), Sent: at(600), Received: at(700), Ended: at(700), Outcome: "receipt"},
+				{ID: 5, Addr: "203.0.113.5:8333", Peer: 25, Transport: "v1", Opened: at(0), Announced: at(550),
+					GetData: at(650), Sent: at(650), Received: at(750), Ended: at(750), Outcome: "receipt"},
+			},
+			Echoes: []mempool.PeerEvent{
+				{Peer: mempool.PeerRef{ID: 7, Addr: "127.0.0.1:18444"}, At: at(1800)},
+				{Peer: mempool.PeerRef{ID: 8, Addr: "127.0.0.1:18445"}, At: at(2500)},
+			},
+		},
+		{
+			TxID: id3, WTxID: w3, Raw: raw3, State: "gave up", Added: fakeAdded,
+			Attempts: []mempool.Attempt{{ID: 6, Addr: "203.0.113.6:8333", Opened: at(0), Ended: at(180000), Outcome: "dial failed: proxy refused"}},
+		},
+	}
+	f.mu.Lock()
+	f.private = txs
+	f.mu.Unlock()
+	return txs
+}
+
+// PrivateBroadcastInfo lists setPrivate's transactions; refused as the
+// node refuses it when private broadcast is off.
+func (f *fakeBackend) PrivateBroadcastInfo() ([]node.PrivateBroadcastTx, error) {
+	f.enter("PrivateBroadcastInfo")
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.noPrivate {
+		return nil, &node.Error{Kind: node.ErrKindNotEnabled, Err: node.ErrPrivateNotEnabled}
+	}
+	return append([]node.PrivateBroadcastTx(nil), f.private...), nil
+}
+
+// AbortPrivateBroadcast removes a pending or given-up transaction found
+// by txid or wtxid, as the node does; a confirmed one is public, not in
+// the queue.
+func (f *fakeBackend) AbortPrivateBroadcast(id chainhash.Hash) (node.PrivateBroadcastTx, error) {
+	f.enter("AbortPrivateBroadcast")
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.aborted = append(f.aborted, id)
+	if f.noPrivate {
+		return node.PrivateBroadcastTx{}, &node.Error{Kind: node.ErrKindNotEnabled, Err: node.ErrPrivateNotEnabled}
+	}
+	for i, t := range f.private {
+		if (t.TxID == id || t.WTxID == id) && t.State != "confirmed" {
+			f.private = append(f.private[:i:i], f.private[i+1:]...)
+			return t, nil
+		}
+	}
+	return node.PrivateBroadcastTx{}, &node.Error{Kind: node.ErrKindNotFound, Err: node.ErrNotInPrivateQueue}
 }
 
 // fakeNow is the fake backend's clock for bans, and the test server's.

@@ -65,6 +65,40 @@ func methodList() []*method {
 			run:      rpcSendRawTransaction,
 		},
 		{
+			name:     "getprivatebroadcastinfo",
+			category: "rawtransactions",
+			desc: "Returns information about transactions that are currently being privately broadcast\n" +
+				"(peerd runs with --privatebroadcast: sendrawtransaction sends each transaction over short-lived\n" +
+				"connections of its own through the proxy, and publishes it once an ordinary peer announces it back).\n" +
+				"peerd lists a transaction until it leaves the mempool, also after it was confirmed, and adds its own\n" +
+				"record of each broadcast connection and of the peers that announced it back.",
+			result:   privateBroadcastInfoHelp,
+			examples: []example{{"", "[]"}},
+			run:      rpcGetPrivateBroadcastInfo,
+		},
+		{
+			name:     "abortprivatebroadcast",
+			category: "rawtransactions",
+			args: []argSpec{
+				{name: "id", kind: kindHex, required: true, help: "A transaction identifier to abort. It will be matched against both txid and wtxid for all transactions in the private broadcast queue"},
+			},
+			desc: "Abort private broadcast attempts for a transaction currently being privately broadcast.\n" +
+				"The transaction will be removed from the private broadcast queue and from peerd's mempool\n" +
+				"(it was never announced to ordinary peers). A transaction already confirmed (public) is not in the queue.",
+			result: "{                              (json object)\n" +
+				"  \"removed_transactions\" : [   (json array) Transactions removed from the private broadcast queue\n" +
+				"    {                          (json object)\n" +
+				"      \"txid\" : \"hex\",          (string) The transaction hash in hex\n" +
+				"      \"wtxid\" : \"hex\",         (string) The transaction's witness hash in hex\n" +
+				"      \"hex\" : \"hex\"            (string) The serialized, hex-encoded transaction data\n" +
+				"    },\n" +
+				"    ...\n" +
+				"  ]\n" +
+				"}",
+			examples: []example{{`"id"`, `["id"]`}},
+			run:      rpcAbortPrivateBroadcast,
+		},
+		{
 			name:     "getrawmempool",
 			category: "blockchain",
 			args: []argSpec{
@@ -394,6 +428,26 @@ func rpcGetMempoolEntry(s *Server, a callArgs) (any, error) {
 	return mempoolEntry(e), nil
 }
 
+func rpcGetPrivateBroadcastInfo(s *Server, _ callArgs) (any, error) {
+	txs, err := s.backend.PrivateBroadcastInfo()
+	if err != nil {
+		return nil, coreerr.GetPrivateBroadcastInfo(err)
+	}
+	return PrivateBroadcastInfo{Transactions: mapSlice(txs, privateBroadcastTx)}, nil
+}
+
+func rpcAbortPrivateBroadcast(s *Server, a callArgs) (any, error) {
+	id, err := parseHash(a.str(0), "id")
+	if err != nil {
+		return nil, err
+	}
+	t, err := s.backend.AbortPrivateBroadcast(id)
+	if err != nil {
+		return nil, coreerr.AbortPrivateBroadcast(err)
+	}
+	return AbortPrivateBroadcastResult{Removed: []RemovedTx{removedTx(t)}}, nil
+}
+
 func rpcAddNode(s *Server, a callArgs) (any, error) {
 	command := a.str(1)
 	if command != "add" && command != "remove" && command != "onetry" {
@@ -652,8 +706,52 @@ const mempoolEntryHelp = `{                                       (json object)
   "propagation" : {                     (json object) peerd's own: the transaction's relay
     "invsent" : [ {...}, ... ],         (json array) peers it was announced to: {"id": n, "addr": "str", "time": n}
     "fetched" : [ {...}, ... ],         (json array) peers that fetched it from peerd
-    "seenfrom" : [ {...}, ... ]         (json array) peers that announced it to peerd
+    "seenfrom" : [ {...}, ... ],        (json array) peers that announced it to peerd
+    "attempts" : [ {...}, ... ],        (json array) private broadcast connections, as getprivatebroadcastinfo's "attempts" (else empty)
+    "confirmed" : n,                    (numeric, optional) when an ordinary peer announced a privately broadcast transaction back
+    "first_echo" : n                    (numeric, optional) seconds from entering the pool to the first of seenfrom
   }
+}`
+
+const privateBroadcastInfoHelp = `{                                       (json object)
+  "transactions" : [                    (json array)
+    {                                   (json object)
+      "txid" : "hex",                   (string) The transaction hash in hex
+      "wtxid" : "hex",                  (string) The transaction's witness hash in hex
+      "hex" : "hex",                    (string) The serialized, hex-encoded transaction data
+      "peers" : [                       (json array) Per-peer send and acknowledgment information
+        {                               (json object)
+          "address" : "str",            (string) The address of the peer to which the transaction was sent
+          "sent" : xxx,                 (numeric) The time this transaction was sent to this peer via inv (seconds since epoch)
+          "received" : xxx              (numeric, optional) The time the peer acknowledged reception (pong) (seconds since epoch)
+        },
+        ...
+      ],
+      "state" : "str",                  (string) peerd's own: pending, confirmed (announced back by an ordinary peer; now public) or gave up
+      "added" : n,                      (numeric) peerd's own: when sendrawtransaction accepted it, seconds since epoch with fractions
+      "confirmed" : n,                  (numeric, optional) peerd's own: when an ordinary peer announced it back
+      "attempts_remaining" : n,         (numeric) broadcast connections still allowed before peerd gives up
+      "attempts" : [                    (json array) peerd's own: every broadcast connection, in the order opened
+        {                               (json object) times in seconds since epoch with fractions, each omitted until it happened
+          "address" : "str",            (string) The address dialled (through the proxy)
+          "peer_id" : n,                (numeric, optional) The connection's peer id (see getpeerinfo), once connected
+          "transport" : "str",          (string, optional) v1 or v2, once connected
+          "opened" : n,                 (numeric, optional) The dial began
+          "announced" : n,              (numeric, optional) The handshake was done and the inv sent
+          "getdata" : n,                (numeric, optional) The peer asked for the transaction
+          "sent" : n,                   (numeric, optional) The transaction and a ping were sent
+          "received" : n,               (numeric, optional) The pong came back: the receipt
+          "reject" : "str",             (string, optional) The peer's BIP 61 reject of the transaction, "code: reason"
+          "ended" : n,                  (numeric, optional) The connection is over
+          "outcome" : "str"             (string, optional) receipt, rejected, or why the connection failed; omitted while open
+        },
+        ...
+      ],
+      "echoes" : [ {...}, ... ],        (json array) peerd's own: ordinary peers that announced it back: {"id": n, "addr": "str", "time": n}
+      "first_echo" : n                  (numeric, optional) peerd's own: seconds from "added" to the first echo
+    },
+    ...
+  ]
 }`
 
 const peerInfoHelp = `[                                   (json array)
@@ -690,7 +788,7 @@ const peerInfoHelp = `[                                   (json array)
     "minfeefilter" : n,             (numeric) The minimum fee rate for transactions this peer accepts
     "bytessent_per_msg" : {...},    (json object) The total bytes sent aggregated by message type
     "bytesrecv_per_msg" : {...},    (json object) The total bytes received aggregated by message type
-    "connection_type" : "str",      (string) Type of connection: outbound-full-relay, inbound, manual (--connect, --addpeer, addnode), feeler
+    "connection_type" : "str",      (string) Type of connection: outbound-full-relay, inbound, manual (--connect, --addpeer, addnode), feeler, private-broadcast
     "transport_protocol_type" : "str", (string) Type of transport protocol: detecting (peer could be v1 or v2), v1 (plaintext transport protocol), v2 (BIP324 encrypted transport protocol)
     "session_id" : "str",           (string) The session ID for this connection, or "" if there is none ("v2" transport protocol only)
     "wtxidrelay" : true|false,      (boolean) peerd's own: whether the peer announces transactions by wtxid (BIP 339)

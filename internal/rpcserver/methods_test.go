@@ -61,7 +61,7 @@ func TestMethodsPositionalAndNamed(t *testing.T) {
 			`"descendantcount":1`, `"ancestorcount":1`, `"wtxid":"`, `"depends":[]`, `"spentby":[]`,
 			`"bip125-replaceable":false`, `"unbroadcast":true`,
 			`"fees":{"base":0.00000000,"modified":0.00000000,"ancestor":0.00000000,"descendant":0.00000000}`,
-			`"propagation":{"invsent":[],"fetched":[],"seenfrom":[]}`)
+			`"propagation":{"invsent":[],"fetched":[],"seenfrom":[],"attempts":[]}`)
 	}
 
 	// getmempoolentry, also with the txid in upper case.
@@ -166,7 +166,7 @@ func TestMethodsPositionalAndNamed(t *testing.T) {
 		"== Network ==\naddnode \"node\" \"command\" ( v2transport )\nclearbanned\ndisconnectnode ( \"address\" nodeid )\n",
 		"listbanned\nping\nsetban \"subnet\" \"command\" ( bantime absolute )\n",
 		"== Peerd ==\ndisconnectall\n",
-		"== Rawtransactions ==\nsendrawtransaction \"hexstring\" ( maxfeerate maxburnamount )",
+		"== Rawtransactions ==\nabortprivatebroadcast \"id\"\ngetprivatebroadcastinfo\nsendrawtransaction \"hexstring\" ( maxfeerate maxburnamount )",
 	} {
 		if !strings.Contains(list, line) {
 			t.Errorf("help lacks %q:\n%s", line, list)

@@ -121,6 +121,19 @@ func BanTimeInPast() *Error {
 	return &Error{Code: CodeInvalidParameter, Message: "Error: Absolute timestamp is in the past"}
 }
 
+// PrivateBroadcastNotEnabled is getprivatebroadcastinfo's and
+// abortprivatebroadcast's error on a node without private broadcast: Core's
+// code and message, naming peerd's flag.
+func PrivateBroadcastNotEnabled() *Error {
+	return &Error{Code: CodeMethodNotFound, Message: "Private broadcast is not enabled. Ensure you're running peerd with --privatebroadcast."}
+}
+
+// NotInPrivateBroadcastQueue is abortprivatebroadcast's error for an id
+// that names no transaction awaiting private broadcast.
+func NotInPrivateBroadcastQueue() *Error {
+	return &Error{Code: CodeInvalidAddressOrKey, Message: "Transaction not in private broadcast queue"}
+}
+
 // The node's refusals as each method's Core error. Each returns nil for
 // nil and err itself when it is no *node.Error of a kind the method
 // words; the server reports such an error as CodeMisc with its text.
@@ -200,6 +213,27 @@ func SetBan(err error) error {
 		return AlreadyBanned()
 	case node.ErrKindNotFound:
 		return UnbanFailed()
+	}
+	return err
+}
+
+// GetPrivateBroadcastInfo words getprivatebroadcastinfo's refusal: -32601
+// without private broadcast.
+func GetPrivateBroadcastInfo(err error) error {
+	if node.KindOf(err) == node.ErrKindNotEnabled {
+		return PrivateBroadcastNotEnabled()
+	}
+	return err
+}
+
+// AbortPrivateBroadcast words abortprivatebroadcast's refusals: -32601
+// without private broadcast, -5 for a transaction not awaiting it.
+func AbortPrivateBroadcast(err error) error {
+	switch node.KindOf(err) {
+	case node.ErrKindNotEnabled:
+		return PrivateBroadcastNotEnabled()
+	case node.ErrKindNotFound:
+		return NotInPrivateBroadcastQueue()
 	}
 	return err
 }

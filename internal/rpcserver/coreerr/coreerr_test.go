@@ -47,6 +47,9 @@ func TestWording(t *testing.T) {
 		{"setban invalid subnet", SetBan(refusal(node.ErrKindInvalidAddress, "x")), -30, "Error: Invalid IP/Subnet"},
 		{"setban time in the past", SetBan(refusal(node.ErrKindInvalidParameter, "x")), -8, "Error: Absolute timestamp is in the past"},
 		{"setban already banned", SetBan(&node.Error{Kind: node.ErrKindExists, Err: node.ErrAlreadyBanned}), -23, "Error: IP/Subnet already banned"},
+		{"getprivatebroadcastinfo not enabled", GetPrivateBroadcastInfo(&node.Error{Kind: node.ErrKindNotEnabled, Err: node.ErrPrivateNotEnabled}), -32601, "Private broadcast is not enabled. Ensure you're running peerd with --privatebroadcast."},
+		{"abortprivatebroadcast not enabled", AbortPrivateBroadcast(&node.Error{Kind: node.ErrKindNotEnabled, Err: node.ErrPrivateNotEnabled}), -32601, "Private broadcast is not enabled. Ensure you're running peerd with --privatebroadcast."},
+		{"abortprivatebroadcast unknown", AbortPrivateBroadcast(&node.Error{Kind: node.ErrKindNotFound, Err: node.ErrNotInPrivateQueue}), -5, "Transaction not in private broadcast queue"},
 		{"setban unban unknown", SetBan(&node.Error{Kind: node.ErrKindNotFound, Err: node.ErrNotBanned}), -30, "Error: Unban failed. Requested address/subnet was not previously manually banned."},
 	} {
 		var e *Error
@@ -57,6 +60,7 @@ func TestWording(t *testing.T) {
 	for name, f := range map[string]func(error) error{
 		"sendrawtransaction": SendRawTransaction, "getmempoolentry": GetMempoolEntry,
 		"addnode": AddNode, "disconnectnode": DisconnectNode, "setban": SetBan,
+		"getprivatebroadcastinfo": GetPrivateBroadcastInfo, "abortprivatebroadcast": AbortPrivateBroadcast,
 	} {
 		if got := f(nil); got != nil {
 			t.Errorf("%s(nil) = %v", name, got)
