@@ -51,9 +51,14 @@ const (
 	// KindFeeler: a short-lived connection to an address from the book's
 	// new table, closed once its handshake is done (Core's feeler).
 	KindFeeler
+	// KindAddrFetch: a short-lived connection to a DNS seed's name
+	// through the proxy, which resolves it (Core's addr-fetch): it asks
+	// for addresses and is closed once they come (WhyAddrFetch), or after
+	// AddrFetchTimeout.
+	KindAddrFetch
 )
 
-var kindNames = [...]string{"inbound", "manual", "persistent", "seed", "onetry", "feeler"}
+var kindNames = [...]string{"inbound", "manual", "persistent", "seed", "onetry", "feeler", "addr-fetch"}
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) {
@@ -72,6 +77,9 @@ const (
 	WhyOperator
 	// WhyFeeler: a feeler's handshake is done; it has served its purpose.
 	WhyFeeler
+	// WhyAddrFetch: an addr-fetch connection has its answer, or waited
+	// AddrFetchTimeout for it.
+	WhyAddrFetch
 )
 
 func (w Why) String() string {
@@ -84,6 +92,8 @@ func (w Why) String() string {
 		return "operator"
 	case WhyFeeler:
 		return "feeler done"
+	case WhyAddrFetch:
+		return "addr-fetch done"
 	}
 	return "why?"
 }

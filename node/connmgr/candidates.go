@@ -86,12 +86,12 @@ func (m *Manager) outboundGroups() map[string]bool {
 		}
 	}
 	for _, c := range m.peers {
-		if c.kind != KindInbound && c.kind != KindFeeler {
+		if c.kind != KindInbound && c.kind != KindFeeler && c.kind != KindAddrFetch {
 			add(c.remote.Addr())
 		}
 	}
 	for _, d := range m.dials {
-		if d.kind == KindFeeler {
+		if d.kind == KindFeeler || d.kind == KindAddrFetch {
 			continue
 		}
 		if ap, err := netip.ParseAddrPort(d.target); err == nil {
@@ -132,8 +132,67 @@ func (m *Manager) fillAuto(now time.Time, out *[]Action) {
 		}
 	}
 	if m.wantSeeds() && !now.Before(m.seedAt) {
-		m.querying = true
+		m.askSeeds(now, out)
+	}
+}
+
+// AddrFetchTimeout is how long an addr-fetch connection may take, from
+// its connection to its answer.
+const AddrFetchTimeout = 2 * time.Minute
+
+// askSeeds asks the DNS seeds: by a query (ActQuerySeeds), or, with
+// SeedNames, by an addr-fetch connection to each (rule 11).
+func (m *Manager) askSeeds(now time.Time, out *[]Action) {
+	m.querying = true
+	if len(m.cfg.SeedNames) == 0 {
 		*out = append(*out, Action{Kind: ActQuerySeeds})
+		return
+	}
+	m.fetched = 0
+	for _, name := range m.cfg.SeedNames {
+		if m.busy[name] > 0 {
+			continue
+		}
+		m.fetching++
+		m.dial(name, KindAddrFetch, true, out)
+	}
+	if m.fetching == 0 {
+		m.seeded(Event{Now: now}, out)
+	}
+}
+
+// addrFetched takes an addr-fetch peer's answer: its addresses are in the
+// book; the connection has served its purpose.
+func (m *Manager) addrFetched(ev Event, out *[]Action) {
+	c := m.peers[ev.ID]
+	if c == nil || c.kind != KindAddrFetch || c.leaving {
+		return
+	}
+	m.fetched += ev.Count
+	note(out, true, "addr-fetch %s: %d addresses", c.target, ev.Count)
+	m.disconnect(c, WhyAddrFetch, out)
+}
+
+// expireAddrFetch closes the addr-fetch peers that had AddrFetchTimeout
+// to answer.
+func (m *Manager) expireAddrFetch(now time.Time, out *[]Action) {
+	for _, c := range m.sortedPeers() {
+		if c.kind == KindAddrFetch && !c.leaving && !now.Before(c.since.Add(AddrFetchTimeout)) {
+			note(out, true, "addr-fetch %s: no answer in %v", c.target, AddrFetchTimeout)
+			m.disconnect(c, WhyAddrFetch, out)
+		}
+	}
+}
+
+// addrFetchEnded counts the end of one addr-fetch dial or peer; the last
+// one ends the query with what they all brought.
+func (m *Manager) addrFetchEnded(now time.Time, out *[]Action) {
+	if m.fetching == 0 {
+		return
+	}
+	m.fetching--
+	if m.fetching == 0 {
+		m.seeded(Event{Now: now, Count: m.fetched}, out)
 	}
 }
 
@@ -162,7 +221,7 @@ func seedsDelay(n int) time.Duration {
 // doubling to RetryMax.
 func (m *Manager) seeded(ev Event, out *[]Action) {
 	m.querying = false
-	if len(ev.Addrs) == 0 {
+	if len(ev.Addrs) == 0 && ev.Count == 0 {
 		m.seedAt = ev.Now.Add(m.seedBackoff)
 		note(out, true, "DNS seeds returned no addresses; asking again in %v if still needed", m.seedBackoff)
 		m.seedBackoff = min(2*m.seedBackoff, m.cfg.RetryMax)

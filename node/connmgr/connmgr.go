@@ -66,6 +66,14 @@
 //     becomes candidates through it. An empty answer asks again after a
 //     back-off (RetryMin doubling to RetryMax), one with addresses no
 //     sooner than RetryMax, each only while still needed.
+//  11. With SeedNames (the node has a proxy, which must resolve every
+//     name), the seeds are asked at the same times by an addr-fetch
+//     connection (KindAddrFetch) to each seed's name instead of a DNS
+//     query: it is disconnected (WhyAddrFetch) as soon as the node
+//     reports its answer (EvAddrFetched), or AddrFetchTimeout after it
+//     was made; it counts for no target and no network group. When the
+//     last of them has ended, the query is over, with as many addresses
+//     as they brought (rule 10's back-offs).
 //
 // Addresses for automatic connections come from one place, the Book
 // interface (candidates.go), which the manager calls while it is stepped;
@@ -137,6 +145,9 @@ type Config struct {
 	Connect, AddPeer []string
 	// Seeds: the network has DNS seeds and seeding is allowed.
 	Seeds bool
+	// SeedNames, when set, are the DNS seeds as "name:port", asked by
+	// addr-fetch connections rather than DNS queries (rule 11).
+	SeedNames []string
 	// Book gives the addresses of automatic connections; nil means no
 	// automatic connection (nor DNS seeds).
 	Book Book
@@ -190,6 +201,8 @@ type Manager struct {
 	seedAt      time.Time // the next query, no sooner
 	seedBackoff time.Duration
 	seedPeers   int       // KindSeed dials and peers
+	fetching    int       // KindAddrFetch dials and peers of the query under way
+	fetched     int       // addresses they brought
 	autoReady   int       // KindSeed peers whose handshake is done
 	fillAt      time.Time // under target: look in the book again
 	feelerAt    time.Time // the next feeler, no sooner
@@ -286,6 +299,8 @@ func (m *Manager) Step(ev Event) []Action {
 		m.seeded(ev, &out)
 	case EvCmd:
 		m.command(ev, &out)
+	case EvAddrFetched:
+		m.addrFetched(ev, &out)
 	}
 	m.fill(now, &out)
 	return out
@@ -304,6 +319,9 @@ func (m *Manager) fill(now time.Time, out *[]Action) {
 	}
 	if m.auto {
 		m.fillAuto(now, out)
+	}
+	if m.fetching > 0 {
+		m.expireAddrFetch(now, out)
 	}
 }
 
@@ -335,6 +353,13 @@ func (m *Manager) Deadline() time.Time {
 			earliest(m.feelerAt)
 		}
 	}
+	if m.fetching > 0 {
+		for _, c := range m.peers {
+			if c.kind == KindAddrFetch && !c.leaving {
+				earliest(c.since.Add(AddrFetchTimeout))
+			}
+		}
+	}
 	return d
 }
 
@@ -342,7 +367,7 @@ func (m *Manager) Deadline() time.Time {
 // v1 (rule 8 decides otherwise).
 func (m *Manager) dial(target string, kind Kind, v1 bool, out *[]Action) uint64 {
 	m.nextDial++
-	v2 := m.cfg.V2 && kind != KindSeed && kind != KindFeeler && !v1 && !m.v1Only[target]
+	v2 := m.cfg.V2 && kind != KindSeed && kind != KindFeeler && kind != KindAddrFetch && !v1 && !m.v1Only[target]
 	m.dials[m.nextDial] = dial{target: target, kind: kind, v2: v2}
 	m.busy[target]++
 	if kind == KindSeed {
@@ -366,6 +391,13 @@ func (m *Manager) undial(id uint64) (dial, bool) {
 	return d, true
 }
 
+// undialed finishes a dial that failed or was refused.
+func (m *Manager) undialed(d dial, now time.Time, out *[]Action) {
+	if d.kind == KindAddrFetch {
+		m.addrFetchEnded(now, out)
+	}
+}
+
 func (m *Manager) dialFailed(ev Event, out *[]Action) {
 	d, ok := m.undial(ev.Dial)
 	if !ok {
@@ -373,6 +405,7 @@ func (m *Manager) dialFailed(ev Event, out *[]Action) {
 	}
 	note(out, false, "dial %s (%s): %v", d.target, d.kind, ev.Err)
 	m.keptFailed(d.target, ev.Dial, ev.Now, out)
+	m.undialed(d, ev.Now, out)
 }
 
 // connected answers an outbound connection: accepted unless its address is
@@ -388,7 +421,9 @@ func (m *Manager) connected(ev Event, out *[]Action) {
 	switch {
 	case m.peers[ev.ID] != nil || ev.ID == 0:
 		err = fmt.Errorf("%w: %d", ErrDuplicateID, ev.ID)
-	case !ip.IsValid():
+	case !ip.IsValid() && !isName(d.target):
+		// A connection to a name (through a proxy, which resolved it)
+		// has no address of ours to check.
 		err = ErrBadAddress
 	case m.isBanned(ip, ev.Now):
 		err = fmt.Errorf("%w: %s", ErrBanned, ip)
@@ -399,6 +434,7 @@ func (m *Manager) connected(ev Event, out *[]Action) {
 		m.undial(ev.Dial)
 		refuse(out, ev.ID, err)
 		m.keptFailed(d.target, ev.Dial, ev.Now, out)
+		m.undialed(d, ev.Now, out)
 		return
 	}
 	delete(m.dials, ev.Dial)
@@ -463,7 +499,10 @@ func (m *Manager) closed(ev Event, out *[]Action) {
 			}
 		}
 	}
-	if ev.Misbehaved && (c.kind == KindInbound || c.kind == KindSeed || c.kind == KindFeeler) {
+	if c.kind == KindAddrFetch {
+		m.addrFetchEnded(ev.Now, out)
+	}
+	if ev.Misbehaved && c.ip.IsValid() && (c.kind == KindInbound || c.kind == KindSeed || c.kind == KindFeeler) {
 		m.discourage(c.ip, ev.Now, out)
 	}
 	if c.v2 && ev.V2Refused {
@@ -545,6 +584,13 @@ func decrement[K comparable](m map[K]int, k K) {
 		return
 	}
 	m[k]--
+}
+
+// isName reports whether target ("host:port") names its host rather than
+// giving an IP address.
+func isName(target string) bool {
+	_, err := netip.ParseAddrPort(target)
+	return err != nil
 }
 
 // subnetKey groups addresses for the unfinished-handshake limit: the /24

@@ -40,9 +40,12 @@ const (
 	// EvCmd: an operator command (Cmd). Refused commands get an ActRefuse
 	// with ID 0 and an error.
 	EvCmd
+	// EvAddrFetched: addr-fetch peer ID answered our getaddr with Count
+	// addresses (the node put them in the book).
+	EvAddrFetched
 )
 
-var eventNames = [...]string{"start", "tick", "inbound", "connected", "dial failed", "ready", "closed", "seeds", "cmd"}
+var eventNames = [...]string{"start", "tick", "inbound", "connected", "dial failed", "ready", "closed", "seeds", "cmd", "addr fetched"}
 
 func (k EventKind) String() string {
 	if int(k) < len(eventNames) {
@@ -126,6 +129,7 @@ type Event struct {
 	Misbehaved bool           // EvClosed
 	V2Refused  bool           // EvClosed: an outbound v2 attempt closed before any reply
 	Addrs      []netip.AddrPort
+	Count      int                           // EvAddrFetched
 	MinPing    func(id uint64) time.Duration // EvInbound
 
 	Cmd       Cmd

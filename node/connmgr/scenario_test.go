@@ -31,16 +31,18 @@ var update = flag.Bool("update", false, "rewrite the expected output of scenario
 //	                               connect=a,b  addpeer=a,b  seeds=true  v2=true
 //	                               book=true (a fake address book, implied by seeds=true)
 //	                               booklen=N (the fake book claims N more addresses)
+//	                               seednames=a,b (the seeds' names, asked by addr-fetch)
 //	                               ban=PREFIX/DURATION (a ban loaded from disk)
 //	new [key=value...]             the same, not started yet
 //	begin                          EvStart for a manager made by new
 //	inbound ID ADDR                a connection accepted from ADDR
-//	connected ID DIAL ADDR [nonce=N]   dial DIAL reached ADDR
+//	connected ID DIAL ADDR [nonce=N]   dial DIAL reached ADDR ("-": a name, no address)
 //	dialfail DIAL                  dial DIAL failed
 //	ready ID                       peer ID finished its handshake
 //	closed ID [misbehaved|v2refused]  peer ID ended (v2refused: a v2 attempt
 //	                               closed before any reply)
 //	seeds [ADDR...]                the DNS seeds' answer (the addresses go into the book)
+//	fetched ID N                   addr-fetch peer ID answered with N addresses
 //	book ADDR...                   addresses enter the fake book's new table
 //	                               (its Select takes them in turn; Group is the /16)
 //	tried ADDR                     the fake book moves ADDR to tried (the node's Good)
@@ -145,6 +147,8 @@ func (s *scenario) run(line string) {
 		}
 		s.book.add(addrs...)
 		s.step(Event{Kind: EvSeeds, Addrs: addrs})
+	case "fetched":
+		s.step(Event{Kind: EvAddrFetched, ID: s.num(arg(1)), Count: int(s.num(arg(2)))})
 	case "book":
 		for _, a := range f[1:] {
 			s.book.add(s.addrPort(a))
@@ -259,6 +263,8 @@ func (s *scenario) newManager(args []string) {
 			useBook = useBook || cfg.Seeds
 		case "book":
 			useBook = v == "true"
+		case "seednames":
+			cfg.SeedNames = strings.Split(v, ",")
 		case "booklen":
 			s.book.extra = int(s.num(v))
 		case "v2":
@@ -298,6 +304,9 @@ func (s *scenario) dur(v string) time.Duration {
 }
 
 func (s *scenario) addrPort(v string) netip.AddrPort {
+	if v == "-" {
+		return netip.AddrPort{} // a connection to a name, through a proxy
+	}
 	a, err := netip.ParseAddrPort(v)
 	if err != nil {
 		s.fail("%q: %v", v, err)
