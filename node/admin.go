@@ -349,9 +349,12 @@ const (
 	ConnManual
 	// ConnFeeler: a short connection that tests an address of the book.
 	ConnFeeler
+	// ConnAddrFetch: a short connection to a DNS seed's name through
+	// the proxy, for its addresses.
+	ConnAddrFetch
 )
 
-var connTypeNames = [...]string{"outbound-full-relay", "inbound", "manual", "feeler"}
+var connTypeNames = [...]string{"outbound-full-relay", "inbound", "manual", "feeler", "addr-fetch"}
 
 // String is Core's name for the type.
 func (c ConnType) String() string {
@@ -377,6 +380,8 @@ func connType(inbound bool, kind connmgr.Kind, known bool) ConnType {
 		return ConnManual
 	case connmgr.KindFeeler:
 		return ConnFeeler
+	case connmgr.KindAddrFetch:
+		return ConnAddrFetch
 	}
 	return ConnOutboundFullRelay
 }

@@ -207,6 +207,7 @@ func (n *Node) dialOut(dial uint64, target string, v2 bool, kind connmgr.Kind) {
 	conn, err := n.cfg.Dial(ctx, "tcp", target)
 	cancel()
 	if err != nil {
+		dialFailure(target, err)
 		n.step(connmgr.Event{Kind: connmgr.EvDialFailed, Dial: dial, Err: err})
 		return
 	}

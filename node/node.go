@@ -29,6 +29,7 @@ import (
 	"github.com/btcsuite/btcd/chainhash/v2"
 	"github.com/btcsuite/btcd/wire/v2"
 
+	"github.com/peerd/peerd/internal/proxydial"
 	"github.com/peerd/peerd/mempool"
 	"github.com/peerd/peerd/node/addrbook"
 	"github.com/peerd/peerd/node/connmgr"
@@ -120,8 +121,27 @@ type Config struct {
 	// evicted first); 0 means DefaultDiscourageTime.
 	DiscourageTime time.Duration
 
+	// Proxy is the SOCKS5 proxy ("host:port") every outbound connection
+	// goes through (Core's -proxy); host names go to it unresolved, and
+	// the DNS seeds are asked by addr-fetch connections to their names
+	// through it, never by a DNS query. "" dials directly.
+	Proxy string
+	// Onion is the SOCKS5 proxy for .onion addresses (Core's -onion);
+	// "" means Proxy. Without either, .onion addresses are never dialled.
+	Onion string
+	// NoProxyRandomize sends no credentials to the proxies. By default
+	// each connection offers random ones (and no authentication), so that
+	// Tor gives each connection its own circuit (Core's -proxyrandomize).
+	NoProxyRandomize bool
+	// OnlyNet limits automatic outbound connections to these networks
+	// ("ipv4", "ipv6", "onion": Core's -onlynet); empty means every
+	// network the node can reach. Connections the operator names are not
+	// limited.
+	OnlyNet []string
+
 	// Dial and LookupHost replace the network for tests; nil means the
-	// standard ones.
+	// standard ones. With a proxy, Dial opens the connections to the
+	// proxy, and LookupHost is never called.
 	Dial       func(ctx context.Context, network, addr string) (net.Conn, error)
 	LookupHost func(ctx context.Context, host string) ([]string, error)
 }
@@ -216,6 +236,12 @@ func New(cfg Config) (*Node, error) {
 	if cfg.Dial == nil {
 		cfg.Dial = (&net.Dialer{KeepAlive: -1}).DialContext
 	}
+	nets, err := reachable(cfg)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Dial = proxydial.New(proxydial.Config{Proxy: cfg.Proxy, Onion: cfg.Onion,
+		Randomize: !cfg.NoProxyRandomize, Direct: cfg.Dial}).DialContext
 	if cfg.LookupHost == nil {
 		cfg.LookupHost = net.DefaultResolver.LookupHost
 	}
@@ -228,7 +254,7 @@ func New(cfg Config) (*Node, error) {
 			lists[i] = na
 		}
 	}
-	src := &bookSource{}
+	src := &bookSource{nets: nets}
 	m, err := connmgr.New(connmgr.Config{
 		MaxPeers:            cfg.MaxPeers,
 		TargetOutbound:      cfg.TargetOutbound,
@@ -240,6 +266,7 @@ func New(cfg Config) (*Node, error) {
 		Connect:             cfg.Connect,
 		AddPeer:             cfg.AddPeer,
 		Seeds:               !cfg.NoDNSSeed && len(cfg.Params.DNSSeeds) > 0,
+		SeedNames:           seedNames(cfg),
 		Bans:                bans,
 		V2:                  cfg.V2Transport,
 		Book:                src,

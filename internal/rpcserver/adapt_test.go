@@ -49,6 +49,7 @@ func TestAdaptersNeverNull(t *testing.T) {
 		{node.PeerInfo{Conn: node.ConnManual}, ConnManual},
 		{node.PeerInfo{}, ConnOutboundFullRelay},
 		{node.PeerInfo{Conn: node.ConnFeeler}, ConnFeeler},
+		{node.PeerInfo{Conn: node.ConnAddrFetch}, ConnAddrFetch},
 	} {
 		b, _ = json.Marshal(peerInfo(c.p))
 		if !strings.Contains(string(b), `"connection_type":"`+c.want+`"`) {

@@ -188,6 +188,7 @@ const (
 	ConnInbound           = "inbound"
 	ConnManual            = "manual"
 	ConnFeeler            = "feeler"
+	ConnAddrFetch         = "addr-fetch"
 )
 
 // PeerInfo is one peer, in the shape of an element of Core's getpeerinfo

@@ -16,13 +16,31 @@ type Book interface {
 	// Select picks an address to dial (Core's addrman Select): from the
 	// new table only when newOnly, else from new or tried. Recently tried
 	// and failing addresses come back less often: that is the back-off
-	// per address.
-	Select(now time.Time, newOnly bool) (netip.AddrPort, bool)
+	// per address. A Candidate with no Target is drawn again (an address
+	// the node will not dial); false means the book has nothing.
+	Select(now time.Time, newOnly bool) (Candidate, bool)
 	// Group is the network group of ip (/16 of IPv4, /32 of IPv6; on
 	// regtest and simnet 127.A.B for 127.A.B.C).
 	Group(ip netip.Addr) string
 	// Len is how many addresses the book holds.
 	Len() int
+}
+
+// Candidate is an address the Book offers.
+type Candidate struct {
+	// Target is what to dial: "ip:port", or "<key>.onion:port" for a Tor
+	// onion service.
+	Target string
+	// IP is the target's address; invalid for an onion service, which
+	// bans and discouragement cannot cover.
+	IP netip.Addr
+	// Group is the target's network group; "" means Book.Group(IP).
+	Group string
+}
+
+// CandidateOf is the Candidate of an IP address and port.
+func CandidateOf(ap netip.AddrPort) Candidate {
+	return Candidate{Target: ap.String(), IP: ap.Addr()}
 }
 
 // Timings of the automatic outbound connections, as Core has them.
@@ -55,24 +73,35 @@ const (
 // candidate draws from the book an address to dial: not dialled or
 // connected already, not banned or discouraged, and in a network group
 // that groups does not hold. It returns the address and its group.
-func (m *Manager) candidate(now time.Time, newOnly bool, groups map[string]bool) (netip.AddrPort, string, bool) {
+func (m *Manager) candidate(now time.Time, newOnly bool, groups map[string]bool) (target, group string, ok bool) {
 	for range MaxSelectTries {
-		ap, ok := m.cfg.Book.Select(now, newOnly)
+		c, ok := m.cfg.Book.Select(now, newOnly)
 		if !ok {
 			break
 		}
-		ip := ap.Addr().Unmap()
-		ap = netip.AddrPortFrom(ip, ap.Port())
-		if !ip.IsValid() || ap.Port() == 0 || m.busy[ap.String()] > 0 || m.isBanned(ip, now) || m.isDiscouraged(ip, now) {
+		if c.Target == "" || m.busy[c.Target] > 0 {
 			continue
 		}
-		g := m.cfg.Book.Group(ip)
-		if groups[g] {
+		if c.IP.IsValid() || !isName(c.Target) {
+			ap, err := netip.ParseAddrPort(c.Target)
+			ip := ap.Addr().Unmap()
+			if err != nil || !ip.IsValid() || ap.Port() == 0 {
+				continue
+			}
+			c.Target = netip.AddrPortFrom(ip, ap.Port()).String()
+			if m.busy[c.Target] > 0 || m.isBanned(ip, now) || m.isDiscouraged(ip, now) {
+				continue
+			}
+			if c.Group == "" {
+				c.Group = m.cfg.Book.Group(ip)
+			}
+		}
+		if groups[c.Group] {
 			continue
 		}
-		return ap, g, true
+		return c.Target, c.Group, true
 	}
-	return netip.AddrPort{}, "", false
+	return "", "", false
 }
 
 // outboundGroups is the set of network groups of the outbound peers and
@@ -86,16 +115,23 @@ func (m *Manager) outboundGroups() map[string]bool {
 		}
 	}
 	for _, c := range m.peers {
-		if c.kind != KindInbound && c.kind != KindFeeler && c.kind != KindAddrFetch {
+		switch {
+		case c.kind == KindInbound || c.kind == KindFeeler || c.kind == KindAddrFetch:
+		case c.group != "":
+			gs[c.group] = true
+		default:
 			add(c.remote.Addr())
 		}
 	}
 	for _, d := range m.dials {
-		if d.kind == KindFeeler || d.kind == KindAddrFetch {
-			continue
-		}
-		if ap, err := netip.ParseAddrPort(d.target); err == nil {
-			add(ap.Addr())
+		switch {
+		case d.kind == KindFeeler || d.kind == KindAddrFetch:
+		case d.group != "":
+			gs[d.group] = true
+		default:
+			if ap, err := netip.ParseAddrPort(d.target); err == nil {
+				add(ap.Addr())
+			}
 		}
 	}
 	return gs
@@ -110,12 +146,12 @@ func (m *Manager) fillAuto(now time.Time, out *[]Action) {
 		groups = m.outboundGroups()
 	}
 	for m.seedPeers < m.cfg.TargetOutbound {
-		ap, g, ok := m.candidate(now, false, groups)
+		target, g, ok := m.candidate(now, false, groups)
 		if !ok {
 			break
 		}
 		groups[g] = true
-		m.dial(ap.String(), KindSeed, false, out)
+		m.dialGroup(target, g, KindSeed, out)
 	}
 	switch {
 	case m.seedPeers >= m.cfg.TargetOutbound:
@@ -127,13 +163,21 @@ func (m *Manager) fillAuto(now time.Time, out *[]Action) {
 	// automatic dials test the book's addresses themselves.
 	if !now.Before(m.feelerAt) && m.seedPeers >= m.cfg.TargetOutbound {
 		m.feelerAt = now.Add(FeelerInterval)
-		if ap, _, ok := m.candidate(now, true, groups); ok {
-			m.dial(ap.String(), KindFeeler, false, out)
+		if target, g, ok := m.candidate(now, true, groups); ok {
+			m.dialGroup(target, g, KindFeeler, out)
 		}
 	}
 	if m.wantSeeds() && !now.Before(m.seedAt) {
 		m.askSeeds(now, out)
 	}
+}
+
+// dialGroup dials an automatic connection to target, of network group g.
+func (m *Manager) dialGroup(target, g string, kind Kind, out *[]Action) {
+	id := m.dial(target, kind, false, out)
+	d := m.dials[id]
+	d.group = g
+	m.dials[id] = d
 }
 
 // AddrFetchTimeout is how long an addr-fetch connection may take, from

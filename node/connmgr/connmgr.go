@@ -173,6 +173,7 @@ type conn struct {
 	ready   bool
 	leaving bool // a disconnect was asked; no longer a live slot
 	v2      bool // outbound: dialled with BIP 324
+	group   string
 }
 
 // Manager is the connection policy. Create it with New.
@@ -221,6 +222,7 @@ type dial struct {
 	target string
 	kind   Kind
 	v2     bool
+	group  string // automatic: the target's network group
 }
 
 // New returns a manager for cfg, or an error naming a bad setting.
@@ -438,7 +440,7 @@ func (m *Manager) connected(ev Event, out *[]Action) {
 		return
 	}
 	delete(m.dials, ev.Dial)
-	c := &conn{id: ev.ID, ip: ip, remote: ev.Remote, kind: d.kind, target: d.target, nonce: ev.Nonce, since: ev.Now, v2: d.v2}
+	c := &conn{id: ev.ID, ip: ip, remote: ev.Remote, kind: d.kind, target: d.target, nonce: ev.Nonce, since: ev.Now, v2: d.v2, group: d.group}
 	m.peers[c.id] = c
 	if c.nonce != 0 {
 		m.ownNonce[c.nonce] = c.id
