@@ -194,9 +194,11 @@ func (r rules) Allow(ctx context.Context, req *socks5.Request) (context.Context,
 }
 
 // Microsocks starts Debian's microsocks on a free 127.0.0.1 port until
-// the test ends and returns its address. Without microsocks the test
-// skips, or fails when the CI variable is set (.ci/run installs it).
-func Microsocks(t testing.TB) string {
+// the test ends and returns its address; args go to microsocks (-b ADDR
+// binds its outgoing connections to ADDR, so that their peers can tell
+// them from direct ones). Without microsocks the test skips, or fails when
+// the CI variable is set (.ci/run installs it).
+func Microsocks(t testing.TB, args ...string) string {
 	t.Helper()
 	bin, err := exec.LookPath("microsocks")
 	if err != nil {
@@ -213,7 +215,7 @@ func Microsocks(t testing.TB) string {
 		}
 		port := strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
 		l.Close()
-		cmd := exec.Command(bin, "-i", "127.0.0.1", "-p", port)
+		cmd := exec.Command(bin, append([]string{"-i", "127.0.0.1", "-p", port}, args...)...)
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
