@@ -192,8 +192,20 @@ type NetworkInfo struct {
 	Active          bool             // networking is on
 	Connections     int
 	Inbound         int // of Connections
+	Networks        []Network
 
 	RelayFeeRate, IncrementalFeeRate int64
+}
+
+// Network is how the node reaches one network (getnetworkinfo's
+// "networks"): Reachable means automatic connections may go to it
+// (--onlynet, and a proxy for onion), Proxy is the SOCKS5 proxy its
+// connections go through ("" for none).
+type Network struct {
+	Name           string // ipv4, ipv6, onion, i2p, cjdns
+	Reachable      bool
+	Proxy          string
+	ProxyRandomize bool // each connection offers the proxy random credentials
 }
 
 // peerInfo is the one place that reads the peer package's snapshot.
@@ -402,7 +414,7 @@ func (a *Admin) NetworkInfo() NetworkInfo {
 	return NetworkInfo{
 		Version: a.version, UserAgent: hc.UserAgent, ProtocolVersion: handshake.ProtocolVersion,
 		Services: hc.Services, Relay: !hc.DisableRelay, Active: true,
-		Connections: len(snaps), Inbound: in,
+		Connections: len(snaps), Inbound: in, Networks: a.n.networks(),
 	}
 }
 

@@ -179,7 +179,8 @@ type Node struct {
 	bookSaveMu    sync.Mutex           // serialises writes of the book's file
 	relayKey      [32]byte             // keys the choice of address relay peers (immutable)
 
-	local []netip.AddrPort // the addresses we advertise as ours (immutable after New; local.go)
+	local []netip.AddrPort   // the addresses we advertise as ours (immutable after New; local.go)
+	nets  []addrbook.Network // the networks automatic connections may go to (immutable; proxy.go)
 
 	txsMu sync.Mutex
 	txs   map[chainhash.Hash]*peer.Tx // shared forms of mempool entries (relay.go)
@@ -285,6 +286,7 @@ func New(cfg Config) (*Node, error) {
 		txs:     make(map[chainhash.Hash]*peer.Tx),
 		book:    book,
 		bookErr: bookErr,
+		nets:    nets,
 	}
 	n.bookLocal = local
 	src.n = n

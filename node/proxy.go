@@ -1,6 +1,7 @@
 package node
 
 import (
+	"cmp"
 	"fmt"
 	"net"
 	"slices"
@@ -59,6 +60,27 @@ func reachable(cfg Config) ([]addrbook.Network, error) {
 		}
 	}
 	return nets, nil
+}
+
+// networks describes the networks the node knows, for getnetworkinfo.
+func (n *Node) networks() []Network {
+	var out []Network
+	for _, name := range AddrNetworks {
+		nw := Network{Name: name}
+		var net addrbook.Network
+		switch name {
+		case "ipv4":
+			net, nw.Proxy = addrbook.NetIPv4, n.cfg.Proxy
+		case "ipv6":
+			net, nw.Proxy = addrbook.NetIPv6, n.cfg.Proxy
+		case "onion":
+			net, nw.Proxy = addrbook.NetTorV3, cmp.Or(n.cfg.Onion, n.cfg.Proxy)
+		}
+		nw.Reachable = net != 0 && slices.Contains(n.nets, net)
+		nw.ProxyRandomize = nw.Proxy != "" && !n.cfg.NoProxyRandomize
+		out = append(out, nw)
+	}
+	return out
 }
 
 // seedNames are the DNS seeds as "name:port" for addr-fetch connections

@@ -450,3 +450,20 @@ func TestOnlyNetOnion(t *testing.T) {
 		t.Fatalf("the proxy was asked for %v", names)
 	}
 }
+
+// getnetworkinfo's networks: reachable as --onlynet and the proxies say,
+// with the proxy of each.
+func TestNetworks(t *testing.T) {
+	cfg := testConfig()
+	cfg.NoListen = true
+	cfg.Proxy, cfg.Onion, cfg.OnlyNet = "127.0.0.1:9050", "127.0.0.1:9150", []string{"ipv4", "onion"}
+	n, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := fmt.Sprint(NewAdmin(n, 0, nil).NetworkInfo().Networks)
+	want := "[{ipv4 true 127.0.0.1:9050 true} {ipv6 false 127.0.0.1:9050 true} {onion true 127.0.0.1:9150 true} {i2p false  false} {cjdns false  false}]"
+	if got != want {
+		t.Fatalf("networks %s\nwant %s", got, want)
+	}
+}

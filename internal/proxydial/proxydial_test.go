@@ -129,8 +129,26 @@ func TestNamePassedUnresolved(t *testing.T) {
 	if c.RemoteAddr().String() != "seed.example:"+port {
 		t.Fatalf("remote address %s", c.RemoteAddr())
 	}
-	if _, ok := c.(syscall.Conn); !ok {
+	// The descriptor carries the peer's bytes, as the peer driver's direct
+	// writes need: a write to it comes back from the echo server.
+	sc, ok := c.(syscall.Conn)
+	if !ok {
 		t.Fatal("no descriptor")
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var werr error
+	if err := rc.Write(func(fd uintptr) bool {
+		_, werr = syscall.Write(int(fd), []byte("ping"))
+		return werr != syscall.EAGAIN
+	}); err != nil || werr != nil {
+		t.Fatal(err, werr)
+	}
+	b := make([]byte, 4)
+	if _, err := io.ReadFull(c, b); err != nil || string(b) != "ping" {
+		t.Fatalf("direct write echoed %q, %v", b, err)
 	}
 	ip := dial(t, d, target)
 	if ta, ok := ip.RemoteAddr().(*net.TCPAddr); !ok || ta.String() != target {
