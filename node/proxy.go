@@ -2,6 +2,7 @@ package node
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"net"
 	"slices"
@@ -97,11 +98,18 @@ func seedNames(cfg Config) []string {
 	return out
 }
 
+// proxyDown reports whether err is a failure to reach the proxy itself.
+func proxyDown(err error) bool {
+	var pe *proxydial.Error
+	return errors.As(err, &pe) && pe.Stage == proxydial.StageConnect
+}
+
 // dialFailure is the log line of a failed dial: at info level when a
 // proxy failed, so that an operator who set one sees which proxy and
 // which target (the error says both), at debug level otherwise.
 func dialFailure(target string, err error) {
-	if pe, ok := err.(*proxydial.Error); ok {
+	var pe *proxydial.Error
+	if errors.As(err, &pe) {
 		log.Infof("Outbound %s: %v", target, pe)
 		return
 	}

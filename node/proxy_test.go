@@ -408,9 +408,14 @@ func TestReachable(t *testing.T) {
 }
 
 // With --onlynet=onion, the book's IPv4 addresses are never drawn; its
-// onion services are, and go to the proxy by name.
+// onion service is, goes to the proxy by name (the test's proxy maps it to
+// a loopback node), and becomes an automatic peer known by its onion name.
 func TestOnlyNetOnion(t *testing.T) {
-	s := socks5test.Start(t, socks5test.Options{})
+	a := startNode(t, testConfig())
+	_, port, _ := net.SplitHostPort(a.addr)
+	host := "vww6ybal4bd7szmgncyruucpgfkqahzddi37ktceo3ah7ngmcopnpyyd.onion"
+	onion := host + ":" + port
+	s := socks5test.Start(t, socks5test.Options{Resolve: map[string]string{host: "127.0.0.1"}})
 	cfg := testConfig()
 	cfg.NoListen = true
 	cfg.Proxy = s.Addr()
@@ -423,9 +428,8 @@ func TestOnlyNetOnion(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := time.Now()
-	onion := "vww6ybal4bd7szmgncyruucpgfkqahzddi37ktceo3ah7ngmcopnpyyd.onion:8333"
-	for _, a := range []string{"127.5.0.1:1", "127.6.0.1:1", onion} {
-		ad, _ := addrbook.ParseAddr(a)
+	for _, addr := range []string{"127.5.0.1:1", "127.6.0.1:1", onion} {
+		ad, _ := addrbook.ParseAddr(addr)
 		n.book.Add(now, addrbook.NamedSource("test"), 0, addrbook.Advert{Addr: ad, Services: wire.SFNodeNetwork, Time: now})
 	}
 	rec := &stepRecorder{}
@@ -434,10 +438,13 @@ func TestOnlyNetOnion(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- n.Run(ctx) }()
 	defer func() { cancel(); <-done }()
-	rec.wait(t, "the onion dial", func(st recordedStep) bool {
-		return st.ev.Kind == connmgr.EvDialFailed
+	waitFor(t, "the onion peer", func() bool {
+		ps := n.Peers()
+		return len(ps) == 1 && ps[0].State == "standby" && ps[0].Addr == onion
 	})
-	time.Sleep(1200 * time.Millisecond) // one refill more
+	if k, _ := n.ConnKind(n.Peers()[0].ID); k != connmgr.KindSeed {
+		t.Errorf("the onion peer is %v, want an automatic one", k)
+	}
 	rec.count(func(st recordedStep) bool {
 		for _, a := range st.acts {
 			if a.Kind == connmgr.ActDial && a.Target != onion {
@@ -446,8 +453,8 @@ func TestOnlyNetOnion(t *testing.T) {
 		}
 		return false
 	})
-	if names := s.Names(); len(names) == 0 || names[0]+":8333" != onion {
-		t.Fatalf("the proxy was asked for %v", names)
+	if c := s.Conns(); len(c) == 0 || !c[0].Name || c[0].Target != onion {
+		t.Fatalf("the proxy was asked for %+v", c)
 	}
 }
 
@@ -465,5 +472,48 @@ func TestNetworks(t *testing.T) {
 	want := "[{ipv4 true 127.0.0.1:9050 true} {ipv6 false 127.0.0.1:9050 true} {onion true 127.0.0.1:9150 true} {i2p false  false} {cjdns false  false}]"
 	if got != want {
 		t.Fatalf("networks %s\nwant %s", got, want)
+	}
+}
+
+// A proxy that cannot be reached fails every dial at once: the automatic
+// dials then wait for the next refill instead of drawing the book in a
+// loop, and the book does not blame the addresses (Core's rule).
+func TestProxyDownNoDialLoop(t *testing.T) {
+	down, _ := net.Listen("tcp", "127.0.0.1:0")
+	proxy := down.Addr().String()
+	down.Close()
+	cfg := testConfig()
+	cfg.NoListen = true
+	cfg.NoDNSSeed = true
+	cfg.TargetOutbound = 2
+	cfg.Proxy = proxy
+	cfg.Dial = onlyProxy(t, proxy)
+	n, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	var ads []addrbook.Addr
+	for i := range 20 {
+		ad := addrbook.AddrFrom(netip.MustParseAddrPort(fmt.Sprintf("127.%d.0.1:1", 10+i)))
+		ads = append(ads, ad)
+		n.book.Add(now, addrbook.NamedSource("test"), 0, addrbook.Advert{Addr: ad, Services: wire.SFNodeNetwork, Time: now})
+	}
+	rec := &stepRecorder{}
+	n.observe = rec.observe
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- n.Run(ctx) }()
+	time.Sleep(1500 * time.Millisecond)
+	cancel()
+	<-done
+	dials := rec.count(func(st recordedStep) bool { return st.ev.Kind == connmgr.EvDialFailed && st.ev.ProxyDown })
+	if dials == 0 || dials > 8 {
+		t.Fatalf("%d dials failed on the proxy in 1.5 s; want a few (two per refill)", dials)
+	}
+	for _, ad := range ads {
+		if e, ok := n.book.Lookup(ad); ok && !e.LastTry.IsZero() {
+			t.Fatalf("%v blamed for the proxy: %+v", ad, e)
+		}
 	}
 }

@@ -92,11 +92,20 @@ func (d *Dialer) ProxyFor(addr string) (proxyAddr string, ok bool) {
 // and the target, so that a log line says which was at fault.
 type Error struct {
 	Proxy, Target string
-	// Stage is where it failed: "connecting to the proxy" or "SOCKS5
-	// handshake".
+	// Stage is where it failed: StageConnect or StageHandshake.
 	Stage string
 	Err   error
 }
+
+// Stages of a connection through a proxy.
+const (
+	// StageConnect: the proxy could not be reached; the target is not
+	// to blame.
+	StageConnect = "connecting to the proxy"
+	// StageHandshake: the SOCKS5 exchange failed, or the proxy could not
+	// reach the target.
+	StageHandshake = "SOCKS5 handshake"
+)
 
 func (e *Error) Error() string {
 	return fmt.Sprintf("proxy %s to %s: %s: %v", e.Proxy, e.Target, e.Stage, e.Err)
@@ -116,7 +125,7 @@ func (d *Dialer) DialContext(ctx context.Context, network, addr string) (net.Con
 	}
 	c, err := d.cfg.Direct(ctx, "tcp", p)
 	if err != nil {
-		return nil, &Error{Proxy: p, Target: addr, Stage: "connecting to the proxy", Err: err}
+		return nil, &Error{Proxy: p, Target: addr, Stage: StageConnect, Err: err}
 	}
 	var auth *proxy.Auth
 	if d.cfg.Randomize {
@@ -126,18 +135,18 @@ func (d *Dialer) DialContext(ctx context.Context, network, addr string) (net.Con
 	pd, err := proxy.SOCKS5("tcp", p, auth, nil)
 	if err != nil {
 		c.Close()
-		return nil, &Error{Proxy: p, Target: addr, Stage: "SOCKS5 handshake", Err: err}
+		return nil, &Error{Proxy: p, Target: addr, Stage: StageHandshake, Err: err}
 	}
 	wc, ok := pd.(interface {
 		DialWithConn(ctx context.Context, c net.Conn, network, address string) (net.Addr, error)
 	})
 	if !ok {
 		c.Close()
-		return nil, &Error{Proxy: p, Target: addr, Stage: "SOCKS5 handshake", Err: errors.New("x/net/proxy's dialer has no DialWithConn")}
+		return nil, &Error{Proxy: p, Target: addr, Stage: StageHandshake, Err: errors.New("x/net/proxy's dialer has no DialWithConn")}
 	}
 	if _, err := wc.DialWithConn(ctx, c, network, addr); err != nil {
 		c.Close()
-		return nil, &Error{Proxy: p, Target: addr, Stage: "SOCKS5 handshake", Err: err}
+		return nil, &Error{Proxy: p, Target: addr, Stage: StageHandshake, Err: err}
 	}
 	return &conn{Conn: c, remote: targetAddr(addr)}, nil
 }

@@ -145,7 +145,7 @@ func (m *Manager) fillAuto(now time.Time, out *[]Action) {
 	if m.seedPeers < m.cfg.TargetOutbound || !now.Before(m.feelerAt) {
 		groups = m.outboundGroups()
 	}
-	for m.seedPeers < m.cfg.TargetOutbound {
+	for m.seedPeers < m.cfg.TargetOutbound && !now.Before(m.drawAt) {
 		target, g, ok := m.candidate(now, false, groups)
 		if !ok {
 			break
@@ -158,6 +158,8 @@ func (m *Manager) fillAuto(now time.Time, out *[]Action) {
 		m.fillAt = time.Time{}
 	case !m.fillAt.After(now):
 		m.fillAt = now.Add(RefillInterval)
+	case m.fillAt.Before(m.drawAt):
+		m.fillAt = m.drawAt
 	}
 	// As in Core, a feeler waits until the target is met: until then the
 	// automatic dials test the book's addresses themselves.

@@ -25,10 +25,14 @@
 //     one per network group: no two outbound peers or dials other than
 //     feelers share a group. An address already dialled or connected, or
 //     banned or discouraged, is drawn again (MaxSelectTries per dial);
-//     every dial is recorded in the book by the node (Attempt), whose
+//     every dial is recorded in the book by the node (Attempt; not when
+//     the proxy could not be reached, as Core), whose
 //     Select then favours other addresses: that is the back-off per
 //     address. While under target, the book is looked at again every
-//     RefillInterval.
+//     RefillInterval. A failed automatic dial is replaced at once, unless
+//     the proxy could not be reached (EvDialFailed with ProxyDown): every
+//     other address would fail alike, so the book waits for the next
+//     refill.
 //  3. Inbound: refused when banned; when MaxPendingPerSubnet inbound peers
 //     of its /24 (IPv6: /64) have not finished their handshake; when
 //     MaxPerAddress inbound peers come from its address; when discouraged
@@ -206,6 +210,7 @@ type Manager struct {
 	fetched     int       // addresses they brought
 	autoReady   int       // KindSeed peers whose handshake is done
 	fillAt      time.Time // under target: look in the book again
+	drawAt      time.Time // an automatic dial failed: draw no other before
 	feelerAt    time.Time // the next feeler, no sooner
 
 	discouraged map[netip.Addr]time.Time
@@ -408,6 +413,11 @@ func (m *Manager) dialFailed(ev Event, out *[]Action) {
 	note(out, false, "dial %s (%s): %v", d.target, d.kind, ev.Err)
 	m.keptFailed(d.target, ev.Dial, ev.Now, out)
 	m.undialed(d, ev.Now, out)
+	if ev.ProxyDown && (d.kind == KindSeed || d.kind == KindFeeler) {
+		// Not the address's fault, and every other would fail alike:
+		// the book is not drawn from again until the next refill.
+		m.drawAt = ev.Now.Add(RefillInterval)
+	}
 }
 
 // connected answers an outbound connection: accepted unless its address is

@@ -27,7 +27,8 @@ const (
 	// the node has given it ID. Nonce is our version nonce on it. The
 	// answer is ActAccept or ActRefuse for ID.
 	EvConnected
-	// EvDialFailed: dial Dial failed with Err.
+	// EvDialFailed: dial Dial failed with Err; ProxyDown says the
+	// proxy itself could not be reached.
 	EvDialFailed
 	// EvReady: peer ID finished its handshake.
 	EvReady
@@ -125,6 +126,7 @@ type Event struct {
 	Remote     netip.AddrPort // EvInbound, EvConnected, CmdDisconnectAddr
 	Nonce      uint64         // EvConnected
 	Err        error          // EvDialFailed
+	ProxyDown  bool           // EvDialFailed: the proxy could not be reached (rule 2)
 	Reason     string         // EvClosed
 	Misbehaved bool           // EvClosed
 	V2Refused  bool           // EvClosed: an outbound v2 attempt closed before any reply

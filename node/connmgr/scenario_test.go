@@ -37,7 +37,7 @@ var update = flag.Bool("update", false, "rewrite the expected output of scenario
 //	begin                          EvStart for a manager made by new
 //	inbound ID ADDR                a connection accepted from ADDR
 //	connected ID DIAL ADDR [nonce=N]   dial DIAL reached ADDR ("-": a name, no address)
-//	dialfail DIAL                  dial DIAL failed
+//	dialfail DIAL [proxydown]      dial DIAL failed (proxydown: the proxy could not be reached)
 //	ready ID                       peer ID finished its handshake
 //	closed ID [misbehaved|v2refused]  peer ID ended (v2refused: a v2 attempt
 //	                               closed before any reply)
@@ -135,7 +135,11 @@ func (s *scenario) run(line string) {
 		}
 		s.step(ev)
 	case "dialfail":
-		s.step(Event{Kind: EvDialFailed, Dial: s.num(arg(1)), Err: errors.New("connection refused")})
+		ev := Event{Kind: EvDialFailed, Dial: s.num(arg(1)), Err: errors.New("connection refused")}
+		if len(f) > 2 && f[2] == "proxydown" {
+			ev.ProxyDown, ev.Err = true, errors.New("proxy 127.0.0.1:9050: connection refused")
+		}
+		s.step(ev)
 	case "ready":
 		s.step(Event{Kind: EvReady, ID: s.num(arg(1))})
 	case "closed":
