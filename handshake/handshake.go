@@ -177,7 +177,20 @@ type Params struct {
 	// own to finish (TransportReady) before the version handshake
 	// starts. The handshake's deadline covers both.
 	KeyExchange bool
+	// Private marks a private-broadcast connection: our version tells
+	// the peer nothing about us, as Bitcoin Core's on such connections
+	// (protocol PrivateProtocolVersion, services 0, time 0, both
+	// addresses zero, start height 0, relay false, user agent
+	// PrivateUserAgent), and neither wtxidrelay nor sendaddrv2 is sent.
+	Private bool
 }
+
+// What a private-broadcast connection's version says (Core's
+// p2p_private_broadcast.py asserts the same values).
+const (
+	PrivateProtocolVersion uint32 = 70016
+	PrivateUserAgent              = "/pynode:0.0.1/"
+)
 
 // Info is what the handshake learned about the peer.
 type Info struct {
@@ -387,7 +400,7 @@ func (m *Machine) version(now time.Time, v *wire.MsgVersion, out *[]Action) fsm.
 	if !m.sentVer {
 		m.sendVersion(now, out)
 	}
-	if m.info.CommonVersion >= WTxIDRelayVersion {
+	if m.info.CommonVersion >= WTxIDRelayVersion && !m.params.Private {
 		send(out, wire.NewMsgWTxIdRelay())
 		send(out, wire.NewMsgSendAddrV2())
 	}
@@ -397,6 +410,18 @@ func (m *Machine) version(now time.Time, v *wire.MsgVersion, out *[]Action) fsm.
 }
 
 func (m *Machine) sendVersion(now time.Time, out *[]Action) {
+	if m.params.Private {
+		var zero wire.NetAddress
+		v := wire.NewMsgVersion(&zero, &zero, m.params.Nonce, 0)
+		v.ProtocolVersion = int32(PrivateProtocolVersion)
+		v.Services = 0
+		v.Timestamp = time.Unix(0, 0)
+		v.UserAgent = PrivateUserAgent
+		v.DisableRelayTx = true
+		m.sentVer = true
+		send(out, v)
+		return
+	}
 	me := wire.NetAddress{Services: m.cfg.Services, Timestamp: time.Unix(0, 0)}
 	you := m.params.Remote
 	v := wire.NewMsgVersion(&me, &you, m.params.Nonce, m.cfg.StartHeight)

@@ -217,3 +217,41 @@ func TestSpecIsValid(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestPrivateVersion: on a private-broadcast connection our version tells
+// nothing about us (the fields Core's p2p_private_broadcast.py asserts),
+// and only verack answers the peer's version: no wtxidrelay, no
+// sendaddrv2.
+func TestPrivateVersion(t *testing.T) {
+	remote := wire.NetAddress{IP: []byte{203, 0, 113, 7}, Port: 18444}
+	cfg := testConfig()
+	cfg.StartHeight = 800_000
+	m := New(cfg, Params{Nonce: 0xfeed, Remote: remote, Private: true}, "", nil)
+	var out []Action
+	m.Step(Event{Kind: Start, Now: t0}, &out)
+	v := out[0].Send.(*wire.MsgVersion)
+	var zero [16]byte
+	switch {
+	case v.ProtocolVersion != 70016:
+		t.Errorf("protocol %d", v.ProtocolVersion)
+	case v.Services != 0 || v.AddrMe.Services != 0 || v.AddrYou.Services != 0:
+		t.Errorf("services %v, addr_from %v, addr_recv %v", v.Services, v.AddrMe.Services, v.AddrYou.Services)
+	case v.Timestamp.Unix() != 0:
+		t.Errorf("timestamp %v", v.Timestamp)
+	case len(v.AddrYou.IP) != 0 && [16]byte(v.AddrYou.IP.To16()) != zero || v.AddrYou.Port != 0:
+		t.Errorf("addr_recv %v:%d", v.AddrYou.IP, v.AddrYou.Port)
+	case len(v.AddrMe.IP) != 0 && [16]byte(v.AddrMe.IP.To16()) != zero || v.AddrMe.Port != 0:
+		t.Errorf("addr_from %v:%d", v.AddrMe.IP, v.AddrMe.Port)
+	case v.UserAgent != "/pynode:0.0.1/":
+		t.Errorf("user agent %q", v.UserAgent)
+	case v.LastBlock != 0:
+		t.Errorf("start height %d", v.LastBlock)
+	case !v.DisableRelayTx:
+		t.Errorf("relay = true")
+	}
+	out = out[:0]
+	m.Step(recv(version(70016, wire.SFNodeWitness, 3)), &out)
+	if got := sent(out); got != "verack" {
+		t.Fatalf("answer to their version: %q, want only verack", got)
+	}
+}

@@ -20,8 +20,9 @@ type batch struct {
 }
 
 type batchRec struct {
-	e      *Entry
-	remove bool
+	e       *Entry
+	remove  bool
+	publish bool
 }
 
 func (b *batch) add(e *Entry) {
@@ -33,6 +34,10 @@ func (b *batch) remove(es ...*Entry) {
 	for _, e := range es {
 		b.recs = append(b.recs, batchRec{e: e, remove: true})
 	}
+}
+
+func (b *batch) publish(e *Entry) {
+	b.recs = append(b.recs, batchRec{e: e, publish: true})
 }
 
 func newBatch() *batch { return &batch{done: make(chan struct{})} }
@@ -83,6 +88,10 @@ func (p *Pool) flushLocked() {
 			if err == nil {
 				p.dead += 2 // the removal and the add it undoes
 			}
+		case r.publish:
+			if err == nil {
+				p.dead++ // a rewrite writes the entry's add as public
+			}
 		default:
 			delete(p.pendTx, r.e.TxID)
 			delete(p.pendW, r.e.WTxID)
@@ -113,9 +122,12 @@ func (p *Pool) flushLocked() {
 func (p *Pool) writeLocked(b *batch) error {
 	buf := p.wbuf[:0]
 	for _, r := range b.recs {
-		if r.remove {
+		switch {
+		case r.remove:
 			buf = appendRemove(buf, p.salt, p.size+int64(len(buf)), r.e)
-		} else {
+		case r.publish:
+			buf = appendPublish(buf, p.salt, p.size+int64(len(buf)), r.e)
+		default:
 			buf = appendAdd(buf, p.salt, p.size+int64(len(buf)), r.e)
 		}
 	}

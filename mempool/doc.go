@@ -41,6 +41,12 @@
 //	  payload
 //	    add:    0x01 | seq uint64 | added int64 (Unix ns) | tx (serialized with witness)
 //	    remove: 0x02 | seq uint64 | txid [32]byte
+//	    add, private (AddPrivate): 0x03, then as add
+//	    publish (Publish):         0x04 | seq uint64 | txid [32]byte (the entry's seq)
+//
+// A private entry (awaiting private broadcast) stays private across
+// restarts until its publish record; a rewrite writes each live entry's
+// add record with the entry's current flag.
 //
 // Records are only appended. The header CRC binds a record to its place
 // and its file, so bytes inside a transaction cannot pass for a record, and

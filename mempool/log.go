@@ -30,6 +30,12 @@ const (
 
 	recAdd    byte = 1
 	recRemove byte = 2
+	// recAddPrivate is an add record of a transaction awaiting private
+	// broadcast (same layout as recAdd); recPublish (same layout as
+	// recRemove) marks such an entry public: its private broadcast was
+	// confirmed and it joins ordinary relay.
+	recAddPrivate byte = 3
+	recPublish    byte = 4
 
 	addFixedSize = 1 + 8 + 8  // type, seq, added
 	removeSize   = 1 + 8 + 32 // type, seq, txid
@@ -91,7 +97,11 @@ func sealRecord(rec []byte, salt uint64, off int64) {
 func appendAdd(buf []byte, salt uint64, off int64, e *Entry) []byte {
 	start := len(buf)
 	buf = append(buf, make([]byte, recHeaderSize)...)
-	buf = append(buf, recAdd)
+	typ := recAdd
+	if e.Private() {
+		typ = recAddPrivate
+	}
+	buf = append(buf, typ)
 	buf = le.AppendUint64(buf, e.Seq)
 	buf = le.AppendUint64(buf, uint64(e.Added.UnixNano()))
 	buf = append(buf, e.Raw...)
@@ -101,9 +111,19 @@ func appendAdd(buf []byte, salt uint64, off int64, e *Entry) []byte {
 
 // appendRemove appends the record removing e, to be written at offset off.
 func appendRemove(buf []byte, salt uint64, off int64, e *Entry) []byte {
+	return appendSeqTxID(buf, salt, off, recRemove, e)
+}
+
+// appendPublish appends the record making private e public.
+func appendPublish(buf []byte, salt uint64, off int64, e *Entry) []byte {
+	return appendSeqTxID(buf, salt, off, recPublish, e)
+}
+
+// appendSeqTxID appends a record of type typ naming e by Seq and txid.
+func appendSeqTxID(buf []byte, salt uint64, off int64, typ byte, e *Entry) []byte {
 	start := len(buf)
 	buf = append(buf, make([]byte, recHeaderSize)...)
-	buf = append(buf, recRemove)
+	buf = append(buf, typ)
 	buf = le.AppendUint64(buf, e.Seq)
 	buf = append(buf, e.TxID[:]...)
 	sealRecord(buf[start:], salt, off)
@@ -432,7 +452,7 @@ func readLog(f *os.File, size int64) (*logState, error) {
 // apply replays one intact record.
 func (st *logState) apply(p []byte, bySeq map[uint64]*Entry, byTxID map[chainhash.Hash]*Entry) {
 	switch {
-	case len(p) >= addFixedSize && p[0] == recAdd:
+	case len(p) >= addFixedSize && (p[0] == recAdd || p[0] == recAddPrivate):
 		seq := le.Uint64(p[1:9])
 		st.maxSeq = max(st.maxSeq, seq)
 		raw := bytes.Clone(p[addFixedSize:])
@@ -443,6 +463,7 @@ func (st *logState) apply(p []byte, bySeq map[uint64]*Entry, byTxID map[chainhas
 		}
 		e.Seq = seq
 		e.Added = time.Unix(0, int64(le.Uint64(p[9:17])))
+		e.private.Store(p[0] == recAddPrivate)
 		bySeq[seq] = e
 		byTxID[e.TxID] = e
 	case len(p) == removeSize && p[0] == recRemove:
@@ -451,6 +472,11 @@ func (st *logState) apply(p []byte, bySeq map[uint64]*Entry, byTxID map[chainhas
 		if e := bySeq[seq]; e != nil && e.TxID == chainhash.Hash(p[9:41]) {
 			delete(bySeq, seq)
 			delete(byTxID, e.TxID)
+		}
+	case len(p) == removeSize && p[0] == recPublish:
+		// A publish record's seq is its entry's: it gives out no Seq.
+		if e := bySeq[le.Uint64(p[1:9])]; e != nil && e.TxID == chainhash.Hash(p[9:41]) {
+			e.private.Store(false)
 		}
 	default:
 		st.stats.Skipped++

@@ -65,8 +65,14 @@ type Entry struct {
 	Added  time.Time      // Config.Now when accepted (wall clock, no monotonic reading)
 	Seq    uint64         // acceptance order: increasing, kept across restarts, never 0
 
-	prop propagation
+	private atomic.Bool // awaiting private broadcast (AddPrivate), until Publish
+	prop    propagation
 }
+
+// Private reports whether the entry awaits private broadcast: it was added
+// with AddPrivate and not yet published. Such an entry must not be
+// announced or served to ordinary peers.
+func (e *Entry) Private() bool { return e.private.Load() }
 
 // Info is a summary of the pool.
 type Info struct {
@@ -329,7 +335,36 @@ func (p *Pool) LoadStats() LoadStats { return p.stats }
 // ErrAlreadyHave, together with the existing entry, when the same wtxid is
 // in the pool; ErrClosed; or an I/O error, after which the pool refuses all
 // writes (it must be reopened; what was acknowledged stays on disk).
-func (p *Pool) Add(tx *wire.MsgTx) (*Entry, error) {
+func (p *Pool) Add(tx *wire.MsgTx) (*Entry, error) { return p.add(tx, false) }
+
+// AddPrivate is Add for a transaction to be broadcast privately: the entry
+// is marked Private, durably (it stays private across restarts), until
+// Publish. If the transaction is in the pool already, it returns the
+// existing entry and ErrAlreadyHave, whether that entry is private or not.
+func (p *Pool) AddPrivate(tx *wire.MsgTx) (*Entry, error) { return p.add(tx, true) }
+
+// Publish makes the private entry txid public, durably, and reports
+// whether it was private. The caller then relays it as a new entry
+// (Accepted does not list it again: its Seq is old).
+func (p *Pool) Publish(txid chainhash.Hash) (bool, error) {
+	p.mu.Lock()
+	if err := p.usableLocked(); err != nil {
+		p.mu.Unlock()
+		return false, err
+	}
+	e := p.byTxID[txid]
+	if e == nil || !e.private.Load() {
+		p.mu.Unlock()
+		return false, nil
+	}
+	e.private.Store(false)
+	b := p.batch
+	b.publish(e)
+	p.mu.Unlock()
+	return true, p.commit(b)
+}
+
+func (p *Pool) add(tx *wire.MsgTx, private bool) (*Entry, error) {
 	if tx == nil {
 		return nil, errors.New("mempool: nil transaction")
 	}
@@ -343,6 +378,7 @@ func (p *Pool) Add(tx *wire.MsgTx) (*Entry, error) {
 		return nil, fmt.Errorf("mempool: serialize: %w", err)
 	}
 	e := newEntry(tx.Copy(), buf.Bytes(), sz)
+	e.private.Store(private)
 	for {
 		p.mu.Lock()
 		if err := p.usableLocked(); err != nil {
@@ -635,17 +671,47 @@ func (p *Pool) SetInvHint(peers int) { p.invHint.Store(int64(peers)) }
 // record notes a propagation event, for a durable entry or one still
 // being written (the relay announces those too: see Accepted).
 func (p *Pool) record(txid chainhash.Hash, kind int, peer PeerRef, at time.Time) bool {
-	p.mu.RLock()
-	e, ok := p.byTxID[txid]
-	if !ok {
-		e, ok = p.pendE[txid]
-	}
-	p.mu.RUnlock()
+	e, ok := p.lookupAny(txid)
 	hint := 1
 	if kind == kindInv {
 		hint = int(p.invHint.Load())
 	}
 	return ok && e.prop.record(kind, peer, at, &p.records, int64(p.cfg.MaxRecords), hint)
+}
+
+// RecordAttempt creates or updates the record of private-broadcast attempt
+// id of txid: update is called, under the entry's lock, with the record
+// (a new one holds only ID). It reports whether the attempt is recorded
+// (false for an unknown txid, or past MaxAttemptRecords or the pool's
+// record budget). Never waits for disk I/O.
+func (p *Pool) RecordAttempt(txid chainhash.Hash, id uint64, update func(*Attempt)) bool {
+	e, ok := p.lookupAny(txid)
+	return ok && e.prop.recordAttempt(id, update, &p.records, int64(p.cfg.MaxRecords))
+}
+
+// RecordConfirmed notes when txid's private broadcast was confirmed (the
+// first time is kept).
+func (p *Pool) RecordConfirmed(txid chainhash.Hash, at time.Time) {
+	e, ok := p.lookupAny(txid)
+	if !ok {
+		return
+	}
+	e.prop.mu.Lock()
+	if e.prop.confirmed.IsZero() {
+		e.prop.confirmed = at
+	}
+	e.prop.mu.Unlock()
+}
+
+// lookupAny finds txid's entry, durable or still being written.
+func (p *Pool) lookupAny(txid chainhash.Hash) (*Entry, bool) {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	e, ok := p.byTxID[txid]
+	if !ok {
+		e, ok = p.pendE[txid]
+	}
+	return e, ok
 }
 
 // Propagation returns a copy of txid's propagation records. They are kept
@@ -658,15 +724,16 @@ func (p *Pool) Propagation(txid chainhash.Hash) (Propagation, bool) {
 	return e.prop.snapshot(), true
 }
 
-// Unbroadcast returns the entries no peer has fetched yet, by Seq: the ones
-// to announce again (Core re-announces them every 10-15 minutes). Never
-// waits for disk I/O.
+// Unbroadcast returns the public entries no peer has fetched yet, by Seq:
+// the ones to announce again (Core re-announces them every 10-15 minutes).
+// Private entries are left out: they must not be announced. Never waits
+// for disk I/O.
 func (p *Pool) Unbroadcast() []*Entry {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
 	var out []*Entry
 	for _, e := range p.order {
-		if !e.prop.fetched.Load() {
+		if !e.prop.fetched.Load() && !e.Private() {
 			out = append(out, e)
 		}
 	}

@@ -33,6 +33,30 @@ type Propagation struct {
 	InvSent  []PeerEvent // peers we announced the transaction to
 	Fetched  []PeerEvent // peers that asked for it with getdata
 	SeenFrom []PeerEvent // peers that announced it to us without having it from us
+
+	// Private broadcast (AddPrivate): one record per broadcast
+	// connection, in the order they were opened, and when the
+	// transaction was confirmed (announced back by an ordinary peer) and
+	// published; zero while it is not.
+	Attempts  []Attempt
+	Confirmed time.Time
+}
+
+// Attempt is the record of one private-broadcast connection of a
+// transaction. Times are zero until the step happened.
+type Attempt struct {
+	ID        uint64    // the broadcast scheduler's attempt number
+	Addr      string    // the address dialled (through the proxy)
+	Peer      uint64    // the connection's peer id once connected, else 0
+	Transport string    // "v1" or "v2" once connected
+	Opened    time.Time // the dial began
+	Announced time.Time // the handshake was done and the inv sent
+	GetData   time.Time // the peer asked for the transaction
+	Sent      time.Time // the transaction and a ping were written
+	Received  time.Time // the pong came back: the receipt
+	Reject    string    // a BIP 61 reject of the transaction, as "code: reason"
+	Ended     time.Time // the connection is over
+	Outcome   string    // how it ended: "receipt", "rejected", or why it failed
 }
 
 const (
@@ -48,6 +72,41 @@ type propagation struct {
 	index   [3]map[uint64]int // guarded by mu: peer id -> position in lists[kind]
 	fetched atomic.Bool       // len(lists[kindFetch]) > 0, readable without mu
 	gone    bool              // guarded by mu: the entry left the pool
+
+	attempts  []Attempt // guarded by mu: private broadcast connections
+	confirmed time.Time // guarded by mu
+}
+
+// MaxAttemptRecords bounds an entry's private-broadcast attempt records;
+// later attempts are not recorded (the scheduler still counts them).
+const MaxAttemptRecords = 1000
+
+// recordAttempt adds a (by a.ID) or replaces its record with update's
+// result. It reports whether the attempt is recorded.
+func (pr *propagation) recordAttempt(id uint64, update func(*Attempt), budget *atomic.Int64, limit int64) bool {
+	pr.mu.Lock()
+	defer pr.mu.Unlock()
+	if pr.gone {
+		return false
+	}
+	// Recent attempts are searched first: updates follow the opens.
+	for i := len(pr.attempts) - 1; i >= 0; i-- {
+		if pr.attempts[i].ID == id {
+			update(&pr.attempts[i])
+			return true
+		}
+	}
+	if len(pr.attempts) >= MaxAttemptRecords {
+		return false
+	}
+	if budget.Add(1) > limit {
+		budget.Add(-1)
+		return false
+	}
+	a := Attempt{ID: id}
+	update(&a)
+	pr.attempts = append(pr.attempts, a)
+	return true
 }
 
 // indexOf returns the position of peer id in lists[kind], or -1: a map
@@ -116,15 +175,17 @@ func (pr *propagation) retire() int {
 	pr.mu.Lock()
 	defer pr.mu.Unlock()
 	pr.gone = true
-	return len(pr.lists[0]) + len(pr.lists[1]) + len(pr.lists[2])
+	return len(pr.lists[0]) + len(pr.lists[1]) + len(pr.lists[2]) + len(pr.attempts)
 }
 
 func (pr *propagation) snapshot() Propagation {
 	pr.mu.Lock()
 	out := Propagation{
-		InvSent:  slices.Clone(pr.lists[kindInv]),
-		Fetched:  slices.Clone(pr.lists[kindFetch]),
-		SeenFrom: slices.Clone(pr.lists[kindSeen]),
+		InvSent:   slices.Clone(pr.lists[kindInv]),
+		Fetched:   slices.Clone(pr.lists[kindFetch]),
+		SeenFrom:  slices.Clone(pr.lists[kindSeen]),
+		Attempts:  slices.Clone(pr.attempts),
+		Confirmed: pr.confirmed,
 	}
 	pr.mu.Unlock()
 	for _, l := range [][]PeerEvent{out.InvSent, out.Fetched, out.SeenFrom} {

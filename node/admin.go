@@ -15,6 +15,7 @@ import (
 	"github.com/peerd/peerd/mempool"
 	"github.com/peerd/peerd/node/addrbook"
 	"github.com/peerd/peerd/node/connmgr"
+	"github.com/peerd/peerd/node/privbcast"
 	"github.com/peerd/peerd/peer/driver"
 )
 
@@ -66,6 +67,9 @@ const (
 	// ErrKindUnavailable: the node lacks what the command needs (no
 	// mempool).
 	ErrKindUnavailable
+	// ErrKindNotEnabled: the command needs a feature the node runs
+	// without (private broadcast without --privatebroadcast).
+	ErrKindNotEnabled
 )
 
 var kindNames = [...]string{
@@ -76,6 +80,7 @@ var kindNames = [...]string{
 	ErrKindInvalidAddress:   "invalid address",
 	ErrKindInvalidParameter: "invalid parameter",
 	ErrKindUnavailable:      "unavailable",
+	ErrKindNotEnabled:       "not enabled",
 }
 
 func (k ErrorKind) String() string {
@@ -215,7 +220,7 @@ func peerInfo(s driver.Snapshot) PeerInfo {
 		trs[i] = Transition{At: t.At, From: t.From, To: t.To, On: t.On}
 	}
 	return PeerInfo{
-		ID: s.ID, Addr: s.Addr, Inbound: s.Inbound, Transport: s.Transport, SessionID: s.SessionID,
+		ID: s.ID, Addr: s.Addr, LocalAddr: s.LocalAddr, Inbound: s.Inbound, Transport: s.Transport, SessionID: s.SessionID,
 		ConnectedAt: s.ConnectedAt, LastSend: s.LastSend, LastRecv: s.LastRecv,
 		BytesSent: s.BytesSent, BytesRecv: s.BytesRecv,
 		ProtocolVersion: s.ProtocolVersion, Services: s.Services, UserAgent: s.UserAgent,
@@ -246,6 +251,9 @@ func (a *Admin) SendRawTransaction(raw []byte) (chainhash.Hash, error) {
 	if a.pool() == nil {
 		return chainhash.Hash{}, refuse(ErrKindUnavailable, errors.New("no mempool"))
 	}
+	if a.n.priv != nil {
+		return a.sendPrivate(&tx)
+	}
 	e, err := a.pool().Add(&tx)
 	var rej *mempool.RejectError
 	switch {
@@ -261,12 +269,138 @@ func (a *Admin) SendRawTransaction(raw []byte) (chainhash.Hash, error) {
 	return e.TxID, nil
 }
 
-// MempoolTxIDs lists the mempool's txids in acceptance order.
+// sendPrivate is SendRawTransaction with private broadcast on: the
+// transaction is stored as private (durably) and handed to the scheduler.
+// One already private is left to its broadcast (Core logs "ignoring
+// unnecessary request"); one already public (confirmed, or added before
+// private broadcast was turned on) is broadcast privately again, as Core
+// does for a mempool transaction.
+func (a *Admin) sendPrivate(tx *wire.MsgTx) (chainhash.Hash, error) {
+	e, err := a.pool().AddPrivate(tx)
+	var rej *mempool.RejectError
+	switch {
+	case errors.Is(err, mempool.ErrAlreadyHave):
+		if e.Private() {
+			log.Infof("Private broadcast of %v: already scheduled", e.TxID)
+			return e.TxID, nil
+		}
+	case errors.As(err, &rej) && rej.Reason == mempool.ReasonSameNonWitness:
+		return tx.TxHash(), nil
+	case errors.As(err, &rej):
+		return chainhash.Hash{}, refuse(ErrKindRejected, rej)
+	case err != nil:
+		return chainhash.Hash{}, err
+	}
+	a.n.privAdd(e.TxID)
+	return e.TxID, nil
+}
+
+// ErrPrivateNotEnabled refuses the private-broadcast commands on a node
+// running without it.
+var ErrPrivateNotEnabled = errors.New("private broadcast is not enabled: start peerd with --privatebroadcast (and --proxy or --onion)")
+
+// ErrNotInPrivateQueue refuses abortprivatebroadcast of a transaction that
+// is not awaiting private broadcast.
+var ErrNotInPrivateQueue = errors.New("transaction not in private broadcast queue")
+
+// PrivateBroadcastTx is one transaction's private broadcast
+// (getprivatebroadcastinfo): kept while it awaits confirmation, and after
+// it, until the transaction leaves the mempool (Core forgets it at once).
+type PrivateBroadcastTx struct {
+	TxID, WTxID chainhash.Hash
+	Raw         []byte
+	// State: "pending", "confirmed" (an ordinary peer announced it
+	// back; it is public now), or "gave up" (MaxAttempts without an
+	// echo).
+	State     string
+	Added     time.Time
+	Confirmed time.Time // zero unless confirmed
+	// Attempts are its broadcast connections, in the order opened.
+	Attempts []mempool.Attempt
+	// Echoes are the ordinary peers that announced it back, first first.
+	Echoes            []mempool.PeerEvent
+	AttemptsRemaining int
+}
+
+// PrivateBroadcastInfo lists the transactions broadcast privately that
+// are still in the mempool, in acceptance order. ErrKindNotEnabled without
+// private broadcast.
+func (a *Admin) PrivateBroadcastInfo() ([]PrivateBroadcastTx, error) {
+	ps := a.n.priv
+	if ps == nil {
+		return nil, refuse(ErrKindNotEnabled, ErrPrivateNotEnabled)
+	}
+	a.n.flushReports()
+	var out []PrivateBroadcastTx
+	for _, e := range a.pool().Entries() {
+		if t, ok := a.privateTx(e); ok {
+			out = append(out, t)
+		}
+	}
+	return out, nil
+}
+
+// privateTx describes e's private broadcast; false if it had none.
+func (a *Admin) privateTx(e *mempool.Entry) (PrivateBroadcastTx, bool) {
+	prop, _ := a.pool().Propagation(e.TxID)
+	if !e.Private() && len(prop.Attempts) == 0 {
+		return PrivateBroadcastTx{}, false
+	}
+	ps := a.n.priv
+	ps.pmu.Lock()
+	st, known := ps.m.Status(e.TxID)
+	limit := ps.m.Config().MaxAttempts
+	ps.pmu.Unlock()
+	t := PrivateBroadcastTx{
+		TxID: e.TxID, WTxID: e.WTxID, Raw: e.Raw, State: "pending", Added: e.Added,
+		Confirmed: prop.Confirmed, Attempts: prop.Attempts, Echoes: prop.SeenFrom,
+		AttemptsRemaining: limit,
+	}
+	switch {
+	case !e.Private():
+		t.State = "confirmed"
+	case known && st.State == privbcast.GaveUp:
+		t.State = "gave up"
+	}
+	if known {
+		t.AttemptsRemaining = max(0, limit-st.Attempts)
+	}
+	return t, true
+}
+
+// AbortPrivateBroadcast stops the private broadcast of txid and removes it
+// from the mempool (it was never public); it returns what was removed.
+// ErrKindNotFound (ErrNotInPrivateQueue) when txid is not awaiting private
+// broadcast; ErrKindNotEnabled without private broadcast.
+func (a *Admin) AbortPrivateBroadcast(txid chainhash.Hash) (PrivateBroadcastTx, error) {
+	if a.n.priv == nil {
+		return PrivateBroadcastTx{}, refuse(ErrKindNotEnabled, ErrPrivateNotEnabled)
+	}
+	e, ok := a.pool().Get(txid)
+	if !ok {
+		e, ok = a.pool().GetByWTxID(txid)
+	}
+	if !ok || !e.Private() {
+		return PrivateBroadcastTx{}, refuse(ErrKindNotFound, ErrNotInPrivateQueue)
+	}
+	a.n.flushReports()
+	t, _ := a.privateTx(e)
+	a.n.privStep(privbcast.Event{Kind: privbcast.EvAbort, TxID: e.TxID})
+	if _, err := a.pool().Remove(e.TxID); err != nil {
+		return PrivateBroadcastTx{}, err
+	}
+	log.Infof("Private broadcast of %v aborted by the operator; removed from the mempool", e.TxID)
+	return t, nil
+}
+
+// MempoolTxIDs lists the mempool's txids in acceptance order. Private
+// entries (awaiting private broadcast) are left out, as Core keeps them out
+// of its mempool; getprivatebroadcastinfo lists them.
 func (a *Admin) MempoolTxIDs() []chainhash.Hash {
 	if a.pool() == nil {
 		return nil
 	}
-	es := a.pool().Entries()
+	es := public(a.pool().Entries())
 	ids := make([]chainhash.Hash, len(es))
 	for i, e := range es {
 		ids[i] = e.TxID
@@ -305,7 +439,7 @@ func (a *Admin) MempoolEntries() []MempoolEntry {
 		return nil
 	}
 	a.n.flushReports()
-	es := a.pool().Entries()
+	es := public(a.pool().Entries())
 	out := make([]MempoolEntry, len(es))
 	for i, e := range es {
 		out[i] = a.entry(e)
@@ -361,12 +495,15 @@ const (
 	ConnManual
 	// ConnFeeler: a short connection that tests an address of the book.
 	ConnFeeler
+	// ConnPrivateBroadcast: a short connection that carries one of the
+	// operator's transactions (--privatebroadcast).
+	ConnPrivateBroadcast
 	// ConnAddrFetch: a short connection to a DNS seed's name through
 	// the proxy, for its addresses.
 	ConnAddrFetch
 )
 
-var connTypeNames = [...]string{"outbound-full-relay", "inbound", "manual", "feeler", "addr-fetch"}
+var connTypeNames = [...]string{"outbound-full-relay", "inbound", "manual", "feeler", "private-broadcast", "addr-fetch"}
 
 // String is Core's name for the type.
 func (c ConnType) String() string {
@@ -392,6 +529,8 @@ func connType(inbound bool, kind connmgr.Kind, known bool) ConnType {
 		return ConnManual
 	case connmgr.KindFeeler:
 		return ConnFeeler
+	case connmgr.KindPrivate:
+		return ConnPrivateBroadcast
 	case connmgr.KindAddrFetch:
 		return ConnAddrFetch
 	}

@@ -126,3 +126,25 @@ func raw(t *testing.T, tx *wire.MsgTx) []byte {
 }
 
 func second[T any](_ T, err error) error { return err }
+
+// getpeerinfo's addrbind (PeerInfo.LocalAddr) is our end of the
+// connection, inbound and outbound: it was always empty before.
+func TestPeersLocalAddr(t *testing.T) {
+	a := startNode(t, testConfig())
+	cfg := testConfig()
+	cfg.NoListen = true
+	cfg.Connect = []string{a.addr}
+	b := startNode(t, cfg)
+	aa, ba := NewAdmin(a.Node, 100, func() {}), NewAdmin(b.Node, 100, func() {})
+	var in, out []PeerInfo
+	waitFor(t, "a and b to see each other", func() bool {
+		in, out = aa.Peers(), ba.Peers()
+		return len(in) == 1 && len(out) == 1
+	})
+	if in[0].LocalAddr != a.addr || !in[0].Inbound {
+		t.Fatalf("a's inbound peer: LocalAddr %q, want a's listener %s", in[0].LocalAddr, a.addr)
+	}
+	if out[0].LocalAddr == "" || out[0].LocalAddr != in[0].Addr || out[0].Addr != a.addr {
+		t.Fatalf("b's outbound peer %s: LocalAddr %q, want the address a sees it from, %s", out[0].Addr, out[0].LocalAddr, in[0].Addr)
+	}
+}

@@ -179,7 +179,7 @@ func (n *Node) admit(conn net.Conn) {
 	var p *driver.Peer
 	if ok {
 		// Inbound, v2 is detected (NewPeer cannot fail for it).
-		p, _ = n.newPeerLocked(id, conn, true, randNonce(), n.cfg.V2Transport, connmgr.KindInbound)
+		p, _ = n.newPeerLocked(id, 0, conn, true, randNonce(), n.cfg.V2Transport, connmgr.KindInbound)
 	}
 	n.mu.Unlock()
 	n.carry(acts)
@@ -214,6 +214,9 @@ func (n *Node) dialOut(dial uint64, target string, v2 bool, kind connmgr.Kind) {
 	if err != nil {
 		dialFailure(target, err)
 		n.step(connmgr.Event{Kind: connmgr.EvDialFailed, Dial: dial, Err: err, ProxyDown: down})
+		if kind == connmgr.KindPrivate {
+			n.privDialEnded(dial, err)
+		}
 		return
 	}
 	n.mu.Lock()
@@ -225,7 +228,7 @@ func (n *Node) dialOut(dial uint64, target string, v2 bool, kind connmgr.Kind) {
 	ok, why := accepted(acts, id)
 	var p *driver.Peer
 	if ok {
-		p, err = n.newPeerLocked(id, conn, false, nonce, v2, kind)
+		p, err = n.newPeerLocked(id, dial, conn, false, nonce, v2, kind)
 		ok = err == nil
 	}
 	n.mu.Unlock()
@@ -238,6 +241,9 @@ func (n *Node) dialOut(dial uint64, target string, v2 bool, kind connmgr.Kind) {
 	if p == nil {
 		log.Debugf("Refusing outbound %s: %v", target, why)
 		conn.Close()
+		if kind == connmgr.KindPrivate {
+			n.privDialEnded(dial, errors.Join(why, err))
+		}
 		return
 	}
 	n.startPeer(p)
@@ -287,8 +293,16 @@ func (n *Node) querySeeds() {
 // newPeerLocked makes the peer on an accepted connection and registers it.
 // v2: outbound, open with BIP 324; inbound, tell v1 from v2 by what the
 // peer sends. kind is the manager's: a feeler sends no getaddr. n.mu is
-// held.
-func (n *Node) newPeerLocked(id uint64, conn net.Conn, inbound bool, nonce uint64, v2 bool, kind connmgr.Kind) (*driver.Peer, error) {
+// held. dial is the manager's dial of an outbound connection: a private
+// broadcast's tells which transaction it carries.
+func (n *Node) newPeerLocked(id, dial uint64, conn net.Conn, inbound bool, nonce uint64, v2 bool, kind connmgr.Kind) (*driver.Peer, error) {
+	var bcast *peer.Tx
+	if kind == connmgr.KindPrivate {
+		var err error
+		if bcast, err = n.privConnectedLocked(dial, id); err != nil {
+			return nil, err
+		}
+	}
 	tr, err := n.transportFor(conn, inbound, v2)
 	if err != nil {
 		return nil, err
@@ -302,8 +316,10 @@ func (n *Node) newPeerLocked(id uint64, conn net.Conn, inbound bool, nonce uint6
 			KeyExchange: v2,
 		},
 		Rand: rand.Uint64,
-		// Every outbound connection but a feeler is full-relay.
-		GetAddr: !inbound && kind != connmgr.KindFeeler,
+		// Every outbound connection but a feeler or a private
+		// broadcast is full-relay.
+		GetAddr:   !inbound && kind != connmgr.KindFeeler && kind != connmgr.KindPrivate,
+		Broadcast: bcast,
 	})
 	n.peers[id] = p
 	if log.Level() <= btclog.LevelDebug {
@@ -339,6 +355,7 @@ func (n *Node) peerEnded(p *driver.Peer, reason peer.Reason) {
 	if log.Level() <= btclog.LevelDebug {
 		log.Debugf("%v ended: %s", p, reason)
 	}
+	n.privPeerEnded(p.ID(), reason)
 	n.mu.Lock()
 	delete(n.peers, p.ID())
 	acts := n.stepLocked(connmgr.Event{Kind: connmgr.EvClosed, ID: p.ID(), Reason: string(reason),

@@ -33,6 +33,7 @@ import (
 	"github.com/peerd/peerd/mempool"
 	"github.com/peerd/peerd/node/addrbook"
 	"github.com/peerd/peerd/node/connmgr"
+	"github.com/peerd/peerd/node/privbcast"
 	"github.com/peerd/peerd/peer"
 	"github.com/peerd/peerd/peer/driver"
 )
@@ -74,7 +75,8 @@ type Config struct {
 	MaxPeers int
 	// TargetOutbound is how many automatic outbound full-relay peers,
 	// drawn from the address book in distinct network groups, to keep
-	// besides --addpeer's (none with --connect); 0 means the default.
+	// besides --addpeer's (none with --connect); 0 means the default,
+	// negative means none.
 	TargetOutbound int
 	// NoDNSSeed disables DNS seeding.
 	NoDNSSeed bool
@@ -138,6 +140,16 @@ type Config struct {
 	// network the node can reach. Connections the operator names are not
 	// limited.
 	OnlyNet []string
+	// PrivateBroadcast sends the operator's transactions
+	// (SendRawTransaction) over short-lived private-broadcast connections
+	// only (private.go), until an ordinary peer announces them back. It
+	// needs a Mempool and no Connect (the connections go to random
+	// addresses from the book); the caller sees that those connections
+	// go through a proxy (cmd/peerd refuses it without one).
+	PrivateBroadcast bool
+	// PrivateBroadcastPeers is how many connections each transaction is
+	// sent over per round; 0 means privbcast.DefaultPeersPerTx (3).
+	PrivateBroadcastPeers int
 
 	// Dial and LookupHost replace the network for tests; nil means the
 	// standard ones. With a proxy, Dial opens the connections to the
@@ -185,6 +197,8 @@ type Node struct {
 	txsMu sync.Mutex
 	txs   map[chainhash.Hash]*peer.Tx // shared forms of mempool entries (relay.go)
 
+	priv *privState // private broadcast (private.go); nil when off
+
 	reports        reportBuf
 	relayDropped   atomic.Uint64 // relay batches a full peer queue refused
 	reportsDropped atomic.Uint64 // reports the full recorder queue refused
@@ -197,11 +211,22 @@ func New(cfg Config) (*Node, error) {
 	if cfg.Params == nil {
 		return nil, errors.New("node: no network parameters")
 	}
+	if cfg.PrivateBroadcast {
+		switch {
+		case cfg.Mempool == nil:
+			return nil, errors.New("node: private broadcast needs a mempool")
+		case len(cfg.Connect) > 0:
+			return nil, errors.New("node: private broadcast cannot be used with --connect: it must reach random peers from the address book")
+		}
+	}
 	if cfg.MaxPeers <= 0 {
 		cfg.MaxPeers = DefaultMaxPeers
 	}
-	if cfg.TargetOutbound <= 0 {
+	switch {
+	case cfg.TargetOutbound == 0:
 		cfg.TargetOutbound = DefaultTargetOutbound
+	case cfg.TargetOutbound < 0:
+		cfg.TargetOutbound = 0 // none
 	}
 	if cfg.RetryMin <= 0 {
 		cfg.RetryMin = DefaultRetryMin
@@ -290,6 +315,9 @@ func New(cfg Config) (*Node, error) {
 	}
 	n.bookLocal = local
 	src.n = n
+	if cfg.PrivateBroadcast {
+		n.priv = newPrivState(privbcast.Config{PeersPerTx: cfg.PrivateBroadcastPeers})
+	}
 	crand.Read(n.relayKey[:])
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	// NODE_P2P_V2 is advertised exactly when v2 is spoken, whatever
@@ -405,6 +433,17 @@ func (n *Node) Run(ctx context.Context) error {
 	n.wg.Add(1)
 	go n.timerLoop()
 	n.step(connmgr.Event{Kind: connmgr.EvStart})
+	if n.priv != nil {
+		n.wg.Add(1)
+		go n.privLoop()
+		// The queue survives restarts: every private entry resumes.
+		for _, e := range n.cfg.Mempool.Entries() {
+			if e.Private() {
+				log.Infof("Private broadcast of %v resumes", e.TxID)
+				n.privAdd(e.TxID)
+			}
+		}
+	}
 	<-ctx.Done()
 	n.mu.Lock()
 	n.stopping = true

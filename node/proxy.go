@@ -84,6 +84,18 @@ func (n *Node) networks() []Network {
 	return out
 }
 
+// ipNets are the IP networks of n.nets (--onlynet may leave none): the
+// ones whose addresses are a netip.AddrPort.
+func (n *Node) ipNets() []addrbook.Network {
+	var out []addrbook.Network
+	for _, nw := range n.nets {
+		if nw == addrbook.NetIPv4 || nw == addrbook.NetIPv6 {
+			out = append(out, nw)
+		}
+	}
+	return out
+}
+
 // seedNames are the DNS seeds as "name:port" for addr-fetch connections
 // through the proxy, which resolves them; nil without a proxy, where the
 // seeds are resolved by DNS.

@@ -129,8 +129,8 @@ func (n *Node) lookupTx(h chainhash.Hash, byWTxID bool) *peer.Tx {
 		get = n.cfg.Mempool.GetByWTxID
 	}
 	e, ok := get(h)
-	if !ok {
-		return nil
+	if !ok || e.Private() {
+		return nil // a private entry is served to its broadcast connections only
 	}
 	n.txsMu.Lock()
 	defer n.txsMu.Unlock()
@@ -144,10 +144,25 @@ func (n *Node) readyPeers() []*driver.Peer {
 	ps := make([]*driver.Peer, 0, len(n.peers))
 	for _, p := range n.peers {
 		if p.WasReady() {
+			if k, _ := n.m.Kind(p.ID()); k == connmgr.KindPrivate {
+				continue // it carries its one transaction, nothing else
+			}
 			ps = append(ps, p)
 		}
 	}
 	return ps
+}
+
+// public leaves out the private entries of es (in place): they go to
+// their private-broadcast connections only, until published.
+func public(es []*mempool.Entry) []*mempool.Entry {
+	out := es[:0]
+	for _, e := range es {
+		if !e.Private() {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 // broadcast hands txs to every ready peer, without ever blocking.
@@ -203,7 +218,9 @@ func (n *Node) relayLoop() {
 				continue
 			}
 			seq = es[len(es)-1].Seq
-			n.broadcast(n.peerTxs(es))
+			if es = public(es); len(es) > 0 {
+				n.broadcast(n.peerTxs(es))
+			}
 		case <-reannounce.C:
 			if es := pool.Unbroadcast(); len(es) > 0 {
 				log.Infof("Re-announcing %d transactions no peer has fetched yet", len(es))
@@ -231,6 +248,13 @@ func (n *Node) reannounceDelay() time.Duration {
 // the connection manager learns it, and the peer is offered every transaction in the mempool (it never blocks: the
 // peer's own queue takes the batch or refuses it).
 func (n *Node) peerReady(p *driver.Peer) {
+	if k, _ := n.ConnKind(p.ID()); k == connmgr.KindPrivate {
+		// A private broadcast takes no part in relay or gossip, and
+		// leaves the book alone.
+		n.privReady(p)
+		n.step(connmgr.Event{Kind: connmgr.EvReady, ID: p.ID()})
+		return
+	}
 	// Good first: a feeler is disconnected by the step (its handshake
 	// has served to move its address to tried).
 	n.bookGood(p)
@@ -239,7 +263,7 @@ func (n *Node) peerReady(p *driver.Peer) {
 	if n.cfg.Mempool == nil {
 		return
 	}
-	if es := n.cfg.Mempool.Accepted(0); len(es) > 0 && !p.Relay(n.peerTxs(es)) {
+	if es := public(n.cfg.Mempool.Accepted(0)); len(es) > 0 && !p.Relay(n.peerTxs(es)) {
 		n.relayDropped.Add(1)
 	}
 }
@@ -247,6 +271,9 @@ func (n *Node) peerReady(p *driver.Peer) {
 // peerReport is called from a peer's goroutine; it queues the report for
 // the recorder and never blocks.
 func (n *Node) peerReport(p *driver.Peer, r peer.Report) {
+	if n.privReport(p, r) {
+		return
+	}
 	if !n.reports.put(report{peer: mempool.PeerRef{ID: p.ID(), Addr: p.Addr()}, at: time.Now(), r: r}) {
 		n.reportsDropped.Add(1)
 	}
@@ -296,6 +323,9 @@ func (n *Node) record(rep report) {
 		if pool.RecordSeen(e.TxID, rep.peer, rep.at) {
 			log.Infof("Transaction %v announced back by peer %d (%s)", e.TxID, rep.peer.ID, rep.peer.Addr)
 		}
+		// Private broadcast connections ignore invs and send no tx that
+		// we would check: every seen report is an ordinary peer's.
+		n.privEcho(e)
 	}
 }
 

@@ -80,9 +80,19 @@ const (
 	// ReportSeenTx: the peer sent us a transaction that passed the
 	// context-free checks.
 	ReportSeenTx
+	// Private broadcast (broadcast.go): the peer asked for the
+	// transaction (ReportPrivGetData); it and a ping were sent
+	// (ReportPrivSent); the pong came back, the receipt
+	// (ReportPrivReceipt); the peer rejected it (ReportReject, Reject
+	// says how).
+	ReportPrivGetData
+	ReportPrivSent
+	ReportPrivReceipt
+	ReportReject
 )
 
-var reportNames = [...]string{ReportInv: "inv", ReportFetch: "fetch", ReportSeenInv: "seen inv", ReportSeenTx: "seen tx"}
+var reportNames = [...]string{ReportInv: "inv", ReportFetch: "fetch", ReportSeenInv: "seen inv", ReportSeenTx: "seen tx",
+	ReportPrivGetData: "private getdata", ReportPrivSent: "private sent", ReportPrivReceipt: "private receipt", ReportReject: "reject"}
 
 func (k ReportKind) String() string {
 	if int(k) < len(reportNames) && reportNames[k] != "" {
@@ -97,6 +107,9 @@ type Report struct {
 	TxID  chainhash.Hash // ReportInv, ReportFetch, ReportSeenTx; ReportSeenInv when !WTx
 	WTxID chainhash.Hash // ReportSeenTx; ReportSeenInv when WTx
 	WTx   bool
+	// Reject (ReportReject): the reject's code and reason, the reason
+	// cut to 111 bytes of printable ASCII.
+	Reject string
 }
 
 func (a Action) String() string {

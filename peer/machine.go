@@ -46,7 +46,7 @@ const (
 var Spec = fsm.MustIndex(&fsm.Spec{
 	Name:    "peer",
 	Initial: Handshake,
-	States:  []fsm.State{Handshake, Standby, Disconnected},
+	States:  []fsm.State{Handshake, Standby, Broadcast, Disconnected},
 	Final:   []fsm.State{Disconnected},
 	Edges: []fsm.Edge{
 		{From: Handshake, To: Standby, On: onHandshakeDone},
@@ -56,10 +56,15 @@ var Spec = fsm.MustIndex(&fsm.Spec{
 		{From: Standby, To: Disconnected, On: onIdleTimeout},
 		{From: Standby, To: Disconnected, On: onViolation},
 		{From: Standby, To: Disconnected, On: onDisconnect},
+		{From: Handshake, To: Broadcast, On: onBroadcastHandshake},
+		{From: Broadcast, To: Disconnected, On: onBroadcastDone},
+		{From: Broadcast, To: Disconnected, On: onBroadcastTimeout},
+		{From: Broadcast, To: Disconnected, On: onDisconnect},
 	},
-	Inner: map[fsm.State]*fsm.Spec{Handshake: handshake.Spec, Standby: ValidatingSpec},
+	Inner: map[fsm.State]*fsm.Spec{Handshake: handshake.Spec, Standby: ValidatingSpec, Broadcast: BroadcastSpec},
 	Notes: map[fsm.State]string{
-		Standby: "answers ping with pong, pings every PingInterval, announces relayed txs (trickle), serves getdata; a tx from the peer enters validating; address gossip (addr.go): getaddr once to an outbound full-relay peer, addr/addrv2 through a token bucket to the node, an inbound getaddr answered once, relayed addresses trickled",
+		Broadcast: "a private-broadcast connection (broadcast.go): one transaction, then closed; at most 3 min from connect",
+		Standby:   "answers ping with pong, pings every PingInterval, announces relayed txs (trickle), serves getdata; a tx from the peer enters validating; address gossip (addr.go): getaddr once to an outbound full-relay peer, addr/addrv2 through a token bucket to the node, an inbound getaddr answered once, relayed addresses trickled",
 	},
 })
 
@@ -111,6 +116,19 @@ type Params struct {
 	// outbound connection without it relays no addresses (Core's
 	// block-relay-only). Inbound connections ignore it (addr.go).
 	GetAddr bool
+	// Broadcast makes an outbound connection a private broadcast of
+	// this one transaction (broadcast.go); the handshake then runs with
+	// handshake.Params.Private.
+	Broadcast *Tx
+}
+
+// connParams is what the machine keeps of its Params once the handshake
+// machine has its own copy of the rest: an idle peer holds no more.
+type connParams struct {
+	Rand      func() uint64
+	Broadcast *Tx
+	Inbound   bool
+	GetAddr   bool
 }
 
 // Machine is one wire peer's state machine: pure, driven by Step. It is not
@@ -118,13 +136,14 @@ type Params struct {
 type Machine struct {
 	fsm.Core
 	cfg    *Config
-	params Params
+	params connParams
 
 	level   level              // this machine as an fsm.Composite
 	hs      *handshake.Machine // running while in Handshake
 	hsLevel hsLevel
 	hsOut   []handshake.Action
-	val     *validating // running inside Standby while checks are out
+	val     *validating   // running inside Standby while checks are out
+	bc      *broadcasting // running inside Broadcast until the receipt
 
 	relayState relayState
 	addr       *addrState // nil until the peer's address relay first needs it (addr.go)
@@ -152,7 +171,12 @@ type Machine struct {
 // NewMachine returns a machine in Handshake, waiting for EvStart. obs, which
 // may be nil, sees every transition of the machine and its inner machines.
 func NewMachine(cfg *Config, p Params, obs fsm.Observer) *Machine {
-	m := &Machine{Core: fsm.NewCore(Spec, "", obs), cfg: cfg, params: p}
+	if p.Broadcast != nil {
+		p.Params.Private = true
+	}
+	m := &Machine{Core: fsm.NewCore(Spec, "", obs), cfg: cfg, params: connParams{
+		Rand: p.Rand, Broadcast: p.Broadcast, Inbound: p.Inbound, GetAddr: p.GetAddr,
+	}}
 	m.hs = handshake.New(&cfg.Handshake, p.Params, string(Handshake), obs)
 	m.level.m, m.hsLevel.m = m, m
 	return m
@@ -202,6 +226,8 @@ func (m *Machine) Deadline() time.Time {
 	switch m.State() {
 	case Handshake:
 		return m.hs.Deadline()
+	case Broadcast:
+		return m.connectedAt.Add(BroadcastLifetime)
 	case Standby:
 		d := later(m.lastRecv.Add(orDefault(m.cfg.IdleTimeout, DefaultIdleTimeout)), m.checksFrom)
 		if m.pingSent.IsZero() {
@@ -234,6 +260,8 @@ func (l *level) Inner() fsm.Stepper[Event, Action] {
 		return &l.m.hsLevel
 	case l.m.val != nil:
 		return l.m.val
+	case l.m.bc != nil:
+		return l.m.bc
 	}
 	return nil
 }
@@ -242,6 +270,11 @@ func (l *level) InnerEnded(ev Event, out *[]Action) fsm.Result {
 	if l.m.val != nil {
 		// Every check has answered and been reported: back to Standby.
 		l.m.val = nil
+		return fsm.Handled
+	}
+	if l.m.bc != nil {
+		// The receipt came: the connection has done its job.
+		l.m.disconnect(ev.Now, ReasonBroadcastDone, onBroadcastDone, out)
 		return fsm.Handled
 	}
 	return l.m.innerEnded(ev, out)
@@ -258,6 +291,10 @@ func (m *Machine) innerEnded(ev Event, out *[]Action) fsm.Result {
 		return fsm.Handled
 	}
 	m.info = hs.Info()
+	if m.params.Broadcast != nil {
+		m.startBroadcast(ev.Now, out)
+		return fsm.Handled
+	}
 	m.Become(ev.Now, Standby, onHandshakeDone)
 	m.checksFrom = m.connectedAt.Add(orDefault(m.cfg.Handshake.Timeout, handshake.DefaultTimeout))
 	m.lastRecv = ev.Now
@@ -289,8 +326,13 @@ func (m *Machine) step(ev Event, out *[]Action) fsm.Result {
 		note(out, "dropped message: %v", ev.Err)
 		return fsm.Handled
 	}
-	if m.State() == Standby {
+	switch m.State() {
+	case Standby:
 		m.standby(ev, out)
+	case Broadcast:
+		if ev.Kind == EvTick && !ev.Now.Before(m.connectedAt.Add(BroadcastLifetime)) {
+			m.disconnect(ev.Now, ReasonBroadcastTimeout, onBroadcastTimeout, out)
+		}
 	}
 	return fsm.Handled
 }
@@ -438,7 +480,7 @@ func (m *Machine) sendPing(now time.Time, out *[]Action) {
 }
 
 func (m *Machine) disconnect(now time.Time, r Reason, on string, out *[]Action) {
-	m.hs, m.val = nil, nil
+	m.hs, m.val, m.bc = nil, nil, nil
 	m.reason = r
 	m.Become(now, Disconnected, on)
 	*out = append(*out, Action{Kind: ActDisconnect, Reason: r})

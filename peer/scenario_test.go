@@ -28,7 +28,8 @@ var update = flag.Bool("update", false, "rewrite the expected output of scenario
 //
 // Commands:
 //
-//	start outbound|inbound [key=value...]   new machine; keys: nonce, ownnonce,
+//	start outbound|inbound [key=value...]   new machine; keys: nonce, ownnonce, broadcast
+//	                                        (a private broadcast of the named tx),
 //	                                        pinginterval, pingtimeout, idle, hstimeout,
 //	                                        required, services (ours) (services: witness,
 //	                                        network, bloom, none)
@@ -66,6 +67,11 @@ func TestScenarios(t *testing.T) {
 	for _, e := range ValidatingSpec.Edges {
 		if !taken[fmt.Sprintf("%s/%s -> %s/%s on %s", Standby, e.From, Standby, e.To, e.On)] {
 			t.Errorf("no scenario takes validating %s -> %s on %q", e.From, e.To, e.On)
+		}
+	}
+	for _, e := range BroadcastSpec.Edges {
+		if !taken[fmt.Sprintf("%s/%s -> %s/%s on %s", Broadcast, e.From, Broadcast, e.To, e.On)] {
+			t.Errorf("no scenario takes broadcast %s -> %s on %q", e.From, e.To, e.On)
 		}
 	}
 	for _, e := range handshake.Spec.Edges {
@@ -315,6 +321,9 @@ func (s *scenario) startMachine(f []string) {
 		Rand:    s.rng.Uint64,
 		GetAddr: args["getaddr"] == "true",
 	}
+	if name, ok := args["broadcast"]; ok {
+		p.Broadcast = s.tx(name)
+	}
 	s.rng = rand.New(rand.NewPCG(1, 2)) // the same numbers for every machine
 	s.m = NewMachine(cfg, p, fsm.ObserverFunc(func(tr fsm.Transition) {
 		line := fmt.Sprintf("%s -> %s on %s", tr.From, tr.To, tr.On)
@@ -405,6 +414,11 @@ func (s *scenario) message(cmd string, args map[string]string) wire.Message {
 		return m
 	case "notfound":
 		return wire.NewMsgNotFound()
+	case "reject":
+		// reject txid=NAME [reason=TEXT]: BIP 61, as btcd sends it.
+		m := wire.NewMsgReject(wire.CmdTx, wire.RejectInvalid, args["reason"])
+		m.Hash = s.tx(args["txid"]).TxID
+		return m
 	case "mempool":
 		return wire.NewMsgMemPool()
 	case "filterload":
@@ -508,6 +522,9 @@ func (s *scenario) describe(a Action) string {
 		h := a.Report.TxID
 		if a.Report.WTx {
 			h = a.Report.WTxID
+		}
+		if a.Report.Reject != "" {
+			return fmt.Sprintf("report %s %s %q", a.Report.Kind, s.name(h), a.Report.Reject)
 		}
 		return fmt.Sprintf("report %s %s", a.Report.Kind, s.name(h))
 	case ActSend:

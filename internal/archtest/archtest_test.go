@@ -73,7 +73,7 @@ func own(p *pkg) []string {
 
 // pure are the packages that only compute: events in, actions out. Time
 // and randomness arrive as values.
-var pure = []string{"internal/fsm", "handshake", "peer", "internal/debugproto", "node/connmgr", "node/addrbook"}
+var pure = []string{"internal/fsm", "handshake", "peer", "internal/debugproto", "node/connmgr", "node/addrbook", "node/privbcast"}
 
 // impureImports are the standard packages a pure package must not import.
 var impureImports = []string{"net", "syscall", "os", "os/exec", "os/signal", "io/fs", "math/rand", "math/rand/v2", "crypto/rand", "unsafe", "runtime"}
@@ -177,10 +177,11 @@ var layer = map[string]int{
 	"internal/btcdtest":   1,
 	"peer":                2,
 	// What carries the machines out.
-	"peer/driver":   3,
-	"node/connmgr":  3,
-	"node/addrbook": 3,
-	"node":          4,
+	"peer/driver":    3,
+	"node/connmgr":   3,
+	"node/addrbook":  3,
+	"node/privbcast": 3,
+	"node":           4,
 	// The operator's faces adapt node's types.
 	"internal/rpcserver/coreerr": 5,
 	"internal/rpcserver":         6,

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/btcsuite/btcd/wire/v2"
+
 	"github.com/peerd/peerd/internal/btcdtest"
 )
 
@@ -161,7 +163,8 @@ func (n *localNode) autoOutbound(t *testing.T, byAddr map[string]*localNode) (au
 // nodes run with --addrtrickle=0s (a node's own address otherwise waits a
 // Poisson delay of mean 30 s, as in Core), and node 2 is restarted once it
 // knows nodes 3..8 (see below). The times to each count of peers are
-// logged (-v); docs/benchmarks.md has them.
+// logged (-v); docs/benchmarks.md has them. btcd in such a network is
+// TestLocalNetworkBtcd's.
 func TestLocalNetwork(t *testing.T) {
 	if testing.Short() {
 		t.Skip("local network of 8 peerd processes: skipped with -short")
@@ -290,4 +293,198 @@ func fmtReached(r map[int]time.Duration) string {
 		}
 		s += fmt.Sprintf("%d: %v", c, d.Round(time.Millisecond))
 	}
+}
+
+// TestLocalNetworkBtcd is the last point of issue 13's local network: btcd
+// in the same network still interoperates. Every connection stays on
+// loopback, and btcd stores no loopback address (addrmgr.IsRoutable), so
+// the test hands btcd routable addresses that nobody dials:
+//
+//   - node 2 runs, and btcd is started with --connect=node 2: it dials
+//     node 2 and nothing else (not even the addresses of its own book),
+//     and after the handshake asks node 2 for addresses (getaddr);
+//   - node 3 is started, given node 2: node 2 learns it from its
+//     self-advertisement and relays that fresh (loopback) address to btcd,
+//     its one other address-relay peer; btcd drops it and stays connected;
+//   - a raw client tells btcd 40 routable public addresses (addr) and
+//     pings it: btcd handles a peer's messages in order, so the pong means
+//     they are in its book;
+//   - node 9 is started with --connect=btcd (no automatic outbound peers,
+//     no feelers, no seeds: it never dials what it learns); it sends btcd
+//     a getaddr after the handshake, as Core does to a manual peer, and
+//     btcd, which answers only inbound peers, with 23 % of its book, must
+//     answer it: node 9's getnodeaddresses lists some of the 40 and nothing
+//     else, and its getpeerinfo for btcd counts them in addr_processed.
+//
+// peerd's getpeerinfo has no per-message counts yet (bytessent_per_msg is
+// always empty), so btcd's debug log (the pinned v0.26.2's "Received <cmd>
+// ... from <addr> (<direction>)" lines) shows which messages btcd got.
+func TestLocalNetworkBtcd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("btcd in a local network of peerd processes: skipped with -short")
+	}
+	if _, err := bins(); err != nil {
+		t.Fatal(err)
+	}
+	bin := btcdtest.Binary(t)
+	began := time.Now()
+	two, three, nine := newLocalNode(t, 2), newLocalNode(t, 3), newLocalNode(t, 9)
+	two.start(t)
+	b := btcdtest.Start(t, bin, btcdtest.Options{Args: []string{"--connect=" + two.p2p}})
+
+	// btcd and node 2 connect; node 2 sees btcd from btcd's end of the
+	// socket.
+	var local string
+	b.WaitPeers(t, 30*time.Second, func(ps []btcdtest.PeerInfo) bool {
+		for _, p := range ps {
+			if p.Addr == two.p2p && !p.Inbound {
+				local = p.AddrLocal
+				return true
+			}
+		}
+		return false
+	})
+	var atTwo fullPeer
+	btcdAtTwo := func() bool {
+		var ok bool
+		atTwo, ok = two.peer(t, local)
+		return ok && atTwo.Inbound && !strings.HasPrefix(atTwo.State, "handshake")
+	}
+	// btcd's getaddr is what turns on address relay to an inbound peer.
+	waitUntil(t, "btcd's handshake with node 2 and its getaddr", 15*time.Second, func() bool {
+		return btcdAtTwo() && atTwo.AddrRelayEnabled
+	})
+
+	// Node 3 joins; node 2 learns it and relays its address to btcd.
+	three.start(t, "--addpeer="+two.p2p)
+	waitUntil(t, "node 2 to learn node 3 and relay it to btcd", 30*time.Second, func() bool {
+		ok, _ := two.knowsAll(t, []*localNode{three})
+		return ok && btcdLogHas(t, b, "Received addr", "from "+two.p2p+" (outbound)")
+	})
+	if !btcdAtTwo() {
+		t.Fatalf("node 2 lost btcd after relaying it node 3's address (%+v)", atTwo)
+	}
+
+	// Routable addresses for btcd's book: public IPv4, one /16 each, none
+	// in a range btcd's addrmgr.IsRoutable refuses.
+	const told = 40
+	public := make(map[string]bool, told)
+	addr := wire.NewMsgAddr()
+	now := time.Now()
+	for i := range told {
+		ip := net.IPv4(23, byte(10+i), 45, 67)
+		public[net.JoinHostPort(ip.String(), "18444")] = true
+		na := wire.NewNetAddressIPPort(ip, 18444, wire.SFNodeNetwork|wire.SFNodeWitness)
+		na.Timestamp = now.Add(-time.Duration(i) * time.Minute).Truncate(time.Second)
+		if err := addr.AddAddress(na); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c, err := soakDial("127.0.0.1", b.P2PAddr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.close()
+	if err := c.handshake(false); err != nil {
+		t.Fatalf("raw client's handshake with btcd: %v", err)
+	}
+	if err := c.send(addr); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.pingPong(42); err != nil {
+		t.Fatalf("btcd after our addr: %v", err)
+	}
+
+	// Node 9 dials only btcd and asks it for addresses.
+	nine.start(t, "--connect="+b.P2PAddr())
+	var atNine fullPeer
+	var got []string
+	waitUntil(t, "node 9 to hear btcd's getaddr answer", 15*time.Second, func() bool {
+		atNine, _ = nine.peer(t, b.P2PAddr())
+		got = got[:0]
+		for a := range nine.known(t) {
+			got = append(got, a)
+		}
+		return atNine.AddrProcessed > 0 && len(got) > 0
+	})
+	sort.Strings(got)
+	for _, a := range got {
+		if !public[a] {
+			t.Fatalf("node 9's book lists %s, not one of the addresses btcd was told (it lists %v)", a, got)
+		}
+	}
+	if atNine.Inbound || atNine.ConnectionType != "manual" || strings.HasPrefix(atNine.State, "handshake") || !atNine.AddrRelayEnabled {
+		t.Fatalf("node 9's peer btcd: %+v; want a manual outbound peer, handshake done, address relay on", atNine)
+	}
+	if !btcdLogHas(t, b, "Received getaddr", "from "+atNine.AddrBind+" (inbound)") {
+		t.Fatalf("btcd's log has no getaddr from node 9 (%s)", atNine.AddrBind)
+	}
+	if int(atNine.AddrProcessed) < len(got) || atNine.AddrProcessed > told*23/100 {
+		t.Fatalf("node 9 processed %d addresses from btcd and lists %d; btcd answers at most %d (23 %% of %d)",
+			atNine.AddrProcessed, len(got), told*23/100, told)
+	}
+	if ps := nine.peers(t); len(ps) != 1 {
+		t.Fatalf("node 9 (--connect=btcd) has peers %+v; want btcd alone", ps)
+	}
+	t.Logf("btcd told %d addresses, answered node 9's getaddr: %d processed, %d in node 9's book: %v",
+		told, atNine.AddrProcessed, len(got), got)
+
+	// btcd and node 2 are still connected, handshake done; btcd lists node
+	// 2 (outbound) and node 9 (inbound, a peerd user agent).
+	if !btcdAtTwo() {
+		t.Fatalf("node 2 lost btcd (%+v); its peers: %+v", atTwo, two.peers(t))
+	}
+	b.WaitPeers(t, 5*time.Second, func(ps []btcdtest.PeerInfo) bool {
+		var toTwo, fromNine bool
+		for _, p := range ps {
+			toTwo = toTwo || p.Addr == two.p2p && !p.Inbound
+			fromNine = fromNine || p.Inbound && strings.HasPrefix(p.SubVer, "/peerd:")
+		}
+		return toTwo && fromNine
+	})
+	t.Logf("btcd in the local network: %v", time.Since(began).Round(time.Millisecond))
+}
+
+// fullPeer is the part of getpeerinfo TestLocalNetworkBtcd reads.
+type fullPeer struct {
+	localPeer
+	AddrBind         string `json:"addrbind"`
+	AddrRelayEnabled bool   `json:"addr_relay_enabled"`
+	AddrProcessed    uint64 `json:"addr_processed"`
+}
+
+// btcdLogHas reports whether a line of b's log has prefix (after the
+// timestamp and level: "[DBG] PEER: ") and ends with suffix.
+func btcdLogHas(t *testing.T, b *btcdtest.Node, prefix, suffix string) bool {
+	t.Helper()
+	lg, err := os.ReadFile(b.LogPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for line := range strings.Lines(string(lg)) {
+		line = strings.TrimRight(line, "\n")
+		if _, msg, ok := strings.Cut(line, " PEER: "); ok && strings.HasPrefix(msg, prefix) && strings.HasSuffix(msg, suffix) {
+			return true
+		}
+	}
+	return false
+}
+
+// peer is n's getpeerinfo entry for the remote address addr.
+func (n *localNode) peer(t *testing.T, addr string) (fullPeer, bool) {
+	t.Helper()
+	out, err := n.p.ctl("getpeerinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ps []fullPeer
+	if err := json.Unmarshal([]byte(out), &ps); err != nil {
+		t.Fatalf("getpeerinfo: %v\n%s", err, out)
+	}
+	for _, p := range ps {
+		if p.Addr == addr {
+			return p, true
+		}
+	}
+	return fullPeer{}, false
 }

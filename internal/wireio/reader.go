@@ -627,6 +627,10 @@ var commands = [...]command{
 	{name: wire.CmdFilterAdd, new: func() wire.Message { return &wire.MsgFilterAdd{} }, limit: MinCommandLimit,
 		count: &countRule{max: wire.MaxFilterAddDataSize, elem: 1, what: "data bytes", over: misbehave}},
 	{name: wire.CmdFilterClear, new: func() wire.Message { return &wire.MsgFilterClear{} }, limit: MinCommandLimit},
+	// BIP 61 reject: Core no longer sends it, btcd still does; a private
+	// broadcast records it. btcd bounds its reason by the message size
+	// only, and so does the table.
+	{name: wire.CmdReject, new: func() wire.Message { return &wire.MsgReject{} }, limit: MaxPayload},
 
 	{name: wire.CmdHeaders, limit: MaxPayload,
 		count: &countRule{max: maxHeaders, what: "entries", over: misbehave}},

@@ -853,7 +853,7 @@ func TestUnknownCommands(t *testing.T) {
 		{"foo", 0},
 		{"getheaders", 100},
 		{"cmpctblock", 5},
-		{"reject", 20},
+		{"notify", 20},
 		{"abcdefghijkl", 3}, // 12 printable bytes, no NUL at all
 		{"", 4},             // all NUL: valid and empty, unknown
 		{"Ping", 8},         // commands are case sensitive

@@ -51,6 +51,9 @@ const (
 	// KindFeeler: a short-lived connection to an address from the book's
 	// new table, closed once its handshake is done (Core's feeler).
 	KindFeeler
+	// KindPrivate: a short-lived private-broadcast connection the node
+	// asked for (CmdPrivate, rule 11); dialled once, never kept.
+	KindPrivate
 	// KindAddrFetch: a short-lived connection to a DNS seed's name
 	// through the proxy, which resolves it (Core's addr-fetch): it asks
 	// for addresses and is closed once they come (WhyAddrFetch), or after
@@ -58,7 +61,7 @@ const (
 	KindAddrFetch
 )
 
-var kindNames = [...]string{"inbound", "manual", "persistent", "seed", "onetry", "feeler", "addr-fetch"}
+var kindNames = [...]string{"inbound", "manual", "persistent", "seed", "onetry", "feeler", "private", "addr-fetch"}
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) {

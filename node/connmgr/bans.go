@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -88,6 +89,8 @@ func (m *Manager) command(ev Event, out *[]Action) {
 		default:
 			m.onetry = append(m.onetry, oneTry{ev.Target, v1})
 		}
+	case CmdPrivate:
+		m.private(ev, out)
 	case CmdBan:
 		p := ev.Subnet
 		switch {
@@ -164,4 +167,32 @@ func unmapPrefix(p netip.Prefix) netip.Prefix {
 		return netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96).Masked()
 	}
 	return p.Masked()
+}
+
+// private carries out CmdPrivate (rule 11).
+func (m *Manager) private(ev Event, out *[]Action) {
+	ap, err := netip.ParseAddrPort(ev.Target)
+	ip := ap.Addr().Unmap()
+	if err != nil {
+		// A Tor v3 name (through the proxy) has no IP to ban.
+		if i := strings.LastIndexByte(ev.Target, ':'); i > 0 && strings.HasSuffix(ev.Target[:i], ".onion") {
+			err = nil
+		}
+	}
+	limit := m.cfg.MaxPrivate
+	if limit <= 0 {
+		limit = DefaultMaxPrivate
+	}
+	switch {
+	case err != nil:
+		refuse(out, 0, fmt.Errorf("%w: %q", ErrBadAddress, ev.Target))
+	case m.busy[ev.Target] > 0:
+		refuse(out, 0, fmt.Errorf("%w: %s", ErrBusy, ev.Target))
+	case ip.IsValid() && (m.isBanned(ip, ev.Now) || m.isDiscouraged(ip, ev.Now)):
+		refuse(out, 0, fmt.Errorf("%w: %s", ErrBanned, ev.Target))
+	case m.privates >= limit:
+		refuse(out, 0, fmt.Errorf("%w: %d private-broadcast connections, the maximum", ErrFull, limit))
+	default:
+		m.dial(ev.Target, KindPrivate, ev.Transport != TransportV2, out)
+	}
 }

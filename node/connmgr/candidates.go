@@ -116,7 +116,7 @@ func (m *Manager) outboundGroups() map[string]bool {
 	}
 	for _, c := range m.peers {
 		switch {
-		case c.kind == KindInbound || c.kind == KindFeeler || c.kind == KindAddrFetch:
+		case c.kind == KindInbound || c.kind == KindFeeler || c.kind == KindPrivate || c.kind == KindAddrFetch:
 		case c.group != "":
 			gs[c.group] = true
 		default:
@@ -125,7 +125,7 @@ func (m *Manager) outboundGroups() map[string]bool {
 	}
 	for _, d := range m.dials {
 		switch {
-		case d.kind == KindFeeler || d.kind == KindAddrFetch:
+		case d.kind == KindFeeler || d.kind == KindPrivate || d.kind == KindAddrFetch:
 		case d.group != "":
 			gs[d.group] = true
 		default:
@@ -187,7 +187,7 @@ func (m *Manager) dialGroup(target, g string, kind Kind, out *[]Action) {
 const AddrFetchTimeout = 2 * time.Minute
 
 // askSeeds asks the DNS seeds: by a query (ActQuerySeeds), or, with
-// SeedNames, by an addr-fetch connection to each (rule 11).
+// SeedNames, by an addr-fetch connection to each (rule 12).
 func (m *Manager) askSeeds(now time.Time, out *[]Action) {
 	m.querying = true
 	if len(m.cfg.SeedNames) == 0 {

@@ -70,7 +70,11 @@
 //     becomes candidates through it. An empty answer asks again after a
 //     back-off (RetryMin doubling to RetryMax), one with addresses no
 //     sooner than RetryMax, each only while still needed.
-//  11. With SeedNames (the node has a proxy, which must resolve every
+//  11. Private-broadcast connections (CmdPrivate, KindPrivate) are
+//     dialled once on the node's request, never redialled, outside
+//     MaxPeers and the group rule, at most MaxPrivate, and refused for
+//     busy, banned or discouraged addresses.
+//  12. With SeedNames (the node has a proxy, which must resolve every
 //     name), the seeds are asked at the same times by an addr-fetch
 //     connection (KindAddrFetch) to each seed's name instead of a DNS
 //     query: it is disconnected (WhyAddrFetch) as soon as the node
@@ -125,7 +129,12 @@ var (
 	ErrNoPeer        = errors.New("no such peer")
 	ErrBadCommand    = errors.New("unknown command")
 	ErrV2Disabled    = errors.New("v2transport requested but not enabled")
+	ErrBusy          = errors.New("address already dialled or connected")
 )
+
+// DefaultMaxPrivate bounds private-broadcast connections open at once
+// (Core's MAX_PRIVATE_BROADCAST_CONNECTIONS).
+const DefaultMaxPrivate = 64
 
 // Config is the policy's configuration. The node fills in defaults; New
 // checks what remains.
@@ -150,7 +159,7 @@ type Config struct {
 	// Seeds: the network has DNS seeds and seeding is allowed.
 	Seeds bool
 	// SeedNames, when set, are the DNS seeds as "name:port", asked by
-	// addr-fetch connections rather than DNS queries (rule 11).
+	// addr-fetch connections rather than DNS queries (rule 12).
 	SeedNames []string
 	// Book gives the addresses of automatic connections; nil means no
 	// automatic connection (nor DNS seeds).
@@ -163,6 +172,9 @@ type Config struct {
 	// KindPersistent, KindOneTry), as Core dials its added nodes. Seed
 	// answers carry no services: they are dialled with v1.
 	V2 bool
+	// MaxPrivate bounds private-broadcast dials and peers (rule 11); 0
+	// means DefaultMaxPrivate.
+	MaxPrivate int
 }
 
 // conn is one peer the manager has accepted.
@@ -206,6 +218,8 @@ type Manager struct {
 	seedAt      time.Time // the next query, no sooner
 	seedBackoff time.Duration
 	seedPeers   int       // KindSeed dials and peers
+	privates    int       // KindPrivate dials and peers
+	privLive    int       // KindPrivate peers not leaving
 	fetching    int       // KindAddrFetch dials and peers of the query under way
 	fetched     int       // addresses they brought
 	autoReady   int       // KindSeed peers whose handshake is done
@@ -377,8 +391,11 @@ func (m *Manager) dial(target string, kind Kind, v1 bool, out *[]Action) uint64 
 	v2 := m.cfg.V2 && kind != KindSeed && kind != KindFeeler && kind != KindAddrFetch && !v1 && !m.v1Only[target]
 	m.dials[m.nextDial] = dial{target: target, kind: kind, v2: v2}
 	m.busy[target]++
-	if kind == KindSeed {
+	switch kind {
+	case KindSeed:
 		m.seedPeers++
+	case KindPrivate:
+		m.privates++
 	}
 	*out = append(*out, Action{Kind: ActDial, Dial: m.nextDial, Target: target, Conn: kind, V2: v2})
 	return m.nextDial
@@ -392,8 +409,11 @@ func (m *Manager) undial(id uint64) (dial, bool) {
 	}
 	delete(m.dials, id)
 	decrement(m.busy, d.target)
-	if d.kind == KindSeed {
+	switch d.kind {
+	case KindSeed:
 		m.seedPeers--
+	case KindPrivate:
+		m.privates--
 	}
 	return d, true
 }
@@ -439,7 +459,7 @@ func (m *Manager) connected(ev Event, out *[]Action) {
 		err = ErrBadAddress
 	case m.isBanned(ip, ev.Now):
 		err = fmt.Errorf("%w: %s", ErrBanned, ip)
-	case m.live() >= m.cfg.MaxPeers:
+	case m.slots() >= m.cfg.MaxPeers && d.kind != KindPrivate:
 		err = fmt.Errorf("%w: %d peers, the maximum", ErrFull, m.cfg.MaxPeers)
 	}
 	if err != nil {
@@ -452,6 +472,9 @@ func (m *Manager) connected(ev Event, out *[]Action) {
 	delete(m.dials, ev.Dial)
 	c := &conn{id: ev.ID, ip: ip, remote: ev.Remote, kind: d.kind, target: d.target, nonce: ev.Nonce, since: ev.Now, v2: d.v2, group: d.group}
 	m.peers[c.id] = c
+	if c.kind == KindPrivate {
+		m.privLive++
+	}
 	if c.nonce != 0 {
 		m.ownNonce[c.nonce] = c.id
 	}
@@ -492,6 +515,8 @@ func (m *Manager) closed(ev Event, out *[]Action) {
 	delete(m.peers, c.id)
 	if c.leaving {
 		m.leaving--
+	} else if c.kind == KindPrivate {
+		m.privLive--
 	}
 	if c.nonce != 0 && m.ownNonce[c.nonce] == c.id {
 		delete(m.ownNonce, c.nonce)
@@ -504,17 +529,20 @@ func (m *Manager) closed(ev Event, out *[]Action) {
 		}
 	} else {
 		decrement(m.busy, c.target)
-		if c.kind == KindSeed {
+		switch c.kind {
+		case KindSeed:
 			m.seedPeers--
 			if c.ready {
 				m.autoReady--
 			}
+		case KindPrivate:
+			m.privates--
 		}
 	}
 	if c.kind == KindAddrFetch {
 		m.addrFetchEnded(ev.Now, out)
 	}
-	if ev.Misbehaved && c.ip.IsValid() && (c.kind == KindInbound || c.kind == KindSeed || c.kind == KindFeeler) {
+	if ev.Misbehaved && c.ip.IsValid() && (c.kind == KindInbound || c.kind == KindSeed || c.kind == KindFeeler || c.kind == KindPrivate) {
 		m.discourage(c.ip, ev.Now, out)
 	}
 	if c.v2 && ev.V2Refused {
@@ -541,6 +569,11 @@ func (m *Manager) refusedV2(c *conn, now time.Time, out *[]Action) {
 		}
 	}
 	m.v1Only[c.target] = true
+	if c.kind == KindPrivate {
+		// Never redialled (rule 11): the next private dial to it uses v1.
+		note(out, true, "%s closed our v2 handshake unanswered: v1 from now on", c.target)
+		return
+	}
 	note(out, true, "%s closed our v2 handshake unanswered: dialing it again with v1", c.target)
 	if t := m.keptIndex[c.target]; t != nil && t.state == connected && t.peer == c.id {
 		t.state, t.retryAt = waiting, now
@@ -563,10 +596,17 @@ func (m *Manager) IsOwnNonce(nonce uint64) bool {
 // live is the number of peers not asked to leave.
 func (m *Manager) live() int { return len(m.peers) - m.leaving }
 
+// slots is the number of peers that take a slot of MaxPeers: the live
+// ones but private-broadcast connections (rule 11).
+func (m *Manager) slots() int { return m.live() - m.privLive }
+
 func (m *Manager) disconnect(c *conn, why Why, out *[]Action) {
 	if !c.leaving {
 		c.leaving = true
 		m.leaving++
+		if c.kind == KindPrivate {
+			m.privLive--
+		}
 	}
 	*out = append(*out, Action{Kind: ActDisconnect, ID: c.id, Why: why})
 }

@@ -79,9 +79,12 @@ const (
 	CmdDisconnectAddr
 	// CmdDisconnectAll closes every peer.
 	CmdDisconnectAll
+	// CmdPrivate dials Target once for a private broadcast (rule 11):
+	// the node's own command, not the operator's.
+	CmdPrivate
 )
 
-var cmdNames = [...]string{"", "add", "remove", "onetry", "ban", "unban", "clearbans", "disconnect", "disconnect addr", "disconnect all"}
+var cmdNames = [...]string{"", "add", "remove", "onetry", "ban", "unban", "clearbans", "disconnect", "disconnect addr", "disconnect all", "private"}
 
 func (c Cmd) String() string {
 	if int(c) < len(cmdNames) && c != 0 {

@@ -26,7 +26,7 @@ func (m *Manager) offered(ev Event, out *[]Action) {
 		err = fmt.Errorf("%w: %d from %s", ErrAddressLimit, m.perIP[ip], ip)
 	case m.isDiscouraged(ip, ev.Now) && 2*m.inbound >= m.cfg.MaxPeers:
 		err = ErrDiscouraged
-	case m.live() >= m.cfg.MaxPeers:
+	case m.slots() >= m.cfg.MaxPeers:
 		victim := m.victim(ev.MinPing, ev.Now)
 		if victim == nil {
 			err = fmt.Errorf("%w: %d peers, the maximum, and none to evict", ErrFull, m.cfg.MaxPeers)

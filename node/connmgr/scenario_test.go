@@ -191,6 +191,9 @@ func (s *scenario) run(line string) {
 		}
 		s.out = append(s.out, fmt.Sprintf("peers [%s] live %d inbound %d seed %d ready %d book %d bans %d",
 			strings.Join(ps, ", "), s.m.live(), s.m.inbound, s.m.seedPeers, s.m.autoReady, s.book.Len(), len(s.m.Bans(s.now))))
+		if s.m.privates > 0 || s.m.privLive > 0 {
+			s.out = append(s.out, fmt.Sprintf("private %d (live peers %d) slots %d", s.m.privates, s.m.privLive, s.m.slots()))
+		}
 	default:
 		s.fail("unknown command %q", line)
 	}
@@ -207,7 +210,7 @@ func (s *scenario) command(f []string) {
 		}
 		return f[i]
 	}
-	if isAddnode := f[0] == "add" || f[0] == "remove" || f[0] == "onetry"; isAddnode && len(f) > 2 {
+	if isAddnode := f[0] == "add" || f[0] == "remove" || f[0] == "onetry" || f[0] == "private"; isAddnode && len(f) > 2 {
 		switch f[2] {
 		case "v1":
 			ev.Transport = TransportV1
@@ -224,6 +227,8 @@ func (s *scenario) command(f []string) {
 		ev.Cmd, ev.Target = CmdRemove, a(1)
 	case "onetry":
 		ev.Cmd, ev.Target = CmdOneTry, a(1)
+	case "private":
+		ev.Cmd, ev.Target = CmdPrivate, a(1)
 	case "ban":
 		ev.Cmd, ev.Subnet, ev.Until = CmdBan, s.prefix(a(1)), s.now.Add(s.dur(a(2)))
 	case "unban":
@@ -282,6 +287,8 @@ func (s *scenario) newManager(args []string) {
 			s.book.extra = int(s.num(v))
 		case "v2":
 			cfg.V2 = v == "true"
+		case "maxprivate":
+			cfg.MaxPrivate = int(s.num(v))
 		case "ban":
 			p, d, _ := strings.Cut(v, "/")
 			bits, d, _ := strings.Cut(d, "/")

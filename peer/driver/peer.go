@@ -56,6 +56,7 @@ type Peer struct {
 	nonce   uint64
 	conn    net.Conn
 	addr    string
+	local   string // our end of conn, "host:port" ("" if conn has none)
 	cfg     *Config
 	started int64 // unix nanoseconds
 	parent  context.Context
@@ -113,6 +114,7 @@ func New(parent context.Context, id uint64, conn net.Conn, t transport.Transport
 		conn:    conn,
 		inbound: p.Inbound,
 		addr:    conn.RemoteAddr().String(),
+		local:   localAddr(conn),
 		cfg:     cfg,
 		started: time.Now().UnixNano(),
 		parent:  parent,
@@ -205,4 +207,13 @@ func (p *Peer) AddrV2() bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.snap.info != nil && p.snap.info.AddrV2
+}
+
+// localAddr is our end of conn (getpeerinfo's addrbind), "" when the
+// connection reports none.
+func localAddr(conn net.Conn) string {
+	if a := conn.LocalAddr(); a != nil {
+		return a.String()
+	}
+	return ""
 }

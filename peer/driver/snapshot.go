@@ -83,6 +83,7 @@ func (p *Peer) publish(now time.Time) {
 type Snapshot struct {
 	ID              uint64
 	Addr            string
+	LocalAddr       string // our end of the connection (Core's addrbind)
 	Inbound         bool
 	Transport       string // "v1", "v2", or "detecting" (inbound, not known yet)
 	SessionID       []byte // BIP 324's session id, once a v2 session is set up
@@ -135,7 +136,7 @@ func (p *Peer) Snapshot() Snapshot {
 			s.SessionID = id[:]
 		}
 	}
-	s.ID, s.Addr, s.Inbound, s.ConnectedAt = p.id, p.addr, p.inbound, time.Unix(0, p.started)
+	s.ID, s.Addr, s.LocalAddr, s.Inbound, s.ConnectedAt = p.id, p.addr, p.local, p.inbound, time.Unix(0, p.started)
 	s.BytesSent, s.BytesRecv = p.bytesSent.Load(), p.bytesRecv.Load()
 	s.LastSend, s.LastRecv = unixNano(p.lastSend.Load()), unixNano(p.lastRecv.Load())
 	return s
