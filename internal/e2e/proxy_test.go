@@ -14,8 +14,9 @@ import (
 // over v1. microsocks binds its outgoing connections to 127.0.0.2, so btcd
 // sees peerd come from 127.0.0.2: a direct dial would come from 127.0.0.1.
 func TestProxyWithBtcd(t *testing.T) {
+	bin := btcdtest.Binary(t) // skips under -short
 	proxy := socks5test.Microsocks(t, "-b", "127.0.0.2")
-	b := btcdtest.Start(t, btcdtest.Binary(t), btcdtest.Options{Args: []string{"--v2transport"}})
+	b := btcdtest.Start(t, bin, btcdtest.Options{Args: []string{"--v2transport"}})
 	for _, c := range []struct {
 		name string
 		args []string
