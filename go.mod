@@ -3,6 +3,7 @@ module github.com/peerd/peerd
 go 1.26
 
 require (
+	github.com/armon/go-socks5 v0.0.0-20160902184237-e75332964ef5
 	github.com/btcsuite/btcd v0.26.2
 	github.com/btcsuite/btcd/address/v2 v2.0.0
 	github.com/btcsuite/btcd/btcec/v2 v2.5.0
@@ -15,6 +16,7 @@ require (
 	github.com/btcsuite/btclog v1.0.0
 	github.com/jessevdk/go-flags v1.6.1
 	golang.org/x/crypto v0.40.0
+	golang.org/x/net v0.41.0
 )
 
 require (

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -16,6 +17,7 @@ import (
 	"github.com/btcsuite/btcd/wire/v2"
 
 	"github.com/peerd/peerd/node/addrbook"
+	"github.com/peerd/peerd/node/connmgr"
 	"github.com/peerd/peerd/peer"
 	"github.com/peerd/peerd/peer/driver"
 )
@@ -159,14 +161,13 @@ func (n *Node) bookLoop() {
 	}
 }
 
-// bookAddr converts a peer's "ip:port" to the book's form; ok is false
-// for anything else.
+// bookAddr converts a peer's "ip:port" or "<key>.onion:port" to the
+// book's form; ok is false for anything else (a seed's name).
 func bookAddr(s string) (addrbook.Addr, bool) {
-	ap, err := netip.ParseAddrPort(s)
+	a, err := addrbook.ParseAddr(s)
 	if err != nil {
 		return addrbook.Addr{}, false
 	}
-	a := addrbook.AddrFrom(ap)
 	return a, a.IsValid()
 }
 
@@ -206,11 +207,25 @@ func advertV2(na *wire.NetAddressV2) (addrbook.Advert, bool) {
 // book, with the peer's address as the source; with gossip, the fresh
 // routable entries are relayed on (relayAddrs).
 func (n *Node) peerAddrs(p *driver.Peer, addrs []wire.NetAddress, addrsV2 []wire.NetAddressV2, gossip bool) {
+	var ads []addrbook.Advert
+	kind, _ := n.ConnKind(p.ID())
 	src, ok := bookAddr(p.Addr())
+	if kind == connmgr.KindAddrFetch {
+		// A DNS seed asked through the proxy: its answer counts as the
+		// seed's, under its name, as a DNS answer does (bookSeeds).
+		host, _, _ := net.SplitHostPort(p.Addr())
+		src, ok = addrbook.NamedSource(host), true
+		if !gossip {
+			// The answer to our getaddr: the connection is done.
+			defer func() {
+				n.step(connmgr.Event{Kind: connmgr.EvAddrFetched, ID: p.ID(), Count: len(ads)})
+			}()
+		}
+	}
 	if !ok {
 		return
 	}
-	ads := make([]addrbook.Advert, 0, len(addrs)+len(addrsV2))
+	ads = make([]addrbook.Advert, 0, len(addrs)+len(addrsV2))
 	for i := range addrs {
 		if ad, ok := advertV1(&addrs[i]); ok {
 			ads = append(ads, ad)

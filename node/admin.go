@@ -197,8 +197,20 @@ type NetworkInfo struct {
 	Active          bool             // networking is on
 	Connections     int
 	Inbound         int // of Connections
+	Networks        []Network
 
 	RelayFeeRate, IncrementalFeeRate int64
+}
+
+// Network is how the node reaches one network (getnetworkinfo's
+// "networks"): Reachable means automatic connections may go to it
+// (--onlynet, and a proxy for onion), Proxy is the SOCKS5 proxy its
+// connections go through ("" for none).
+type Network struct {
+	Name           string // ipv4, ipv6, onion, i2p, cjdns
+	Reachable      bool
+	Proxy          string
+	ProxyRandomize bool // each connection offers the proxy random credentials
 }
 
 // peerInfo is the one place that reads the peer package's snapshot.
@@ -486,9 +498,12 @@ const (
 	// ConnPrivateBroadcast: a short connection that carries one of the
 	// operator's transactions (--privatebroadcast).
 	ConnPrivateBroadcast
+	// ConnAddrFetch: a short connection to a DNS seed's name through
+	// the proxy, for its addresses.
+	ConnAddrFetch
 )
 
-var connTypeNames = [...]string{"outbound-full-relay", "inbound", "manual", "feeler", "private-broadcast"}
+var connTypeNames = [...]string{"outbound-full-relay", "inbound", "manual", "feeler", "private-broadcast", "addr-fetch"}
 
 // String is Core's name for the type.
 func (c ConnType) String() string {
@@ -516,6 +531,8 @@ func connType(inbound bool, kind connmgr.Kind, known bool) ConnType {
 		return ConnFeeler
 	case connmgr.KindPrivate:
 		return ConnPrivateBroadcast
+	case connmgr.KindAddrFetch:
+		return ConnAddrFetch
 	}
 	return ConnOutboundFullRelay
 }
@@ -536,7 +553,7 @@ func (a *Admin) NetworkInfo() NetworkInfo {
 	return NetworkInfo{
 		Version: a.version, UserAgent: hc.UserAgent, ProtocolVersion: handshake.ProtocolVersion,
 		Services: hc.Services, Relay: !hc.DisableRelay, Active: true,
-		Connections: len(snaps), Inbound: in,
+		Connections: len(snaps), Inbound: in, Networks: a.n.networks(),
 	}
 }
 

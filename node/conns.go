@@ -63,7 +63,6 @@ func (n *Node) carry(acts []connmgr.Action) error {
 	for _, a := range acts {
 		switch a.Kind {
 		case connmgr.ActDial:
-			n.bookAttempt(a.Target)
 			n.spawn(func() { n.dialOut(a.Dial, a.Target, a.V2, a.Conn) })
 		case connmgr.ActDisconnect:
 			n.mu.Lock()
@@ -206,8 +205,15 @@ func (n *Node) dialOut(dial uint64, target string, v2 bool, kind connmgr.Kind) {
 	ctx, cancel := context.WithTimeout(n.ctx, n.cfg.DialTimeout)
 	conn, err := n.cfg.Dial(ctx, "tcp", target)
 	cancel()
+	down := proxyDown(err)
+	if !down {
+		// As Core: an address is not blamed for a proxy that could not
+		// be reached.
+		n.bookAttempt(target)
+	}
 	if err != nil {
-		n.step(connmgr.Event{Kind: connmgr.EvDialFailed, Dial: dial, Err: err})
+		dialFailure(target, err)
+		n.step(connmgr.Event{Kind: connmgr.EvDialFailed, Dial: dial, Err: err, ProxyDown: down})
 		if kind == connmgr.KindPrivate {
 			n.privDialEnded(dial, err)
 		}
@@ -246,6 +252,13 @@ func (n *Node) dialOut(dial uint64, target string, v2 bool, kind connmgr.Kind) {
 // querySeeds resolves every DNS seed of the network and gives the manager
 // the addresses found, shuffled, with the network's default port.
 func (n *Node) querySeeds() {
+	if n.cfg.Proxy != "" {
+		// Never with a proxy: the manager asks the seeds by addr-fetch
+		// connections through it (connmgr's SeedNames), and no DNS query
+		// may leave directly.
+		n.step(connmgr.Event{Kind: connmgr.EvSeeds})
+		return
+	}
 	port, _ := strconv.ParseUint(n.cfg.Params.DefaultPort, 10, 16)
 	seen := map[netip.AddrPort]bool{}
 	var out []netip.AddrPort

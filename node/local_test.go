@@ -131,10 +131,10 @@ func TestOwnAddressNotDialled(t *testing.T) {
 		if !ok {
 			t.Fatal("Select found nothing in a book of 2")
 		}
-		if ap == own[0] {
+		if ap.Target == own[0].String() {
 			t.Fatalf("Select offered our own address %v", ap)
 		}
-		if ap.IsValid() {
+		if ap.Target != "" {
 			other++
 		}
 	}

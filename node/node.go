@@ -30,6 +30,7 @@ import (
 	"github.com/btcsuite/btcd/chainhash/v2"
 	"github.com/btcsuite/btcd/wire/v2"
 
+	"github.com/peerd/peerd/internal/proxydial"
 	"github.com/peerd/peerd/mempool"
 	"github.com/peerd/peerd/node/addrbook"
 	"github.com/peerd/peerd/node/connmgr"
@@ -126,6 +127,23 @@ type Config struct {
 	// evicted first); 0 means DefaultDiscourageTime.
 	DiscourageTime time.Duration
 
+	// Proxy is the SOCKS5 proxy ("host:port") every outbound connection
+	// goes through (Core's -proxy); host names go to it unresolved, and
+	// the DNS seeds are asked by addr-fetch connections to their names
+	// through it, never by a DNS query. "" dials directly.
+	Proxy string
+	// Onion is the SOCKS5 proxy for .onion addresses (Core's -onion);
+	// "" means Proxy. Without either, .onion addresses are never dialled.
+	Onion string
+	// NoProxyRandomize sends no credentials to the proxies. By default
+	// each connection offers random ones (and no authentication), so that
+	// Tor gives each connection its own circuit (Core's -proxyrandomize).
+	NoProxyRandomize bool
+	// OnlyNet limits automatic outbound connections to these networks
+	// ("ipv4", "ipv6", "onion": Core's -onlynet); empty means every
+	// network the node can reach. Connections the operator names are not
+	// limited.
+	OnlyNet []string
 	// PrivateBroadcast sends the operator's transactions
 	// (SendRawTransaction) over short-lived private-broadcast connections
 	// only (private.go), until an ordinary peer announces them back. It
@@ -138,7 +156,8 @@ type Config struct {
 	PrivateBroadcastPeers int
 
 	// Dial and LookupHost replace the network for tests; nil means the
-	// standard ones.
+	// standard ones. With a proxy, Dial opens the connections to the
+	// proxy, and LookupHost is never called.
 	Dial       func(ctx context.Context, network, addr string) (net.Conn, error)
 	LookupHost func(ctx context.Context, host string) ([]string, error)
 }
@@ -177,7 +196,8 @@ type Node struct {
 	bookSaveMu    sync.Mutex           // serialises writes of the book's file
 	relayKey      [32]byte             // keys the choice of address relay peers (immutable)
 
-	local []netip.AddrPort // the addresses we advertise as ours (immutable after New; local.go)
+	local []netip.AddrPort   // the addresses we advertise as ours (immutable after New; local.go)
+	nets  []addrbook.Network // the networks automatic connections may go to (immutable; proxy.go)
 
 	txsMu sync.Mutex
 	txs   map[chainhash.Hash]*peer.Tx // shared forms of mempool entries (relay.go)
@@ -247,6 +267,12 @@ func New(cfg Config) (*Node, error) {
 	if cfg.Dial == nil {
 		cfg.Dial = (&net.Dialer{KeepAlive: -1}).DialContext
 	}
+	nets, err := reachable(cfg)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Dial = proxydial.New(proxydial.Config{Proxy: cfg.Proxy, Onion: cfg.Onion,
+		Randomize: !cfg.NoProxyRandomize, Direct: cfg.Dial}).DialContext
 	if cfg.LookupHost == nil {
 		cfg.LookupHost = net.DefaultResolver.LookupHost
 	}
@@ -259,7 +285,7 @@ func New(cfg Config) (*Node, error) {
 			lists[i] = na
 		}
 	}
-	src := &bookSource{}
+	src := &bookSource{nets: nets}
 	m, err := connmgr.New(connmgr.Config{
 		MaxPeers:            cfg.MaxPeers,
 		TargetOutbound:      cfg.TargetOutbound,
@@ -271,6 +297,7 @@ func New(cfg Config) (*Node, error) {
 		Connect:             cfg.Connect,
 		AddPeer:             cfg.AddPeer,
 		Seeds:               !cfg.NoDNSSeed && len(cfg.Params.DNSSeeds) > 0,
+		SeedNames:           seedNames(cfg),
 		Bans:                bans,
 		V2:                  cfg.V2Transport,
 		Book:                src,
@@ -289,6 +316,7 @@ func New(cfg Config) (*Node, error) {
 		txs:     make(map[chainhash.Hash]*peer.Tx),
 		book:    book,
 		bookErr: bookErr,
+		nets:    nets,
 	}
 	n.bookLocal = local
 	src.n = n

@@ -16,28 +16,37 @@ const reasonFeeler peer.Reason = "feeler connection done"
 // (connmgr.Book): the manager calls it while it is stepped, under n.mu,
 // and it takes bookMu briefly. The lock order is n.mu then bookMu; no code
 // takes n.mu while it holds bookMu.
-type bookSource struct{ n *Node }
+type bookSource struct {
+	n *Node
+	// nets are the networks automatic connections may go to (immutable;
+	// reachable in proxy.go).
+	nets []addrbook.Network
+}
 
 var _ connmgr.Book = (*bookSource)(nil)
 
-// dialNets are the networks the node can dial.
-var dialNets = []addrbook.Network{addrbook.NetIPv4, addrbook.NetIPv6}
-
-func (s *bookSource) Select(now time.Time, newOnly bool) (netip.AddrPort, bool) {
+func (s *bookSource) Select(now time.Time, newOnly bool) (connmgr.Candidate, bool) {
 	s.n.bookMu.Lock()
-	e, ok := s.n.book.Select(now, newOnly, dialNets...)
+	e, ok := s.n.book.Select(now, newOnly, s.nets...)
+	var g addrbook.Group
+	if ok {
+		g = s.n.book.Group(e.Addr)
+	}
 	s.n.bookMu.Unlock()
 	if !ok {
-		return netip.AddrPort{}, false
+		return connmgr.Candidate{}, false
+	}
+	if e.Addr.Network() == addrbook.NetTorV3 {
+		return connmgr.Candidate{Target: e.Addr.String(), Group: g.String()}, true
 	}
 	ap, ok := e.Addr.AddrPort()
-	if ok && s.n.isLocal(ap) {
+	if !ok || s.n.isLocal(ap) {
 		// Our own address, heard back through gossip: never dialled
-		// (Core's IsLocal check in ThreadOpenConnections). The invalid
-		// address makes the manager draw again.
-		return netip.AddrPort{}, true
+		// (Core's IsLocal check in ThreadOpenConnections). No target
+		// makes the manager draw again.
+		return connmgr.Candidate{}, true
 	}
-	return ap, ok
+	return connmgr.Candidate{Target: ap.String(), IP: ap.Addr(), Group: g.String()}, true
 }
 
 // isLocal reports whether ap is one of the addresses we advertise as ours

@@ -235,9 +235,13 @@ func (n *Node) privOpen(txid chainhash.Hash, id uint64) error {
 // privCandidate draws a random address from the book that the node can
 // dial and that is not ours.
 func (n *Node) privCandidate() (netip.AddrPort, string, wire.ServiceFlag, bool) {
+	nets := n.ipNets()
+	if len(nets) == 0 {
+		return netip.AddrPort{}, "", 0, false
+	}
 	n.bookMu.Lock()
 	defer n.bookMu.Unlock()
-	e, ok := n.book.Select(time.Now(), false, dialNets...)
+	e, ok := n.book.Select(time.Now(), false, nets...)
 	if !ok {
 		return netip.AddrPort{}, "", 0, false
 	}

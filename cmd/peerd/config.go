@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -56,16 +57,20 @@ type config struct {
 }
 
 type connOptions struct {
-	Listen          []listenAddr   `long:"listen" description:"Interface/port to listen on, e.g. 127.0.0.1:18444 or :48333 (repeatable; default: all interfaces on the network's default port)"`
-	NoListen        bool           `long:"nolisten" description:"Accept no inbound connections (overrides --listen)"`
-	ExternalIP      []externalIP   `long:"externalip" description:"Advertise this address to peers as ours, e.g. 203.0.113.5 or [2001:db8::5]:8333 (repeatable; a missing port means the first --listen port; default: the --listen addresses that are routable, loopback counting on regtest and simnet)"`
-	Connect         []peerAddr     `long:"connect" description:"Connect only to this peer, and reconnect when it drops (repeatable; no automatic outbound peers, feelers or DNS seeding)"`
-	AddPeer         []peerAddr     `long:"addpeer" description:"Keep a connection to this peer, and reconnect when it drops (repeatable; besides the automatic outbound peers)"`
-	MaxPeers        positiveInt    `long:"maxpeers" default:"125" description:"Maximum number of inbound and outbound peers"`
-	TargetOutbound  positiveInt    `long:"targetoutbound" default:"8" description:"Number of automatic outbound full-relay peers to keep, from the address book, at most one per network group (besides --addpeer peers; none with --connect)"`
-	NoDNSSeed       bool           `long:"nodnsseed" description:"Do not look up peers in the network's DNS seeds"`
-	NoV2Transport   bool           `long:"nov2transport" description:"Speak only the unencrypted v1 transport: no BIP 324, and NODE_P2P_V2 is not advertised (default: v2 with peers that offer it and with --connect/--addpeer peers, v1 fallback)"`
-	MaxInboundPerIP nonNegativeInt `long:"maxinboundperip" default:"0" description:"Maximum number of inbound connections from one IP address; more are closed as soon as they are accepted (0: no limit). Separately, at most 8 inbound connections from one /24 (IPv4) or /64 (IPv6) may be in their handshake at once"`
+	Listen           []listenAddr   `long:"listen" description:"Interface/port to listen on, e.g. 127.0.0.1:18444 or :48333 (repeatable; default: all interfaces on the network's default port)"`
+	NoListen         bool           `long:"nolisten" description:"Accept no inbound connections (overrides --listen)"`
+	ExternalIP       []externalIP   `long:"externalip" description:"Advertise this address to peers as ours, e.g. 203.0.113.5 or [2001:db8::5]:8333 (repeatable; a missing port means the first --listen port; default: the --listen addresses that are routable, loopback counting on regtest and simnet)"`
+	Connect          []peerAddr     `long:"connect" description:"Connect only to this peer, and reconnect when it drops (repeatable; no automatic outbound peers, feelers or DNS seeding)"`
+	AddPeer          []peerAddr     `long:"addpeer" description:"Keep a connection to this peer, and reconnect when it drops (repeatable; besides the automatic outbound peers)"`
+	MaxPeers         positiveInt    `long:"maxpeers" default:"125" description:"Maximum number of inbound and outbound peers"`
+	TargetOutbound   positiveInt    `long:"targetoutbound" default:"8" description:"Number of automatic outbound full-relay peers to keep, from the address book, at most one per network group (besides --addpeer peers; none with --connect)"`
+	NoDNSSeed        bool           `long:"nodnsseed" description:"Do not look up peers in the network's DNS seeds"`
+	NoV2Transport    bool           `long:"nov2transport" description:"Speak only the unencrypted v1 transport: no BIP 324, and NODE_P2P_V2 is not advertised (default: v2 with peers that offer it and with --connect/--addpeer peers, v1 fallback)"`
+	MaxInboundPerIP  nonNegativeInt `long:"maxinboundperip" default:"0" description:"Maximum number of inbound connections from one IP address; more are closed as soon as they are accepted (0: no limit). Separately, at most 8 inbound connections from one /24 (IPv4) or /64 (IPv6) may be in their handshake at once"`
+	Proxy            proxyAddr      `long:"proxy" description:"Connect to every outbound peer through this SOCKS5 proxy, HOST:PORT (a missing port means 9050, Tor's); host names, DNS seeds included, are resolved by the proxy, never here"`
+	Onion            proxyAddr      `long:"onion" description:"SOCKS5 proxy for .onion peers (Tor v3), HOST:PORT (default: --proxy; without either, .onion addresses are never dialled)"`
+	NoProxyRandomize bool           `long:"noproxyrandomize" description:"Send the proxies no credentials (default: random ones per connection, so that Tor gives each peer its own circuit)"`
+	OnlyNet          []onlyNet      `long:"onlynet" description:"Make automatic outbound connections only to this network: ipv4, ipv6 or onion (repeatable; default: every network peerd can reach, onion only with --onion or --proxy). Peers named by --connect, --addpeer and addnode are not limited"`
 }
 
 // nonNegativeInt is a decimal integer of 0 or more, for limits where 0
@@ -417,6 +422,9 @@ func (c *config) finish() error {
 		if len(ignored) > 0 {
 			c.warnings = append(c.warnings, "--nowire is set: ignoring "+strings.Join(ignored, ", "))
 		}
+	}
+	if slices.Contains(c.Conn.OnlyNet, "onion") && c.Conn.Proxy == "" && c.Conn.Onion == "" {
+		return errors.New("--onlynet=onion needs a proxy to reach the Tor network: set --onion or --proxy")
 	}
 	if !c.RPC.NoRPC && !c.Debug.NoWire {
 		if err := c.checkRPC(); err != nil {

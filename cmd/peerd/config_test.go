@@ -369,6 +369,23 @@ func TestLoadConfig(t *testing.T) {
 				}
 				return ""
 			}},
+		{name: "proxy and onion", args: []string{"--proxy=127.0.0.1", "--onion=[::1]:9150", "--noproxyrandomize", "--onlynet=ipv4", "--onlynet=ONION"},
+			check: func(c *config) string {
+				n := nodeConfig(c)
+				if n.Proxy != "127.0.0.1:9050" || n.Onion != "[::1]:9150" || !n.NoProxyRandomize || fmt.Sprint(n.OnlyNet) != "[ipv4 onion]" {
+					return fmt.Sprintf("node.Config proxy %q onion %q norandomize %v onlynet %q", n.Proxy, n.Onion, n.NoProxyRandomize, n.OnlyNet)
+				}
+				if s := proxySummary(c); !strings.Contains(s, "127.0.0.1:9050") || !strings.Contains(s, ".onion through [::1]:9150") || !strings.Contains(s, "no credentials") {
+					return "summary: " + s
+				}
+				return ""
+			}},
+		{name: "proxy without host", args: []string{"--proxy=:9050"},
+			wantErr: []string{"invalid value for --proxy", "has no host"}},
+		{name: "onlynet unknown", args: []string{"--onlynet=i2p"},
+			wantErr: []string{"invalid value for --onlynet", `"i2p" is not a network`}},
+		{name: "onlynet onion without a proxy", args: []string{"--onlynet=onion"},
+			wantErr: []string{"--onlynet=onion needs a proxy"}},
 		{name: "connect without host", args: []string{"--connect=:8333"},
 			wantErr: []string{"invalid value for --connect", "has no host"}},
 		{name: "nolisten overrides listen", args: []string{"--nolisten", "--listen=127.0.0.1"},

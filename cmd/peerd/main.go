@@ -182,6 +182,9 @@ func (d daemon) run(ctx context.Context, args []string) int {
 		log.Info("Not listening for inbound peers (--nolisten)")
 	}
 	log.Info(outboundSummary(cfg))
+	if s := proxySummary(cfg); s != "" {
+		log.Info(s)
+	}
 
 	// The node has its own context, so that the reason for the shutdown
 	// is logged before the node's own shutdown messages.
@@ -336,23 +339,52 @@ func outboundSummary(cfg *config) string {
 	}
 }
 
+// proxySummary says which proxies outbound connections go through; "" for
+// none.
+func proxySummary(cfg *config) string {
+	c := cfg.Conn
+	creds := "random credentials per connection"
+	if c.NoProxyRandomize {
+		creds = "no credentials"
+	}
+	var parts []string
+	if c.Proxy != "" {
+		parts = append(parts, fmt.Sprintf("every outbound connection through SOCKS5 proxy %s (DNS seeds asked by name through it)", c.Proxy))
+	}
+	switch {
+	case c.Onion != "":
+		parts = append(parts, fmt.Sprintf(".onion through %s", c.Onion))
+	case c.Proxy == "":
+		return ""
+	}
+	s := "Proxy: " + strings.Join(parts, ", ") + "; " + creds
+	if len(c.OnlyNet) > 0 {
+		s += "; automatic connections only to " + strings.Join(strs(c.OnlyNet), ", ")
+	}
+	return s
+}
+
 // nodeConfig is the node's configuration for cfg. The lists are copies:
 // node.New normalizes them in place.
 func nodeConfig(cfg *config) node.Config {
 	t := cfg.Timeouts
 	return node.Config{
-		Params:         cfg.params,
-		Listen:         strs(cfg.Conn.Listen),
-		NoListen:       cfg.Conn.NoListen,
-		Connect:        strs(cfg.Conn.Connect),
-		AddPeer:        strs(cfg.Conn.AddPeer),
-		ExternalIPs:    strs(cfg.Conn.ExternalIP),
-		MaxPeers:       int(cfg.Conn.MaxPeers),
-		TargetOutbound: int(cfg.Conn.TargetOutbound),
-		MaxPerAddress:  int(cfg.Conn.MaxInboundPerIP),
-		NoDNSSeed:      cfg.Conn.NoDNSSeed,
-		V2Transport:    !cfg.Conn.NoV2Transport,
-		Reannounce:     time.Duration(cfg.Relay.Reannounce),
+		Params:           cfg.params,
+		Listen:           strs(cfg.Conn.Listen),
+		NoListen:         cfg.Conn.NoListen,
+		Connect:          strs(cfg.Conn.Connect),
+		AddPeer:          strs(cfg.Conn.AddPeer),
+		ExternalIPs:      strs(cfg.Conn.ExternalIP),
+		MaxPeers:         int(cfg.Conn.MaxPeers),
+		TargetOutbound:   int(cfg.Conn.TargetOutbound),
+		MaxPerAddress:    int(cfg.Conn.MaxInboundPerIP),
+		NoDNSSeed:        cfg.Conn.NoDNSSeed,
+		Proxy:            string(cfg.Conn.Proxy),
+		Onion:            string(cfg.Conn.Onion),
+		NoProxyRandomize: cfg.Conn.NoProxyRandomize,
+		OnlyNet:          strs(cfg.Conn.OnlyNet),
+		V2Transport:      !cfg.Conn.NoV2Transport,
+		Reannounce:       time.Duration(cfg.Relay.Reannounce),
 		Peer: driver.Config{
 			Machine: peer.Config{
 				Handshake: handshake.Config{

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -218,6 +219,39 @@ func (a *peerAddr) UnmarshalFlag(s string) error {
 		return err
 	}
 	*a = peerAddr(s)
+	return nil
+}
+
+// proxyAddr is a SOCKS5 proxy: "host:port", "host" or "[ipv6]:port"; a
+// missing port means 9050 (Tor's SOCKS port, as Core's default); "" means
+// none.
+type proxyAddr string
+
+// defaultProxyPort is Tor's SOCKS port.
+const defaultProxyPort = "9050"
+
+func (a *proxyAddr) UnmarshalFlag(s string) error {
+	if s == "" {
+		*a = ""
+		return nil
+	}
+	if err := checkAddr(s, false); err != nil {
+		return err
+	}
+	na, _ := node.NormalizeAddr(s, defaultProxyPort)
+	*a = proxyAddr(na)
+	return nil
+}
+
+// onlyNet is one of the networks --onlynet names.
+type onlyNet string
+
+func (n *onlyNet) UnmarshalFlag(s string) error {
+	s = strings.ToLower(strings.TrimSpace(s))
+	if !slices.Contains(node.OnlyNets, s) {
+		return fmt.Errorf("%q is not a network peerd reaches: want one of %s", s, strings.Join(node.OnlyNets, ", "))
+	}
+	*n = onlyNet(s)
 	return nil
 }
 

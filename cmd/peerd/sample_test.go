@@ -90,7 +90,7 @@ func TestSampleConfigHasEveryOption(t *testing.T) {
 // the real ones.
 //
 // Lines left commented, on principle:
-//   - list options (listen, externalip, connect, addpeer, uacomment) have no default
+//   - list options (listen, externalip, connect, addpeer, onlynet, uacomment) have no default
 //     entries, so the sample writes them "; name=" with examples in the
 //     prose; uncommenting would add one empty entry, which is an error (also
 //     checked here), not the default. A list line with a value would be
@@ -172,8 +172,8 @@ func TestSampleConfigDefaultsAreReal(t *testing.T) {
 
 	// The list lines, uncommented as they are, are rejected rather than
 	// silently adding an empty entry.
-	if len(emptyLists) != 6 {
-		t.Errorf("empty list lines %q, want listen, externalip, connect, addpeer, uacomment and rpclisten", emptyLists)
+	if len(emptyLists) != 7 {
+		t.Errorf("empty list lines %q, want listen, externalip, connect, addpeer, onlynet, uacomment and rpclisten", emptyLists)
 	}
 	for _, l := range emptyLists {
 		f := writeFile(t, dir, "list.conf", l+"\n")

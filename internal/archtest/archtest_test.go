@@ -168,10 +168,12 @@ var layer = map[string]int{
 	"internal/txgen":       0,
 	"internal/memwatch":    0,
 	"internal/scenario":    0,
+	"internal/socks5test":  0,
 	// The pure machines and the transports.
 	"handshake":           1,
 	"internal/debugproto": 1,
 	"internal/transport":  1,
+	"internal/proxydial":  1,
 	"internal/btcdtest":   1,
 	"peer":                2,
 	// What carries the machines out.
@@ -226,7 +228,7 @@ const (
 func diagramPackages(pkgs map[string]*pkg) []string {
 	var out []string
 	for name := range pkgs {
-		if layer[name] < 7 && !slices.Contains([]string{"internal/netflags", "internal/regtestfund", "internal/txgen", "internal/memwatch", "internal/btcdtest", "internal/scenario"}, name) {
+		if layer[name] < 7 && !slices.Contains([]string{"internal/netflags", "internal/regtestfund", "internal/txgen", "internal/memwatch", "internal/btcdtest", "internal/scenario", "internal/socks5test"}, name) {
 			out = append(out, name)
 		}
 	}

@@ -156,7 +156,10 @@ func networkInfo(n node.NetworkInfo) NetworkInfo {
 		Version: n.Version, SubVersion: n.UserAgent, ProtocolVersion: int(n.ProtocolVersion),
 		LocalServices: svc, LocalServicesNames: names, LocalRelay: n.Relay,
 		Connections: n.Connections, ConnectionsIn: n.Inbound, ConnectionsOut: n.Connections - n.Inbound,
-		NetworkActive: n.Active, Networks: []Network{},
+		NetworkActive: n.Active, Networks: mapSlice(n.Networks, func(nw node.Network) Network {
+			return Network{Name: nw.Name, Limited: !nw.Reachable, Reachable: nw.Reachable, Proxy: nw.Proxy,
+				ProxyRandomizeCredentials: nw.ProxyRandomize}
+		}),
 		RelayFee: Amount(n.RelayFeeRate), IncrementalFee: Amount(n.IncrementalFeeRate),
 		LocalAddresses: []LocalAddress{},
 	}

@@ -52,6 +52,7 @@ func TestAdaptersNeverNull(t *testing.T) {
 		{node.PeerInfo{}, ConnOutboundFullRelay},
 		{node.PeerInfo{Conn: node.ConnFeeler}, ConnFeeler},
 		{node.PeerInfo{Conn: node.ConnPrivateBroadcast}, ConnPrivateBroadcast},
+		{node.PeerInfo{Conn: node.ConnAddrFetch}, ConnAddrFetch},
 	} {
 		b, _ = json.Marshal(peerInfo(c.p))
 		if !strings.Contains(string(b), `"connection_type":"`+c.want+`"`) {

@@ -266,6 +266,7 @@ const (
 	ConnManual            = "manual"
 	ConnFeeler            = "feeler"
 	ConnPrivateBroadcast  = "private-broadcast"
+	ConnAddrFetch         = "addr-fetch"
 )
 
 // PeerInfo is one peer, in the shape of an element of Core's getpeerinfo

@@ -54,9 +54,14 @@ const (
 	// KindPrivate: a short-lived private-broadcast connection the node
 	// asked for (CmdPrivate, rule 11); dialled once, never kept.
 	KindPrivate
+	// KindAddrFetch: a short-lived connection to a DNS seed's name
+	// through the proxy, which resolves it (Core's addr-fetch): it asks
+	// for addresses and is closed once they come (WhyAddrFetch), or after
+	// AddrFetchTimeout.
+	KindAddrFetch
 )
 
-var kindNames = [...]string{"inbound", "manual", "persistent", "seed", "onetry", "feeler", "private"}
+var kindNames = [...]string{"inbound", "manual", "persistent", "seed", "onetry", "feeler", "private", "addr-fetch"}
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) {
@@ -75,6 +80,9 @@ const (
 	WhyOperator
 	// WhyFeeler: a feeler's handshake is done; it has served its purpose.
 	WhyFeeler
+	// WhyAddrFetch: an addr-fetch connection has its answer, or waited
+	// AddrFetchTimeout for it.
+	WhyAddrFetch
 )
 
 func (w Why) String() string {
@@ -87,6 +95,8 @@ func (w Why) String() string {
 		return "operator"
 	case WhyFeeler:
 		return "feeler done"
+	case WhyAddrFetch:
+		return "addr-fetch done"
 	}
 	return "why?"
 }

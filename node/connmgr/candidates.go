@@ -16,13 +16,31 @@ type Book interface {
 	// Select picks an address to dial (Core's addrman Select): from the
 	// new table only when newOnly, else from new or tried. Recently tried
 	// and failing addresses come back less often: that is the back-off
-	// per address.
-	Select(now time.Time, newOnly bool) (netip.AddrPort, bool)
+	// per address. A Candidate with no Target is drawn again (an address
+	// the node will not dial); false means the book has nothing.
+	Select(now time.Time, newOnly bool) (Candidate, bool)
 	// Group is the network group of ip (/16 of IPv4, /32 of IPv6; on
 	// regtest and simnet 127.A.B for 127.A.B.C).
 	Group(ip netip.Addr) string
 	// Len is how many addresses the book holds.
 	Len() int
+}
+
+// Candidate is an address the Book offers.
+type Candidate struct {
+	// Target is what to dial: "ip:port", or "<key>.onion:port" for a Tor
+	// onion service.
+	Target string
+	// IP is the target's address; invalid for an onion service, which
+	// bans and discouragement cannot cover.
+	IP netip.Addr
+	// Group is the target's network group; "" means Book.Group(IP).
+	Group string
+}
+
+// CandidateOf is the Candidate of an IP address and port.
+func CandidateOf(ap netip.AddrPort) Candidate {
+	return Candidate{Target: ap.String(), IP: ap.Addr()}
 }
 
 // Timings of the automatic outbound connections, as Core has them.
@@ -55,24 +73,35 @@ const (
 // candidate draws from the book an address to dial: not dialled or
 // connected already, not banned or discouraged, and in a network group
 // that groups does not hold. It returns the address and its group.
-func (m *Manager) candidate(now time.Time, newOnly bool, groups map[string]bool) (netip.AddrPort, string, bool) {
+func (m *Manager) candidate(now time.Time, newOnly bool, groups map[string]bool) (target, group string, ok bool) {
 	for range MaxSelectTries {
-		ap, ok := m.cfg.Book.Select(now, newOnly)
+		c, ok := m.cfg.Book.Select(now, newOnly)
 		if !ok {
 			break
 		}
-		ip := ap.Addr().Unmap()
-		ap = netip.AddrPortFrom(ip, ap.Port())
-		if !ip.IsValid() || ap.Port() == 0 || m.busy[ap.String()] > 0 || m.isBanned(ip, now) || m.isDiscouraged(ip, now) {
+		if c.Target == "" || m.busy[c.Target] > 0 {
 			continue
 		}
-		g := m.cfg.Book.Group(ip)
-		if groups[g] {
+		if c.IP.IsValid() || !isName(c.Target) {
+			ap, err := netip.ParseAddrPort(c.Target)
+			ip := ap.Addr().Unmap()
+			if err != nil || !ip.IsValid() || ap.Port() == 0 {
+				continue
+			}
+			c.Target = netip.AddrPortFrom(ip, ap.Port()).String()
+			if m.busy[c.Target] > 0 || m.isBanned(ip, now) || m.isDiscouraged(ip, now) {
+				continue
+			}
+			if c.Group == "" {
+				c.Group = m.cfg.Book.Group(ip)
+			}
+		}
+		if groups[c.Group] {
 			continue
 		}
-		return ap, g, true
+		return c.Target, c.Group, true
 	}
-	return netip.AddrPort{}, "", false
+	return "", "", false
 }
 
 // outboundGroups is the set of network groups of the outbound peers and
@@ -86,16 +115,23 @@ func (m *Manager) outboundGroups() map[string]bool {
 		}
 	}
 	for _, c := range m.peers {
-		if c.kind != KindInbound && c.kind != KindFeeler && c.kind != KindPrivate {
+		switch {
+		case c.kind == KindInbound || c.kind == KindFeeler || c.kind == KindPrivate || c.kind == KindAddrFetch:
+		case c.group != "":
+			gs[c.group] = true
+		default:
 			add(c.remote.Addr())
 		}
 	}
 	for _, d := range m.dials {
-		if d.kind == KindFeeler || d.kind == KindPrivate {
-			continue
-		}
-		if ap, err := netip.ParseAddrPort(d.target); err == nil {
-			add(ap.Addr())
+		switch {
+		case d.kind == KindFeeler || d.kind == KindPrivate || d.kind == KindAddrFetch:
+		case d.group != "":
+			gs[d.group] = true
+		default:
+			if ap, err := netip.ParseAddrPort(d.target); err == nil {
+				add(ap.Addr())
+			}
 		}
 	}
 	return gs
@@ -109,31 +145,100 @@ func (m *Manager) fillAuto(now time.Time, out *[]Action) {
 	if m.seedPeers < m.cfg.TargetOutbound || !now.Before(m.feelerAt) {
 		groups = m.outboundGroups()
 	}
-	for m.seedPeers < m.cfg.TargetOutbound {
-		ap, g, ok := m.candidate(now, false, groups)
+	for m.seedPeers < m.cfg.TargetOutbound && !now.Before(m.drawAt) {
+		target, g, ok := m.candidate(now, false, groups)
 		if !ok {
 			break
 		}
 		groups[g] = true
-		m.dial(ap.String(), KindSeed, false, out)
+		m.dialGroup(target, g, KindSeed, out)
 	}
 	switch {
 	case m.seedPeers >= m.cfg.TargetOutbound:
 		m.fillAt = time.Time{}
 	case !m.fillAt.After(now):
 		m.fillAt = now.Add(RefillInterval)
+	case m.fillAt.Before(m.drawAt):
+		m.fillAt = m.drawAt
 	}
 	// As in Core, a feeler waits until the target is met: until then the
 	// automatic dials test the book's addresses themselves.
 	if !now.Before(m.feelerAt) && m.seedPeers >= m.cfg.TargetOutbound {
 		m.feelerAt = now.Add(FeelerInterval)
-		if ap, _, ok := m.candidate(now, true, groups); ok {
-			m.dial(ap.String(), KindFeeler, false, out)
+		if target, g, ok := m.candidate(now, true, groups); ok {
+			m.dialGroup(target, g, KindFeeler, out)
 		}
 	}
 	if m.wantSeeds() && !now.Before(m.seedAt) {
-		m.querying = true
+		m.askSeeds(now, out)
+	}
+}
+
+// dialGroup dials an automatic connection to target, of network group g.
+func (m *Manager) dialGroup(target, g string, kind Kind, out *[]Action) {
+	id := m.dial(target, kind, false, out)
+	d := m.dials[id]
+	d.group = g
+	m.dials[id] = d
+}
+
+// AddrFetchTimeout is how long an addr-fetch connection may take, from
+// its connection to its answer.
+const AddrFetchTimeout = 2 * time.Minute
+
+// askSeeds asks the DNS seeds: by a query (ActQuerySeeds), or, with
+// SeedNames, by an addr-fetch connection to each (rule 12).
+func (m *Manager) askSeeds(now time.Time, out *[]Action) {
+	m.querying = true
+	if len(m.cfg.SeedNames) == 0 {
 		*out = append(*out, Action{Kind: ActQuerySeeds})
+		return
+	}
+	m.fetched = 0
+	for _, name := range m.cfg.SeedNames {
+		if m.busy[name] > 0 {
+			continue
+		}
+		m.fetching++
+		m.dial(name, KindAddrFetch, true, out)
+	}
+	if m.fetching == 0 {
+		m.seeded(Event{Now: now}, out)
+	}
+}
+
+// addrFetched takes an addr-fetch peer's answer: its addresses are in the
+// book; the connection has served its purpose.
+func (m *Manager) addrFetched(ev Event, out *[]Action) {
+	c := m.peers[ev.ID]
+	if c == nil || c.kind != KindAddrFetch || c.leaving {
+		return
+	}
+	m.fetched += ev.Count
+	note(out, true, "addr-fetch %s: %d addresses", c.target, ev.Count)
+	m.disconnect(c, WhyAddrFetch, out)
+}
+
+// expireAddrFetch closes the addr-fetch peers that had AddrFetchTimeout
+// to answer.
+func (m *Manager) expireAddrFetch(now time.Time, out *[]Action) {
+	for _, c := range m.sortedPeers() {
+		if c.kind == KindAddrFetch && !c.leaving && !now.Before(c.since.Add(AddrFetchTimeout)) {
+			note(out, true, "addr-fetch %s: no answer in %v", c.target, AddrFetchTimeout)
+			m.disconnect(c, WhyAddrFetch, out)
+		}
+	}
+}
+
+// addrFetchEnded counts the end of one addr-fetch dial or peer; the last
+// one ends the query with what they all brought.
+func (m *Manager) addrFetchEnded(now time.Time, out *[]Action) {
+	if m.fetching == 0 {
+		return
+	}
+	m.fetching--
+	if m.fetching == 0 {
+		m.seeded(Event{Now: now, Count: m.fetched}, out)
 	}
 }
 
@@ -162,7 +267,7 @@ func seedsDelay(n int) time.Duration {
 // doubling to RetryMax.
 func (m *Manager) seeded(ev Event, out *[]Action) {
 	m.querying = false
-	if len(ev.Addrs) == 0 {
+	if len(ev.Addrs) == 0 && ev.Count == 0 {
 		m.seedAt = ev.Now.Add(m.seedBackoff)
 		note(out, true, "DNS seeds returned no addresses; asking again in %v if still needed", m.seedBackoff)
 		m.seedBackoff = min(2*m.seedBackoff, m.cfg.RetryMax)

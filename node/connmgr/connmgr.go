@@ -25,10 +25,14 @@
 //     one per network group: no two outbound peers or dials other than
 //     feelers share a group. An address already dialled or connected, or
 //     banned or discouraged, is drawn again (MaxSelectTries per dial);
-//     every dial is recorded in the book by the node (Attempt), whose
+//     every dial is recorded in the book by the node (Attempt; not when
+//     the proxy could not be reached, as Core), whose
 //     Select then favours other addresses: that is the back-off per
 //     address. While under target, the book is looked at again every
-//     RefillInterval.
+//     RefillInterval. A failed automatic dial is replaced at once, unless
+//     the proxy could not be reached (EvDialFailed with ProxyDown): every
+//     other address would fail alike, so the book waits for the next
+//     refill.
 //  3. Inbound: refused when banned; when MaxPendingPerSubnet inbound peers
 //     of its /24 (IPv6: /64) have not finished their handshake; when
 //     MaxPerAddress inbound peers come from its address; when discouraged
@@ -66,6 +70,18 @@
 //     becomes candidates through it. An empty answer asks again after a
 //     back-off (RetryMin doubling to RetryMax), one with addresses no
 //     sooner than RetryMax, each only while still needed.
+//  11. Private-broadcast connections (CmdPrivate, KindPrivate) are
+//     dialled once on the node's request, never redialled, outside
+//     MaxPeers and the group rule, at most MaxPrivate, and refused for
+//     busy, banned or discouraged addresses.
+//  12. With SeedNames (the node has a proxy, which must resolve every
+//     name), the seeds are asked at the same times by an addr-fetch
+//     connection (KindAddrFetch) to each seed's name instead of a DNS
+//     query: it is disconnected (WhyAddrFetch) as soon as the node
+//     reports its answer (EvAddrFetched), or AddrFetchTimeout after it
+//     was made; it counts for no target and no network group. When the
+//     last of them has ended, the query is over, with as many addresses
+//     as they brought (rule 10's back-offs).
 //
 // Addresses for automatic connections come from one place, the Book
 // interface (candidates.go), which the manager calls while it is stepped;
@@ -142,6 +158,9 @@ type Config struct {
 	Connect, AddPeer []string
 	// Seeds: the network has DNS seeds and seeding is allowed.
 	Seeds bool
+	// SeedNames, when set, are the DNS seeds as "name:port", asked by
+	// addr-fetch connections rather than DNS queries (rule 12).
+	SeedNames []string
 	// Book gives the addresses of automatic connections; nil means no
 	// automatic connection (nor DNS seeds).
 	Book Book
@@ -170,6 +189,7 @@ type conn struct {
 	ready   bool
 	leaving bool // a disconnect was asked; no longer a live slot
 	v2      bool // outbound: dialled with BIP 324
+	group   string
 }
 
 // Manager is the connection policy. Create it with New.
@@ -200,8 +220,11 @@ type Manager struct {
 	seedPeers   int       // KindSeed dials and peers
 	privates    int       // KindPrivate dials and peers
 	privLive    int       // KindPrivate peers not leaving
+	fetching    int       // KindAddrFetch dials and peers of the query under way
+	fetched     int       // addresses they brought
 	autoReady   int       // KindSeed peers whose handshake is done
 	fillAt      time.Time // under target: look in the book again
+	drawAt      time.Time // an automatic dial failed: draw no other before
 	feelerAt    time.Time // the next feeler, no sooner
 
 	discouraged map[netip.Addr]time.Time
@@ -218,6 +241,7 @@ type dial struct {
 	target string
 	kind   Kind
 	v2     bool
+	group  string // automatic: the target's network group
 }
 
 // New returns a manager for cfg, or an error naming a bad setting.
@@ -296,6 +320,8 @@ func (m *Manager) Step(ev Event) []Action {
 		m.seeded(ev, &out)
 	case EvCmd:
 		m.command(ev, &out)
+	case EvAddrFetched:
+		m.addrFetched(ev, &out)
 	}
 	m.fill(now, &out)
 	return out
@@ -314,6 +340,9 @@ func (m *Manager) fill(now time.Time, out *[]Action) {
 	}
 	if m.auto {
 		m.fillAuto(now, out)
+	}
+	if m.fetching > 0 {
+		m.expireAddrFetch(now, out)
 	}
 }
 
@@ -345,6 +374,13 @@ func (m *Manager) Deadline() time.Time {
 			earliest(m.feelerAt)
 		}
 	}
+	if m.fetching > 0 {
+		for _, c := range m.peers {
+			if c.kind == KindAddrFetch && !c.leaving {
+				earliest(c.since.Add(AddrFetchTimeout))
+			}
+		}
+	}
 	return d
 }
 
@@ -352,7 +388,7 @@ func (m *Manager) Deadline() time.Time {
 // v1 (rule 8 decides otherwise).
 func (m *Manager) dial(target string, kind Kind, v1 bool, out *[]Action) uint64 {
 	m.nextDial++
-	v2 := m.cfg.V2 && kind != KindSeed && kind != KindFeeler && !v1 && !m.v1Only[target]
+	v2 := m.cfg.V2 && kind != KindSeed && kind != KindFeeler && kind != KindAddrFetch && !v1 && !m.v1Only[target]
 	m.dials[m.nextDial] = dial{target: target, kind: kind, v2: v2}
 	m.busy[target]++
 	switch kind {
@@ -382,6 +418,13 @@ func (m *Manager) undial(id uint64) (dial, bool) {
 	return d, true
 }
 
+// undialed finishes a dial that failed or was refused.
+func (m *Manager) undialed(d dial, now time.Time, out *[]Action) {
+	if d.kind == KindAddrFetch {
+		m.addrFetchEnded(now, out)
+	}
+}
+
 func (m *Manager) dialFailed(ev Event, out *[]Action) {
 	d, ok := m.undial(ev.Dial)
 	if !ok {
@@ -389,6 +432,12 @@ func (m *Manager) dialFailed(ev Event, out *[]Action) {
 	}
 	note(out, false, "dial %s (%s): %v", d.target, d.kind, ev.Err)
 	m.keptFailed(d.target, ev.Dial, ev.Now, out)
+	m.undialed(d, ev.Now, out)
+	if ev.ProxyDown && (d.kind == KindSeed || d.kind == KindFeeler) {
+		// Not the address's fault, and every other would fail alike:
+		// the book is not drawn from again until the next refill.
+		m.drawAt = ev.Now.Add(RefillInterval)
+	}
 }
 
 // connected answers an outbound connection: accepted unless its address is
@@ -404,7 +453,9 @@ func (m *Manager) connected(ev Event, out *[]Action) {
 	switch {
 	case m.peers[ev.ID] != nil || ev.ID == 0:
 		err = fmt.Errorf("%w: %d", ErrDuplicateID, ev.ID)
-	case !ip.IsValid():
+	case !ip.IsValid() && !isName(d.target):
+		// A connection to a name (through a proxy, which resolved it)
+		// has no address of ours to check.
 		err = ErrBadAddress
 	case m.isBanned(ip, ev.Now):
 		err = fmt.Errorf("%w: %s", ErrBanned, ip)
@@ -415,10 +466,11 @@ func (m *Manager) connected(ev Event, out *[]Action) {
 		m.undial(ev.Dial)
 		refuse(out, ev.ID, err)
 		m.keptFailed(d.target, ev.Dial, ev.Now, out)
+		m.undialed(d, ev.Now, out)
 		return
 	}
 	delete(m.dials, ev.Dial)
-	c := &conn{id: ev.ID, ip: ip, remote: ev.Remote, kind: d.kind, target: d.target, nonce: ev.Nonce, since: ev.Now, v2: d.v2}
+	c := &conn{id: ev.ID, ip: ip, remote: ev.Remote, kind: d.kind, target: d.target, nonce: ev.Nonce, since: ev.Now, v2: d.v2, group: d.group}
 	m.peers[c.id] = c
 	if c.kind == KindPrivate {
 		m.privLive++
@@ -487,7 +539,10 @@ func (m *Manager) closed(ev Event, out *[]Action) {
 			m.privates--
 		}
 	}
-	if ev.Misbehaved && (c.kind == KindInbound || c.kind == KindSeed || c.kind == KindFeeler || c.kind == KindPrivate) {
+	if c.kind == KindAddrFetch {
+		m.addrFetchEnded(ev.Now, out)
+	}
+	if ev.Misbehaved && c.ip.IsValid() && (c.kind == KindInbound || c.kind == KindSeed || c.kind == KindFeeler || c.kind == KindPrivate) {
 		m.discourage(c.ip, ev.Now, out)
 	}
 	if c.v2 && ev.V2Refused {
@@ -581,6 +636,13 @@ func decrement[K comparable](m map[K]int, k K) {
 		return
 	}
 	m[k]--
+}
+
+// isName reports whether target ("host:port") names its host rather than
+// giving an IP address.
+func isName(target string) bool {
+	_, err := netip.ParseAddrPort(target)
+	return err != nil
 }
 
 // subnetKey groups addresses for the unfinished-handshake limit: the /24

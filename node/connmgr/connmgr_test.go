@@ -159,3 +159,85 @@ func TestDiscouragedBounded(t *testing.T) {
 		t.Fatal("the 11th was dropped")
 	}
 }
+
+// Every way an addr-fetch connection can end (answered, dial failed,
+// refused for want of a slot, misbehaved, no answer in time) ends the
+// seed query once: the next query waits RetryMax after an answer with
+// addresses, RetryMin after none; nothing is left counted.
+func TestAddrFetchEnds(t *testing.T) {
+	const name = "seed.example:8333"
+	cases := []struct {
+		name  string
+		run   func(m *Manager, step func(Event) []Action)
+		count int // addresses the query brought
+	}{
+		{"answered", func(m *Manager, step func(Event) []Action) {
+			step(Event{Kind: EvConnected, ID: 1, Dial: 1})
+			step(Event{Kind: EvReady, ID: 1})
+			acts := step(Event{Kind: EvAddrFetched, ID: 1, Count: 7})
+			if len(acts) < 1 || acts[len(acts)-1].Kind != ActDisconnect || acts[len(acts)-1].Why != WhyAddrFetch {
+				t.Errorf("answered: %v, want a disconnect", acts)
+			}
+			step(Event{Kind: EvClosed, ID: 1})
+		}, 7},
+		{"dial failed", func(m *Manager, step func(Event) []Action) {
+			step(Event{Kind: EvDialFailed, Dial: 1, Err: errors.New("proxy down")})
+		}, 0},
+		{"refused", func(m *Manager, step func(Event) []Action) {
+			for i := range uint64(2) {
+				step(Event{Kind: EvInbound, ID: 10 + i, Remote: netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, 0, byte(i)}), 1)})
+			}
+			step(Event{Kind: EvConnected, ID: 1, Dial: 1})
+			step(Event{Kind: EvClosed, ID: 10})
+			step(Event{Kind: EvClosed, ID: 11})
+		}, 0},
+		{"misbehaved", func(m *Manager, step func(Event) []Action) {
+			step(Event{Kind: EvConnected, ID: 1, Dial: 1})
+			step(Event{Kind: EvClosed, ID: 1, Misbehaved: true})
+		}, 0},
+		{"timeout", func(m *Manager, step func(Event) []Action) {
+			step(Event{Kind: EvConnected, ID: 1, Dial: 1})
+			step(Event{Kind: EvTick, Now: t0.Add(AddrFetchTimeout - time.Second)})
+			if m.peers[1].leaving {
+				t.Error("timeout: closed early")
+			}
+		}, 0},
+	}
+	for _, c := range cases {
+		m := testManager(t, Config{MaxPeers: 2, TargetOutbound: 1, Seeds: true, SeedNames: []string{name}, Book: &fakeBook{}})
+		if d, ok := m.dials[1]; !ok || d.kind != KindAddrFetch || d.target != name || d.v2 {
+			t.Fatalf("%s: dials %v", c.name, m.dials)
+		}
+		now := t0
+		step := func(ev Event) []Action {
+			if ev.Now.IsZero() {
+				ev.Now = now
+			}
+			return m.Step(ev)
+		}
+		c.run(m, step)
+		if c.name == "timeout" {
+			now = t0.Add(AddrFetchTimeout)
+			step(Event{Kind: EvTick})
+			if !m.peers[1].leaving {
+				t.Fatalf("timeout: not disconnected")
+			}
+			step(Event{Kind: EvClosed, ID: 1})
+		}
+		want := t0.Add(m.cfg.RetryMin)
+		if c.count > 0 {
+			want = t0.Add(m.cfg.RetryMax)
+		}
+		if c.name == "timeout" {
+			want = now.Add(m.cfg.RetryMin)
+		}
+		if m.querying || m.fetching != 0 || !m.seedAt.Equal(want) || len(m.peers) != 0 || len(m.busy) != 0 ||
+			len(m.discouraged) != 0 {
+			t.Errorf("%s: querying %v fetching %d seedAt +%v (want +%v) peers %d busy %v discouraged %v", c.name,
+				m.querying, m.fetching, m.seedAt.Sub(t0), want.Sub(t0), len(m.peers), m.busy, m.discouraged)
+		}
+	}
+	if KindAddrFetch.String() != "addr-fetch" || WhyAddrFetch.String() != "addr-fetch done" {
+		t.Fatal("names")
+	}
+}

@@ -27,7 +27,8 @@ const (
 	// the node has given it ID. Nonce is our version nonce on it. The
 	// answer is ActAccept or ActRefuse for ID.
 	EvConnected
-	// EvDialFailed: dial Dial failed with Err.
+	// EvDialFailed: dial Dial failed with Err; ProxyDown says the
+	// proxy itself could not be reached.
 	EvDialFailed
 	// EvReady: peer ID finished its handshake.
 	EvReady
@@ -40,9 +41,12 @@ const (
 	// EvCmd: an operator command (Cmd). Refused commands get an ActRefuse
 	// with ID 0 and an error.
 	EvCmd
+	// EvAddrFetched: addr-fetch peer ID answered our getaddr with Count
+	// addresses (the node put them in the book).
+	EvAddrFetched
 )
 
-var eventNames = [...]string{"start", "tick", "inbound", "connected", "dial failed", "ready", "closed", "seeds", "cmd"}
+var eventNames = [...]string{"start", "tick", "inbound", "connected", "dial failed", "ready", "closed", "seeds", "cmd", "addr fetched"}
 
 func (k EventKind) String() string {
 	if int(k) < len(eventNames) {
@@ -125,10 +129,12 @@ type Event struct {
 	Remote     netip.AddrPort // EvInbound, EvConnected, CmdDisconnectAddr
 	Nonce      uint64         // EvConnected
 	Err        error          // EvDialFailed
+	ProxyDown  bool           // EvDialFailed: the proxy could not be reached (rule 2)
 	Reason     string         // EvClosed
 	Misbehaved bool           // EvClosed
 	V2Refused  bool           // EvClosed: an outbound v2 attempt closed before any reply
 	Addrs      []netip.AddrPort
+	Count      int                           // EvAddrFetched
 	MinPing    func(id uint64) time.Duration // EvInbound
 
 	Cmd       Cmd

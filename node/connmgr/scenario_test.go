@@ -31,18 +31,21 @@ var update = flag.Bool("update", false, "rewrite the expected output of scenario
 //	                               connect=a,b  addpeer=a,b  seeds=true  v2=true
 //	                               book=true (a fake address book, implied by seeds=true)
 //	                               booklen=N (the fake book claims N more addresses)
+//	                               seednames=a,b (the seeds' names, asked by addr-fetch)
 //	                               ban=PREFIX/DURATION (a ban loaded from disk)
 //	new [key=value...]             the same, not started yet
 //	begin                          EvStart for a manager made by new
 //	inbound ID ADDR                a connection accepted from ADDR
-//	connected ID DIAL ADDR [nonce=N]   dial DIAL reached ADDR
-//	dialfail DIAL                  dial DIAL failed
+//	connected ID DIAL ADDR [nonce=N]   dial DIAL reached ADDR ("-": a name, no address)
+//	dialfail DIAL [proxydown]      dial DIAL failed (proxydown: the proxy could not be reached)
 //	ready ID                       peer ID finished its handshake
 //	closed ID [misbehaved|v2refused]  peer ID ended (v2refused: a v2 attempt
 //	                               closed before any reply)
 //	seeds [ADDR...]                the DNS seeds' answer (the addresses go into the book)
+//	fetched ID N                   addr-fetch peer ID answered with N addresses
 //	book ADDR...                   addresses enter the fake book's new table
-//	                               (its Select takes them in turn; Group is the /16)
+//	                               (its Select takes them in turn; Group is the /16);
+//	                               NAME.onion:PORT is an onion service, of group "onion N"
 //	tried ADDR                     the fake book moves ADDR to tried (the node's Good)
 //	ping ID DURATION               peer ID's lowest ping, as the node would report it
 //	advance DURATION               move the clock and tick
@@ -132,7 +135,11 @@ func (s *scenario) run(line string) {
 		}
 		s.step(ev)
 	case "dialfail":
-		s.step(Event{Kind: EvDialFailed, Dial: s.num(arg(1)), Err: errors.New("connection refused")})
+		ev := Event{Kind: EvDialFailed, Dial: s.num(arg(1)), Err: errors.New("connection refused")}
+		if len(f) > 2 && f[2] == "proxydown" {
+			ev.ProxyDown, ev.Err = true, errors.New("proxy 127.0.0.1:9050: connection refused")
+		}
+		s.step(ev)
 	case "ready":
 		s.step(Event{Kind: EvReady, ID: s.num(arg(1))})
 	case "closed":
@@ -142,15 +149,21 @@ func (s *scenario) run(line string) {
 		var addrs []netip.AddrPort
 		for _, a := range f[1:] {
 			addrs = append(addrs, s.addrPort(a))
+			s.book.add(s.addrPort(a).String())
 		}
-		s.book.add(addrs...)
 		s.step(Event{Kind: EvSeeds, Addrs: addrs})
+	case "fetched":
+		s.step(Event{Kind: EvAddrFetched, ID: s.num(arg(1)), Count: int(s.num(arg(2)))})
 	case "book":
 		for _, a := range f[1:] {
-			s.book.add(s.addrPort(a))
+			if host, _, _ := strings.Cut(a, ":"); strings.HasSuffix(host, ".onion") {
+				s.book.add(a)
+				continue
+			}
+			s.book.add(s.addrPort(a).String())
 		}
 	case "tried":
-		s.book.tried[s.addrPort(arg(1))] = true
+		s.book.tried[s.addrPort(arg(1)).String()] = true
 	case "ping":
 		s.pings[s.num(arg(1))] = s.dur(arg(2))
 	case "advance":
@@ -163,7 +176,11 @@ func (s *scenario) run(line string) {
 	case "state":
 		var ps []string
 		for _, c := range s.m.sortedPeers() {
-			p := fmt.Sprintf("%d %s %s", c.id, c.kind, c.remote)
+			addr := c.remote.String()
+			if !c.remote.IsValid() {
+				addr = c.target // a name, through a proxy
+			}
+			p := fmt.Sprintf("%d %s %s", c.id, c.kind, addr)
 			if c.ready {
 				p += " ready"
 			}
@@ -233,7 +250,7 @@ func (s *scenario) command(f []string) {
 func (s *scenario) newManager(args []string) {
 	cfg := Config{MaxPeers: 125, TargetOutbound: 8, RetryMin: 5 * time.Second, RetryMax: 5 * time.Minute,
 		MaxPendingPerSubnet: 8, DiscourageTime: 24 * time.Hour}
-	s.book = &fakeBook{tried: map[netip.AddrPort]bool{}}
+	s.book = &fakeBook{tried: map[string]bool{}}
 	useBook := false
 	for _, kv := range args {
 		k, v, ok := strings.Cut(kv, "=")
@@ -264,6 +281,8 @@ func (s *scenario) newManager(args []string) {
 			useBook = useBook || cfg.Seeds
 		case "book":
 			useBook = v == "true"
+		case "seednames":
+			cfg.SeedNames = strings.Split(v, ",")
 		case "booklen":
 			s.book.extra = int(s.num(v))
 		case "v2":
@@ -305,6 +324,9 @@ func (s *scenario) dur(v string) time.Duration {
 }
 
 func (s *scenario) addrPort(v string) netip.AddrPort {
+	if v == "-" {
+		return netip.AddrPort{} // a connection to a name, through a proxy
+	}
 	a, err := netip.ParseAddrPort(v)
 	if err != nil {
 		s.fail("%q: %v", v, err)
@@ -321,15 +343,16 @@ func (s *scenario) prefix(v string) netip.Prefix {
 }
 
 // fakeBook is the scenarios' address book: Select takes its addresses in
-// turn (from new only when asked), Group is the /16 of IPv4 (/32 of IPv6).
+// turn (from new only when asked), Group is the /16 of IPv4 (/32 of IPv6),
+// and "onion X" for an onion service whose name starts with X.
 type fakeBook struct {
-	addrs []netip.AddrPort
-	tried map[netip.AddrPort]bool
+	addrs []string // "ip:port" or "NAME.onion:port"
+	tried map[string]bool
 	next  int
 	extra int // addresses claimed beyond addrs, for Len
 }
 
-func (b *fakeBook) add(addrs ...netip.AddrPort) {
+func (b *fakeBook) add(addrs ...string) {
 	for _, a := range addrs {
 		if !slices.Contains(b.addrs, a) {
 			b.addrs = append(b.addrs, a)
@@ -337,16 +360,19 @@ func (b *fakeBook) add(addrs ...netip.AddrPort) {
 	}
 }
 
-func (b *fakeBook) Select(_ time.Time, newOnly bool) (netip.AddrPort, bool) {
+func (b *fakeBook) Select(_ time.Time, newOnly bool) (Candidate, bool) {
 	for i := range b.addrs {
 		j := (b.next + i) % len(b.addrs)
 		if newOnly && b.tried[b.addrs[j]] {
 			continue
 		}
 		b.next = j + 1
-		return b.addrs[j], true
+		if ap, err := netip.ParseAddrPort(b.addrs[j]); err == nil {
+			return CandidateOf(ap), true
+		}
+		return Candidate{Target: b.addrs[j], Group: "onion " + b.addrs[j][:1]}, true
 	}
-	return netip.AddrPort{}, false
+	return Candidate{}, false
 }
 
 func (b *fakeBook) Group(ip netip.Addr) string {
