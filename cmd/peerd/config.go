@@ -63,7 +63,7 @@ type connOptions struct {
 	Connect          []peerAddr     `long:"connect" description:"Connect only to this peer, and reconnect when it drops (repeatable; no automatic outbound peers, feelers or DNS seeding)"`
 	AddPeer          []peerAddr     `long:"addpeer" description:"Keep a connection to this peer, and reconnect when it drops (repeatable; besides the automatic outbound peers)"`
 	MaxPeers         positiveInt    `long:"maxpeers" default:"125" description:"Maximum number of inbound and outbound peers"`
-	TargetOutbound   positiveInt    `long:"targetoutbound" default:"8" description:"Number of automatic outbound full-relay peers to keep, from the address book, at most one per network group (besides --addpeer peers; none with --connect)"`
+	TargetOutbound   nonNegativeInt `long:"targetoutbound" default:"8" description:"Number of automatic outbound full-relay peers to keep, from the address book, at most one per network group (besides --addpeer peers; none with --connect; 0: none)"`
 	NoDNSSeed        bool           `long:"nodnsseed" description:"Do not look up peers in the network's DNS seeds"`
 	NoV2Transport    bool           `long:"nov2transport" description:"Speak only the unencrypted v1 transport: no BIP 324, and NODE_P2P_V2 is not advertised (default: v2 with peers that offer it and with --connect/--addpeer peers, v1 fallback)"`
 	MaxInboundPerIP  nonNegativeInt `long:"maxinboundperip" default:"0" description:"Maximum number of inbound connections from one IP address; more are closed as soon as they are accepted (0: no limit). Separately, at most 8 inbound connections from one /24 (IPv4) or /64 (IPv6) may be in their handshake at once"`
@@ -107,12 +107,14 @@ type timeoutOptions struct {
 }
 
 type relayOptions struct {
-	TrickleInterval nonNegativeDuration `long:"trickleinterval" default:"5s" description:"Mean delay before announcing transactions to an inbound peer (Poisson; one timer shared by the inbound peers of each network); outbound peers each wait 2/5 of it, as in Bitcoin Core; 0 announces at once"`
-	AddrTrickle     nonNegativeDuration `long:"addrtrickle" default:"30s" description:"Mean delay before sending a peer the addresses relayed to it, our own included (Poisson, as Bitcoin Core's 30 s); 0 sends them at once, for tests of a local network"`
-	MaxMempool      positiveInt         `long:"maxmempool" default:"300" description:"Maximum size of the mempool in megabytes of serialized transactions"`
-	MaxMempoolTxs   positiveInt         `long:"maxmempooltxs" default:"50000" description:"Maximum number of transactions in the mempool"`
-	MempoolExpiry   positiveDuration    `long:"mempoolexpiry" default:"336h" description:"Drop transactions that have been in the mempool this long (336h = 14 days)"`
-	Reannounce      positiveDuration    `long:"reannounce" default:"10m" description:"Re-announce transactions no peer has fetched yet every 1 to 1.5 times this"`
+	TrickleInterval       nonNegativeDuration `long:"trickleinterval" default:"5s" description:"Mean delay before announcing transactions to an inbound peer (Poisson; one timer shared by the inbound peers of each network); outbound peers each wait 2/5 of it, as in Bitcoin Core; 0 announces at once"`
+	AddrTrickle           nonNegativeDuration `long:"addrtrickle" default:"30s" description:"Mean delay before sending a peer the addresses relayed to it, our own included (Poisson, as Bitcoin Core's 30 s); 0 sends them at once, for tests of a local network"`
+	MaxMempool            positiveInt         `long:"maxmempool" default:"300" description:"Maximum size of the mempool in megabytes of serialized transactions"`
+	MaxMempoolTxs         positiveInt         `long:"maxmempooltxs" default:"50000" description:"Maximum number of transactions in the mempool"`
+	MempoolExpiry         positiveDuration    `long:"mempoolexpiry" default:"336h" description:"Drop transactions that have been in the mempool this long (336h = 14 days)"`
+	Reannounce            positiveDuration    `long:"reannounce" default:"10m" description:"Re-announce transactions no peer has fetched yet every 1 to 1.5 times this"`
+	PrivateBroadcast      bool                `long:"privatebroadcast" description:"Send the operator's transactions (sendrawtransaction) only over short-lived connections through the proxy, one transaction per connection, to random peers from the address book, until an ordinary peer announces them back (Bitcoin Core's -privatebroadcast); needs --proxy or --onion, and not --connect"`
+	PrivateBroadcastPeers positiveInt         `long:"privatebroadcastpeers" default:"3" description:"Broadcast connections per transaction and round, with --privatebroadcast (Bitcoin Core: 3)"`
 }
 
 type rpcOptions struct {
@@ -421,6 +423,14 @@ func (c *config) finish() error {
 		}
 		if len(ignored) > 0 {
 			c.warnings = append(c.warnings, "--nowire is set: ignoring "+strings.Join(ignored, ", "))
+		}
+	}
+	if c.Relay.PrivateBroadcast {
+		switch {
+		case c.Conn.Proxy == "" && c.Conn.Onion == "":
+			return errors.New("--privatebroadcast needs --proxy or --onion: its connections must not reveal this node's address (Bitcoin Core refuses it too without Tor or I2P)")
+		case len(c.Conn.Connect) > 0:
+			return errors.New("--privatebroadcast cannot be used with --connect: it must reach random peers from the address book")
 		}
 	}
 	if slices.Contains(c.Conn.OnlyNet, "onion") && c.Conn.Proxy == "" && c.Conn.Onion == "" {

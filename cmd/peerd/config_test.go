@@ -57,7 +57,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 	check("NoListen", cfg.Conn.NoListen, false)
 	check("NoDNSSeed", cfg.Conn.NoDNSSeed, false)
 	check("MaxPeers", cfg.Conn.MaxPeers, positiveInt(125))
-	check("TargetOutbound", cfg.Conn.TargetOutbound, positiveInt(8))
+	check("TargetOutbound", cfg.Conn.TargetOutbound, nonNegativeInt(8))
 	check("MaxInboundPerIP", cfg.Conn.MaxInboundPerIP, nonNegativeInt(0))
 	check("Services", cfg.Protocol.Services, serviceFlags(wire.SFNodeWitness))
 	check("RequiredServices", cfg.Protocol.RequiredServices, serviceFlags(wire.SFNodeWitness))
@@ -97,15 +97,16 @@ func TestNodeConfig(t *testing.T) {
 	}
 	got := nodeConfig(cfg)
 	want := node.Config{
-		Params:         &chaincfg.RegressionNetParams,
-		Listen:         []string{"127.0.0.1:0", "[::1]"},
-		Connect:        []string{"192.0.2.1"},
-		AddPeer:        []string{"192.0.2.2:1234"},
-		MaxPeers:       9,
-		TargetOutbound: 3,
-		MaxPerAddress:  3,
-		NoDNSSeed:      true,
-		V2Transport:    true,
+		Params:                &chaincfg.RegressionNetParams,
+		Listen:                []string{"127.0.0.1:0", "[::1]"},
+		Connect:               []string{"192.0.2.1"},
+		AddPeer:               []string{"192.0.2.2:1234"},
+		MaxPeers:              9,
+		TargetOutbound:        3,
+		MaxPerAddress:         3,
+		PrivateBroadcastPeers: 3,
+		NoDNSSeed:             true,
+		V2Transport:           true,
 		Peer: driver.Config{
 			Machine: peer.Config{
 				Handshake: handshake.Config{
@@ -386,6 +387,18 @@ func TestLoadConfig(t *testing.T) {
 			wantErr: []string{"invalid value for --onlynet", `"i2p" is not a network`}},
 		{name: "onlynet onion without a proxy", args: []string{"--onlynet=onion"},
 			wantErr: []string{"--onlynet=onion needs a proxy"}},
+		{name: "privatebroadcast without a proxy", args: []string{"--privatebroadcast"},
+			wantErr: []string{"--privatebroadcast needs --proxy or --onion"}},
+		{name: "privatebroadcast with connect", args: []string{"--privatebroadcast", "--proxy=127.0.0.1:9050", "--connect=192.0.2.1"},
+			wantErr: []string{"--privatebroadcast cannot be used with --connect"}},
+		{name: "privatebroadcast through a proxy", args: []string{"--privatebroadcast", "--onion=127.0.0.1:9050", "--privatebroadcastpeers=5", "--targetoutbound=0"},
+			check: func(c *config) string {
+				n := nodeConfig(c)
+				if !n.PrivateBroadcast || n.PrivateBroadcastPeers != 5 || n.TargetOutbound >= 0 {
+					return fmt.Sprintf("node.Config private %v peers %d target %d", n.PrivateBroadcast, n.PrivateBroadcastPeers, n.TargetOutbound)
+				}
+				return ""
+			}},
 		{name: "connect without host", args: []string{"--connect=:8333"},
 			wantErr: []string{"invalid value for --connect", "has no host"}},
 		{name: "nolisten overrides listen", args: []string{"--nolisten", "--listen=127.0.0.1"},

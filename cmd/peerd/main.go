@@ -185,6 +185,9 @@ func (d daemon) run(ctx context.Context, args []string) int {
 	if s := proxySummary(cfg); s != "" {
 		log.Info(s)
 	}
+	if cfg.Relay.PrivateBroadcast {
+		log.Infof("Private broadcast: transactions from sendrawtransaction leave over %d new connections each, through the proxy, and join ordinary relay once an ordinary peer announces them back", cfg.Relay.PrivateBroadcastPeers)
+	}
 
 	// The node has its own context, so that the reason for the shutdown
 	// is logged before the node's own shutdown messages.
@@ -364,27 +367,38 @@ func proxySummary(cfg *config) string {
 	return s
 }
 
+// targetOutbound is --targetoutbound for the node, where 0 means the
+// default and a negative number none.
+func targetOutbound(n int) int {
+	if n == 0 {
+		return -1
+	}
+	return n
+}
+
 // nodeConfig is the node's configuration for cfg. The lists are copies:
 // node.New normalizes them in place.
 func nodeConfig(cfg *config) node.Config {
 	t := cfg.Timeouts
 	return node.Config{
-		Params:           cfg.params,
-		Listen:           strs(cfg.Conn.Listen),
-		NoListen:         cfg.Conn.NoListen,
-		Connect:          strs(cfg.Conn.Connect),
-		AddPeer:          strs(cfg.Conn.AddPeer),
-		ExternalIPs:      strs(cfg.Conn.ExternalIP),
-		MaxPeers:         int(cfg.Conn.MaxPeers),
-		TargetOutbound:   int(cfg.Conn.TargetOutbound),
-		MaxPerAddress:    int(cfg.Conn.MaxInboundPerIP),
-		NoDNSSeed:        cfg.Conn.NoDNSSeed,
-		Proxy:            string(cfg.Conn.Proxy),
-		Onion:            string(cfg.Conn.Onion),
-		NoProxyRandomize: cfg.Conn.NoProxyRandomize,
-		OnlyNet:          strs(cfg.Conn.OnlyNet),
-		V2Transport:      !cfg.Conn.NoV2Transport,
-		Reannounce:       time.Duration(cfg.Relay.Reannounce),
+		Params:                cfg.params,
+		Listen:                strs(cfg.Conn.Listen),
+		NoListen:              cfg.Conn.NoListen,
+		Connect:               strs(cfg.Conn.Connect),
+		AddPeer:               strs(cfg.Conn.AddPeer),
+		ExternalIPs:           strs(cfg.Conn.ExternalIP),
+		MaxPeers:              int(cfg.Conn.MaxPeers),
+		TargetOutbound:        targetOutbound(int(cfg.Conn.TargetOutbound)),
+		MaxPerAddress:         int(cfg.Conn.MaxInboundPerIP),
+		NoDNSSeed:             cfg.Conn.NoDNSSeed,
+		Proxy:                 string(cfg.Conn.Proxy),
+		Onion:                 string(cfg.Conn.Onion),
+		NoProxyRandomize:      cfg.Conn.NoProxyRandomize,
+		OnlyNet:               strs(cfg.Conn.OnlyNet),
+		V2Transport:           !cfg.Conn.NoV2Transport,
+		Reannounce:            time.Duration(cfg.Relay.Reannounce),
+		PrivateBroadcast:      cfg.Relay.PrivateBroadcast,
+		PrivateBroadcastPeers: int(cfg.Relay.PrivateBroadcastPeers),
 		Peer: driver.Config{
 			Machine: peer.Config{
 				Handshake: handshake.Config{
