@@ -47,8 +47,9 @@ Peer counts: a column per network that peerd can reach (getnetworkinfo's
 networks) or has a peer on ("npr": not publicly routable, such as
 loopback and private addresses), the total, and the outbound peers by
 connection type: "full" always, "manual", "feeler", "addr" and "priv"
-when there are any. peerd makes no block-relay-only connections (it keeps
-no chain), so there is no "block" column.
+when there are any (on a line of their own, "out by type", when the
+table would be wider than 80 columns). peerd makes no block-relay-only
+connections (it keeps no chain), so there is no "block" column.
 
 Peer table, inbound peers first, each by the lowest ping:
   <->    direction: "in" (the peer connected) or "out" (peerd did)
@@ -311,6 +312,17 @@ func counts(d netInfoData) string {
 		}
 	}
 
+	// Too many columns for the terminal (peers on i2p or cjdns, which
+	// peerd does not dial, and every type at once): the types go on a
+	// line of their own under the table.
+	var typeLine []string
+	if 5+7*(len(nets)+1+len(types)) > termWidth {
+		for _, t := range types {
+			typeLine = append(typeLine, fmt.Sprintf("%d %s", byType[t], shortType(t)))
+		}
+		types = nil
+	}
+
 	var b strings.Builder
 	b.WriteString("     ")
 	for _, n := range nets {
@@ -335,6 +347,9 @@ func counts(d netInfoData) string {
 			}
 		}
 		b.WriteString("\n")
+	}
+	if typeLine != nil {
+		fmt.Fprintf(&b, "out by type: %s\n", strings.Join(typeLine, ", "))
 	}
 	return b.String()
 }

@@ -229,3 +229,22 @@ func TestShorten(t *testing.T) {
 		}
 	}
 }
+
+// TestCountsWidth: with a peer on every network and of every outbound
+// type, the counts still fit 80 columns, the types on a line of their own.
+func TestCountsWidth(t *testing.T) {
+	var d netInfoData
+	types := []string{"outbound-full-relay", "manual", "feeler", "addr-fetch", "private-broadcast", "inbound"}
+	for i, n := range netInfoNetworks {
+		d.peers = append(d.peers, netPeer{ID: int64(i), Network: n.name, ConnectionType: types[i], Inbound: types[i] == "inbound"})
+	}
+	got := counts(d)
+	want := "        ipv4   ipv6  onion    i2p  cjdns    npr  total\n" +
+		"in         0      0      0      0      0      1      1\n" +
+		"out        1      1      1      1      1      0      5\n" +
+		"total      1      1      1      1      1      1      6\n" +
+		"out by type: 1 full, 1 manual, 1 feeler, 1 addr, 1 priv\n"
+	if got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+}
