@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 
@@ -198,6 +199,10 @@ type NetworkInfo struct {
 	Connections     int
 	Inbound         int // of Connections
 	Networks        []Network
+	// LocalAddrs are the addresses we advertise as ours (--externalip,
+	// else the routable listeners); Manual when from --externalip.
+	LocalAddrs []netip.AddrPort
+	Manual     bool
 
 	RelayFeeRate, IncrementalFeeRate int64
 }
@@ -554,6 +559,7 @@ func (a *Admin) NetworkInfo() NetworkInfo {
 		Version: a.version, UserAgent: hc.UserAgent, ProtocolVersion: handshake.ProtocolVersion,
 		Services: hc.Services, Relay: !hc.DisableRelay, Active: true,
 		Connections: len(snaps), Inbound: in, Networks: a.n.networks(),
+		LocalAddrs: slices.Clone(a.n.local), Manual: len(a.n.cfg.ExternalIPs) > 0,
 	}
 }
 

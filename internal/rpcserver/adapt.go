@@ -161,7 +161,15 @@ func networkInfo(n node.NetworkInfo) NetworkInfo {
 				ProxyRandomizeCredentials: nw.ProxyRandomize}
 		}),
 		RelayFee: Amount(n.RelayFeeRate), IncrementalFee: Amount(n.IncrementalFeeRate),
-		LocalAddresses: []LocalAddress{},
+		LocalAddresses: mapSlice(n.LocalAddrs, func(ap netip.AddrPort) LocalAddress {
+			// Core's scores: LOCAL_MANUAL (4) for -externalip, LOCAL_BIND
+			// (1) for a bound address.
+			score := 1
+			if n.Manual {
+				score = 4
+			}
+			return LocalAddress{Address: ap.Addr().String(), Port: int(ap.Port()), Score: score}
+		}),
 	}
 }
 
