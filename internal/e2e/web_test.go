@@ -1,0 +1,130 @@
+package e2e
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/peerd/peerd/internal/btcdtest"
+	"github.com/peerd/peerd/internal/cdp"
+)
+
+// startBrowser starts headless chromium, skipping the test (failing it
+// when CI is set) if there is none.
+func startBrowser(t *testing.T, ctx context.Context, w, h int) *cdp.Browser {
+	t.Helper()
+	if _, err := cdp.Find(); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("the live page's browser test %s", cdp.InstallHint)
+		}
+		t.Skipf("the live page's browser test %s", cdp.InstallHint)
+	}
+	b, err := cdp.Start(ctx, w, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Close)
+	return b
+}
+
+// cookie reads peerd's RPC cookie: user and password.
+func (p *peerd) cookie(t *testing.T) (string, string) {
+	t.Helper()
+	var data []byte
+	waitUntil(t, "the cookie file", 15*time.Second, func() bool {
+		var err error
+		data, err = os.ReadFile(filepath.Join(p.datadir, "regtest", ".cookie"))
+		return err == nil
+	})
+	user, pass, _ := strings.Cut(strings.TrimSpace(string(data)), ":")
+	return user, pass
+}
+
+// pageState is what the test reads of the live page's DOM.
+type pageState struct {
+	Row     string `json:"row"`     // the test peer's data-state, "" without its row
+	Standby string `json:"standby"` // the standby state's count in the diagram
+	Hshake  string `json:"hshake"`  // the handshake state's count
+	Gone    string `json:"gone"`    // the count on standby's "closed" edge to disconnected
+	Status  string `json:"status"`
+}
+
+const readPage = `(() => {
+  const row = document.querySelector('#peers tr[data-peer-id]');
+  const edge = [...document.querySelectorAll('[data-edge-label]')].find(e => e.closest('g.edge') &&
+      e.textContent.startsWith('closed, operator or shutdown') && e.closest('g.edge').getAttribute('data-edge').split(' ').length === 4);
+  return {
+    row: row ? row.getAttribute('data-state') + '|' + row.querySelector('.ua').textContent : '',
+    standby: document.querySelector('[data-count="standby"]').textContent,
+    hshake: document.querySelector('[data-count="handshake"]').textContent,
+    gone: edge ? edge.querySelector('[data-edge-count]').textContent : 'no edge',
+    status: document.getElementById('status').textContent,
+  };
+})()`
+
+// TestLivePageInChromium: peerd with --web, the page loaded in a real
+// headless chromium with the cookie's credentials; a test peer completes
+// its handshake and the running page shows it in standby (its row, and
+// the diagram's count); the peer disconnects and the page, never
+// reloaded, drops the row, empties standby and counts the disconnect on
+// its edge.
+func TestLivePageInChromium(t *testing.T) {
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	br := startBrowser(t, ctx, 1280, 1000)
+
+	webAddr := btcdtest.FreeAddr(t)
+	p := startPeerd(t, t.TempDir(), "--web="+webAddr, "--nodnsseed", "--targetoutbound=0")
+	user, pass := p.cookie(t)
+	if err := br.SetBasicAuth(ctx, user, pass); err != nil {
+		t.Fatal(err)
+	}
+	url := "http://" + webAddr + "/"
+	if err := br.Navigate(ctx, url); err != nil {
+		t.Fatal(err)
+	}
+	var title string
+	if err := br.Eval(ctx, "document.title", &title); err != nil || !strings.Contains(title, "peerd regtest") {
+		t.Fatalf("title %q, %v: the page did not load with the cookie's credentials", title, err)
+	}
+
+	read := func() pageState {
+		var s pageState
+		if err := br.Eval(ctx, readPage, &s); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	var s pageState
+	waitUntil(t, "the page to go live", 15*time.Second, func() bool {
+		s = read()
+		return strings.HasPrefix(s.Status, "live")
+	})
+
+	tp := dialWTxIDPeer(t, p.p2p)
+	waitUntil(t, "the page to show the test peer in standby", 15*time.Second, func() bool {
+		s = read()
+		return strings.HasPrefix(s.Row, "standby") && s.Standby == "1" && s.Hshake == "0"
+	})
+	if !strings.HasSuffix(s.Row, "|/e2e:1/") {
+		t.Errorf("the peer's row %q lacks its user agent", s.Row)
+	}
+	t.Logf("after the handshake: %+v", s)
+
+	tp.conn.Close()
+	waitUntil(t, "the page to show the disconnect", 15*time.Second, func() bool {
+		s = read()
+		return s.Row == "" && s.Standby == "0" && s.Gone == "×1"
+	})
+	t.Logf("after the disconnect: %+v", s)
+	// The page was never reloaded: the same document updated itself.
+	var nav int
+	if err := br.Eval(ctx, "performance.getEntriesByType('navigation').length", &nav); err != nil || nav != 1 {
+		t.Errorf("navigations %d, %v", nav, err)
+	}
+	t.Logf("chromium test took %v", time.Since(start).Round(time.Millisecond))
+}
