@@ -2,14 +2,18 @@ package e2e
 
 import (
 	"context"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/btcsuite/btcd/wire/v2"
+
 	"github.com/peerd/peerd/internal/btcdtest"
 	"github.com/peerd/peerd/internal/cdp"
+	"github.com/peerd/peerd/internal/wireio"
 )
 
 // startBrowser starts headless chromium, skipping the test (failing it
@@ -127,4 +131,82 @@ func TestLivePageInChromium(t *testing.T) {
 		t.Errorf("navigations %d, %v", nav, err)
 	}
 	t.Logf("chromium test took %v", time.Since(start).Round(time.Millisecond))
+}
+
+// TestLivePageScreenshot writes docs/web.png and docs/web-tx.png (into
+// $PEERD_SCREENSHOT_DIR; scripts/screenshot-web.sh runs it): peerd with two
+// btcds, a test peer in standby and one stuck in its handshake, one that
+// came and went, and a transaction that travelled.
+func TestLivePageScreenshot(t *testing.T) {
+	dir := os.Getenv("PEERD_SCREENSHOT_DIR")
+	if dir == "" {
+		t.Skip("writes the live page's screenshots when PEERD_SCREENSHOT_DIR is set (scripts/screenshot-web.sh)")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	br := startBrowser(t, ctx, 1280, 900)
+
+	bin := btcdtest.Binary(t)
+	a := btcdtest.Start(t, bin, btcdtest.Options{Args: []string{"--miningaddr=" + btcdtest.MiningAddr()}})
+	if _, err := a.Generate(101); err != nil {
+		t.Fatal(err)
+	}
+	b := btcdtest.Start(t, bin, btcdtest.Options{Args: []string{"--addpeer=" + a.P2PAddr()}})
+	cb, err := a.Coinbase(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx, err := btcdtest.SpendCoinbase(cb, 10_000, 0xfffffffe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	webAddr := btcdtest.FreeAddr(t)
+	p := startPeerd(t, t.TempDir(), "--web="+webAddr, "--connect="+a.P2PAddr(), "--connect="+b.P2PAddr())
+	waitUntil(t, "both btcds connected", 15*time.Second, func() bool {
+		out, err := p.ctl("getconnectioncount")
+		return err == nil && out == "2"
+	})
+	dialWTxIDPeer(t, p.p2p)
+	gone := dialWTxIDPeer(t, p.p2p)
+	time.Sleep(300 * time.Millisecond)
+	gone.conn.Close()
+	// A peer that sends its version and nothing more waits in the handshake.
+	slow, err := net.Dial("tcp", p.p2p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slow.Close()
+	v := wire.NewMsgVersion(&wire.NetAddress{}, &wire.NetAddress{}, 78, 0)
+	v.UserAgent = "/slow:0.1/"
+	if err := wireio.NewWriter(slow, wire.TestNet).Write(v); err != nil {
+		t.Fatal(err)
+	}
+	txid, err := p.ctl("sendrawtransaction", btcdtest.TxHex(tx))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "both btcds to hold the transaction", 15*time.Second, func() bool {
+		return inMempool(t, a, txid) && inMempool(t, b, txid)
+	})
+
+	user, pass := p.cookie(t)
+	if err := br.SetBasicAuth(ctx, user, pass); err != nil {
+		t.Fatal(err)
+	}
+	shoot := func(url, file string) {
+		if err := br.Navigate(ctx, url); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(2500 * time.Millisecond) // a few live updates
+		png, err := br.Screenshot(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, file), png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("wrote %s (%d bytes)", filepath.Join(dir, file), len(png))
+	}
+	shoot("http://"+webAddr+"/", "web.png")
+	shoot("http://"+webAddr+"/tx/"+txid, "web-tx.png")
 }

@@ -23,7 +23,7 @@ const (
 	stateMinW  = 120 // and least width
 	charW      = 7.2 // a label character's width, roughly
 	layerGap   = 120 // between layers: room for edge labels
-	rowGap     = 28  // between states of a layer
+	rowGap     = 44  // between states of a layer
 	pad        = 14  // inside a composed state
 	headH      = 34  // a composed state's title bar
 	startR     = 6   // the initial marker's radius
@@ -138,43 +138,56 @@ func layout(spec *fsm.Spec, prefix string, vertical bool) *graph {
 	for _, st := range spec.States {
 		byLayer[rank[st]] = append(byLayer[rank[st]], g.nodes[st])
 	}
-	// along: the layers' direction; across: within a layer.
+	// along: the layers' direction; across: within a layer. Each layer
+	// is centred on one line: its middle state, or the gap between its
+	// two middle states, so that an edge between two single states passes
+	// between the states of a layer in between.
 	along := float64(startSpace)
-	var across []float64
-	var thick []float64
-	for _, ns := range byLayer {
-		t, a := 0.0, 0.0
-		for i, n := range ns {
+	thick := make([]float64, len(byLayer))
+	pos := make([][]float64, len(byLayer)) // across, relative to the line
+	lo, hi := 0.0, 0.0
+	for i, ns := range byLayer {
+		var at []float64
+		a, anchor := 0.0, 0.0
+		for j, n := range ns {
 			l, c := n.w, n.h
 			if vertical {
 				l, c = n.h, n.w
 			}
-			t = max(t, l)
-			if i > 0 {
+			thick[i] = max(thick[i], l)
+			if j > 0 {
+				if j == len(ns)/2 && len(ns)%2 == 0 {
+					anchor = a + rowGap/2
+				}
 				a += rowGap
 			}
+			if j == len(ns)/2 && len(ns)%2 == 1 {
+				anchor = a + c/2
+			}
+			at = append(at, a)
 			a += c
 		}
-		thick, across = append(thick, t), append(across, a)
+		for j := range at {
+			at[j] -= anchor
+		}
+		pos[i] = at
+		if len(ns) > 0 {
+			lo, hi = min(lo, at[0]), max(hi, a-anchor)
+		}
 	}
-	span := 0.0
-	for _, a := range across {
-		span = max(span, a)
-	}
+	span := hi - lo
 	for i, ns := range byLayer {
-		pos := (span - across[i]) / 2
-		for _, n := range ns {
-			l, c := n.w, n.h
+		for j, n := range ns {
+			l := n.w
 			if vertical {
-				l, c = n.h, n.w
+				l = n.h
 			}
-			a, b := along+(thick[i]-l)/2, pos
+			a, b := along+(thick[i]-l)/2, pos[i][j]-lo
 			if vertical {
 				n.x, n.y = b, a
 			} else {
 				n.x, n.y = a, b
 			}
-			pos += c + rowGap
 		}
 		along += thick[i]
 		if i < len(byLayer)-1 {
@@ -225,6 +238,61 @@ type svgWriter struct {
 	b     strings.Builder
 	edges map[string]string
 	next  int
+	taken []box // the simple states and the labels placed so far
+}
+
+type box struct{ x0, y0, x1, y1 float64 }
+
+func (a box) overlaps(b box) bool {
+	return a.x0 < b.x1 && b.x0 < a.x1 && a.y0 < b.y1 && b.y0 < a.y1
+}
+
+// labelAt places the labels of es on the curve from (x1, y1) through
+// control point (cx, cy) to (x2, y2): at its middle if that is free,
+// else at the first point along it where the label overlaps no state and
+// no other label (the middle if none is).
+func (w *svgWriter) labelAt(es []fsm.Edge, x1, y1, cx, cy, x2, y2 float64) (float64, float64) {
+	width := 0.0
+	for _, e := range es {
+		width = max(width, float64(len(e.On)+3)*5.6)
+	}
+	height := float64(len(es)) * labelLineH
+	at := func(t float64) (float64, float64) {
+		u := 1 - t
+		return u*u*x1 + 2*u*t*cx + t*t*x2, u*u*y1 + 2*u*t*cy + t*t*y2
+	}
+	for _, t := range []float64{0.5, 0.4, 0.6, 0.3, 0.7, 0.25, 0.75} {
+		x, y := at(t)
+		b := box{x - width/2, y - height/2, x + width/2, y + height/2}
+		free := true
+		for _, o := range w.taken {
+			if b.overlaps(o) {
+				free = false
+				break
+			}
+		}
+		if free {
+			w.taken = append(w.taken, b)
+			return x, y
+		}
+	}
+	x, y := at(0.5)
+	w.taken = append(w.taken, box{x - width/2, y - height/2, x + width/2, y + height/2})
+	return x, y
+}
+
+// takeStates records the simple states' boxes, which labels avoid.
+func (w *svgWriter) takeStates(g *graph) {
+	for _, st := range g.order {
+		n := g.nodes[st]
+		if n.inner != nil {
+			w.takeStates(n.inner)
+			// and the composed state's title bar
+			w.taken = append(w.taken, box{n.x, n.y, n.x + n.w, n.y + headH})
+			continue
+		}
+		w.taken = append(w.taken, box{n.x - 2, n.y - 2, n.x + n.w + 2, n.y + n.h + 2})
+	}
 }
 
 func (w *svgWriter) edgeID(key string) string {
@@ -245,6 +313,7 @@ func drawDiagram(spec *fsm.Spec) diagram {
 		g.w+2*margin, g.h+2*margin, g.w+2*margin, g.h+2*margin, esc(spec.Name))
 	w.b.WriteString(`<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z"/></marker></defs>`)
 	w.states(g)
+	w.takeStates(g)
 	w.transitions(g)
 	w.b.WriteString(`</svg>`)
 	return diagram{SVG: template.HTML(w.b.String()), edges: w.edges}
@@ -335,13 +404,13 @@ func (w *svgWriter) transitions(g *graph) {
 			var cx, cy float64
 			var curved bool
 			x1, y1, x2, y2, cx, cy, curved = g.route(a, b)
-			if curved {
-				fmt.Fprintf(&w.b, `<path d="M%.1f,%.1f Q%.1f,%.1f %.1f,%.1f" marker-end="url(#arrow)"/>`, x1, y1, cx, cy, x2, y2)
-				x1, y1 = (x1+2*cx+x2)/4, (y1+2*cy+y2)/4
-			} else {
+			if !curved {
+				cx, cy = (x1+x2)/2, (y1+y2)/2
 				fmt.Fprintf(&w.b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" marker-end="url(#arrow)"/>`, x1, y1, x2, y2)
-				x1, y1 = (x1+x2)/2, (y1+y2)/2
+			} else {
+				fmt.Fprintf(&w.b, `<path d="M%.1f,%.1f Q%.1f,%.1f %.1f,%.1f" marker-end="url(#arrow)"/>`, x1, y1, cx, cy, x2, y2)
 			}
+			x1, y1 = w.labelAt(es, x1, y1, cx, cy, x2, y2)
 		}
 		top := y1 - float64(len(es))*labelLineH/2 + labelLineH - 3
 		fmt.Fprintf(&w.b, `<text class="elabel" x="%.1f" y="%.1f" text-anchor="middle">`, x1, top)
