@@ -57,7 +57,7 @@ type pageState struct {
 }
 
 const readPage = `(() => {
-  const row = document.querySelector('#peers tr[data-peer-id]');
+  const row = [...document.querySelectorAll('#peers tr[data-peer-id]')].find(r => r.querySelector('.ua').textContent === '/e2e:1/');
   const edge = [...document.querySelectorAll('[data-edge-label]')].find(e => e.closest('g.edge') &&
       e.textContent.startsWith('closed, operator or shutdown') && e.closest('g.edge').getAttribute('data-edge').split(' ').length === 4);
   return {
@@ -69,12 +69,17 @@ const readPage = `(() => {
   };
 })()`
 
+// evilUA is a user agent made of markup that would run if it were
+// rendered as HTML.
+const evilUA = `/x:1/<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>`
+
 // TestLivePageInChromium: peerd with --web, the page loaded in a real
 // headless chromium with the cookie's credentials; a test peer completes
 // its handshake and the running page shows it in standby (its row, and
 // the diagram's count); the peer disconnects and the page, never
-// reloaded, drops the row, empties standby and counts the disconnect on
-// its edge.
+// reloaded, drops the row, counts one peer less in standby and the disconnect on
+// its edge. A peer whose user agent is markup is listed as text, and
+// nothing of it runs.
 func TestLivePageInChromium(t *testing.T) {
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -109,20 +114,51 @@ func TestLivePageInChromium(t *testing.T) {
 		return strings.HasPrefix(s.Status, "live")
 	})
 
+	// A peer whose user agent is markup: it must render as text.
+	evil, err := net.Dial("tcp", p.p2p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer evil.Close()
+	v := wire.NewMsgVersion(&wire.NetAddress{}, &wire.NetAddress{}, 79, 0)
+	v.UserAgent = evilUA
+	ew := wireio.NewWriter(evil, wire.TestNet)
+	if err := ew.Write(v); err != nil {
+		t.Fatal(err)
+	}
+	if err := ew.Write(wire.NewMsgVerAck()); err != nil {
+		t.Fatal(err)
+	}
+
 	tp := dialWTxIDPeer(t, p.p2p)
 	waitUntil(t, "the page to show the test peer in standby", 15*time.Second, func() bool {
 		s = read()
-		return strings.HasPrefix(s.Row, "standby") && s.Standby == "1" && s.Hshake == "0"
+		return strings.HasPrefix(s.Row, "standby") && s.Standby == "2" && s.Hshake == "0" // with the markup peer
 	})
 	if !strings.HasSuffix(s.Row, "|/e2e:1/") {
 		t.Errorf("the peer's row %q lacks its user agent", s.Row)
 	}
 	t.Logf("after the handshake: %+v", s)
+	var xss struct {
+		UA      string `json:"ua"`
+		Ran     bool   `json:"ran"`
+		Scripts int    `json:"scripts"`
+	}
+	waitUntil(t, "the page to list the peer with markup in its user agent", 15*time.Second, func() bool {
+		err := br.Eval(ctx, `(() => {
+  const r = [...document.querySelectorAll('#peers td.ua')].find(td => td.textContent.includes('/x:1/'));
+  return {ua: r ? r.textContent : '', ran: window.__xss !== undefined, scripts: document.querySelectorAll('#peers script, #peers img').length};
+})()`, &xss)
+		return err == nil && xss.UA != ""
+	})
+	if xss.UA != evilUA || xss.Ran || xss.Scripts != 0 {
+		t.Errorf("a user agent with markup: shown as %q, script ran %v, %d elements made of it", xss.UA, xss.Ran, xss.Scripts)
+	}
 
 	tp.conn.Close()
 	waitUntil(t, "the page to show the disconnect", 15*time.Second, func() bool {
 		s = read()
-		return s.Row == "" && s.Standby == "0" && s.Gone == "×1"
+		return s.Row == "" && s.Standby == "1" && s.Gone == "×1"
 	})
 	t.Logf("after the disconnect: %+v", s)
 	// The page was never reloaded: the same document updated itself.

@@ -23,8 +23,14 @@ type State struct {
 	Edges       map[string]int `json:"edges"`
 	Transitions int            `json:"transitions_1m"`
 	Peers       []PeerJSON     `json:"peers"`
-	Mempool     []TxJSON       `json:"mempool"`
+	// Mempool lists the newest MaxTxs transactions of MempoolCount,
+	// newest first, then those in private broadcast.
+	Mempool      []TxJSON `json:"mempool"`
+	MempoolCount int      `json:"mempool_count"`
 }
+
+// MaxTxs bounds the mempool list, which the page sends every second.
+const MaxTxs = 100
 
 // PeerJSON is one row of the peer list.
 type PeerJSON struct {
@@ -93,7 +99,13 @@ func (s *Server) state() State {
 			st.Edges[id]++
 		}
 	}
-	for _, e := range src.MempoolEntries() {
+	ids := src.MempoolTxIDs()
+	st.MempoolCount = len(ids)
+	for i := len(ids) - 1; i >= 0 && i >= len(ids)-MaxTxs; i-- {
+		e, err := src.MempoolEntry(ids[i])
+		if err != nil {
+			continue // gone meanwhile
+		}
 		st.Mempool = append(st.Mempool, TxJSON{TxID: e.TxID.String(), Added: e.Added, VSize: e.VSize,
 			Sent: len(e.Propagation.InvSent), Fetched: len(e.Propagation.Fetched), Echoed: len(e.Propagation.SeenFrom)})
 	}

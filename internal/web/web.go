@@ -25,7 +25,6 @@ import (
 	"net"
 	"net/http"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -39,7 +38,7 @@ import (
 type Source interface {
 	Peers() []node.PeerInfo
 	RecentTransitions() []node.PeerTransition
-	MempoolEntries() []node.MempoolEntry
+	MempoolTxIDs() []chainhash.Hash
 	MempoolEntry(txid chainhash.Hash) (node.MempoolEntry, error)
 	PrivateBroadcastInfo() ([]node.PrivateBroadcastTx, error)
 	Uptime() time.Duration
@@ -206,7 +205,8 @@ func (s *Server) index(w http.ResponseWriter, r *http.Request) {
 		Network string
 		Diagram template.HTML
 		State   State
-	}{s.cfg.Network, s.diagram.SVG, st})
+		MaxTxs  int
+	}{s.cfg.Network, s.diagram.SVG, st, MaxTxs})
 }
 
 // peerPage is one peer's transition history.
@@ -375,12 +375,4 @@ func fmtDur(d time.Duration) string {
 	default:
 		return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
 	}
-}
-
-// shortID is the start of a txid, for lists.
-func shortID(s string) string {
-	if len(s) > 16 {
-		return s[:16] + "…"
-	}
-	return strings.Clone(s)
 }

@@ -30,8 +30,14 @@ type fakeSource struct {
 
 func (f *fakeSource) Peers() []node.PeerInfo                   { return f.peers }
 func (f *fakeSource) RecentTransitions() []node.PeerTransition { return f.trs }
-func (f *fakeSource) MempoolEntries() []node.MempoolEntry      { return f.txs }
-func (f *fakeSource) Uptime() time.Duration                    { return 42 * time.Second }
+func (f *fakeSource) MempoolTxIDs() []chainhash.Hash {
+	var ids []chainhash.Hash
+	for _, e := range f.txs {
+		ids = append(ids, e.TxID)
+	}
+	return ids
+}
+func (f *fakeSource) Uptime() time.Duration { return 42 * time.Second }
 func (f *fakeSource) PrivateBroadcastInfo() ([]node.PrivateBroadcastTx, error) {
 	if f.priv == nil {
 		return nil, errors.New("not enabled")

@@ -92,7 +92,7 @@
       pool.appendChild(tr);
     });
     if (s.mempool.length === 0) empty(pool, 6, "no transactions");
-    document.getElementById("txcount").textContent = String(s.mempool.length);
+    document.getElementById("txcount").textContent = String(s.mempool_count);
 
     status.textContent = "live: updated " + clock(s.time) + ", up " + s.uptime_s + " s";
     status.className = "status live";
