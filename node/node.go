@@ -30,6 +30,7 @@ import (
 	"github.com/btcsuite/btcd/chainhash/v2"
 	"github.com/btcsuite/btcd/wire/v2"
 
+	"github.com/peerd/peerd/internal/fsm"
 	"github.com/peerd/peerd/internal/proxydial"
 	"github.com/peerd/peerd/mempool"
 	"github.com/peerd/peerd/node/addrbook"
@@ -205,6 +206,7 @@ type Node struct {
 	priv *privState // private broadcast (private.go); nil when off
 
 	reports        reportBuf
+	recent         recentRing    // the peers' latest transitions (transitions.go)
 	relayDropped   atomic.Uint64 // relay batches a full peer queue refused
 	reportsDropped atomic.Uint64 // reports the full recorder queue refused
 	started        time.Time
@@ -338,6 +340,11 @@ func New(cfg Config) (*Node, error) {
 		n.cfg.Peer.Machine.InboundTrickle = newInboundTrickle(rand.Uint64)
 	}
 	n.cfg.Peer.OnReady = n.peerReady
+	if f := n.cfg.Peer.OnTransition; f != nil {
+		n.cfg.Peer.OnTransition = func(p *driver.Peer, t fsm.Transition) { n.peerTransitioned(p, t); f(p, t) }
+	} else {
+		n.cfg.Peer.OnTransition = n.peerTransitioned
+	}
 	n.cfg.Peer.OnAddrs = n.peerAddrs
 	n.cfg.Peer.OnGetAddr = n.peerGetAddr
 	if cfg.Mempool != nil {

@@ -222,6 +222,15 @@ func (d daemon) run(ctx context.Context, args []string) int {
 		defer srv.Close()
 		go srv.Serve(nodeCtx)
 		log.Infof("RPC server on %s", strings.Join(addrStrings(srv.Addrs()), ", "))
+		if cfg.RPC.Web != "" {
+			ws, err := d.startWeb(cfg, admin, srv, log)
+			if err != nil {
+				return exitFailure
+			}
+			webDone := make(chan struct{})
+			go func() { ws.Serve(nodeCtx); close(webDone) }()
+			defer func() { ws.Close(); <-webDone }()
+		}
 	}
 	if d.started != nil {
 		d.started(n)

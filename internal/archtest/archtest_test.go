@@ -169,6 +169,7 @@ var layer = map[string]int{
 	"internal/memwatch":    0,
 	"internal/scenario":    0,
 	"internal/socks5test":  0,
+	"internal/cdp":         0,
 	// The pure machines and the transports.
 	"handshake":           1,
 	"internal/debugproto": 1,
@@ -186,6 +187,7 @@ var layer = map[string]int{
 	"internal/rpcserver/coreerr": 5,
 	"internal/rpcserver":         6,
 	"internal/telnet":            6,
+	"internal/web":               6,
 	// Programs, and the tests and tools that see everything.
 	"cmd/peerd":         7,
 	"cmd/peerctl":       7,
@@ -228,7 +230,7 @@ const (
 func diagramPackages(pkgs map[string]*pkg) []string {
 	var out []string
 	for name := range pkgs {
-		if layer[name] < 7 && !slices.Contains([]string{"internal/netflags", "internal/regtestfund", "internal/txgen", "internal/memwatch", "internal/btcdtest", "internal/scenario", "internal/socks5test"}, name) {
+		if layer[name] < 7 && !slices.Contains([]string{"internal/netflags", "internal/regtestfund", "internal/txgen", "internal/memwatch", "internal/btcdtest", "internal/scenario", "internal/socks5test", "internal/cdp"}, name) {
 			out = append(out, name)
 		}
 	}

@@ -49,6 +49,9 @@ func (p *Peer) transitioned(t fsm.Transition) {
 	p.mu.Lock()
 	p.hist.Transitioned(t)
 	p.mu.Unlock()
+	if f := p.cfg.OnTransition; f != nil {
+		f(p, t)
+	}
 }
 
 // publish copies what Snapshot shows from the machine, after a step; own
