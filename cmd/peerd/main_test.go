@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -144,6 +145,13 @@ func startPeerd(t *testing.T, args ...string) (n *node.Node, stdout, stderr *byt
 		appDir:  t.TempDir(),
 		started: func(n *node.Node) { started <- n },
 	}
+	if !slices.ContainsFunc(args, func(a string) bool {
+		return strings.HasPrefix(a, "--rpclisten") || a == "--norpc" || a == "--nowire"
+	}) {
+		// Never the network's default RPC port: a peerd the user runs
+		// (or another test binary) may hold it.
+		args = append(args, "--rpclisten=127.0.0.1:0")
+	}
 	code := make(chan int, 1)
 	go func() { code <- d.run(ctx, args) }()
 	wait := func() int {
@@ -271,7 +279,7 @@ func TestRunBindFailure(t *testing.T) {
 	defer l.Close()
 	var stdout, stderr bytes.Buffer
 	d := daemon{stdout: &stdout, stderr: &stderr, appDir: t.TempDir()}
-	code := d.run(context.Background(), []string{"--regtest", "--nologfile", "--datadir=" + t.TempDir(), "--listen=" + l.Addr().String()})
+	code := d.run(context.Background(), []string{"--regtest", "--nologfile", "--datadir=" + t.TempDir(), "--listen=" + l.Addr().String(), "--rpclisten=127.0.0.1:0"})
 	if code != exitFailure {
 		t.Errorf("exit code %d, want %d", code, exitFailure)
 	}
