@@ -55,6 +55,9 @@ type Config struct {
 	// Peer.AnswerGetAddr, now or later. It must not block. Nil: getaddr
 	// is never answered.
 	OnGetAddr func(*Peer)
+	// Stats, if set, is where the peers count bytes and messages per
+	// command and ping round trips (see NewStats).
+	Stats *Stats
 	// Exec runs the peer's executor jobs (transaction checks). Nil: every
 	// job answers peer.ErrExecutorBusy.
 	Exec Executor

@@ -101,6 +101,9 @@ type Peer struct {
 	bytesSent atomic.Uint64
 	lastRecv  atomic.Int64 // unix nanoseconds
 	lastSend  atomic.Int64
+	// Bytes per command and the peer's feefilter (traffic.go); nil
+	// until the first message. Written by the owner (own held).
+	traffic atomic.Pointer[traffic]
 }
 
 // New prepares a peer on an established connection, which t frames.
