@@ -78,6 +78,9 @@ func (f *fakeNode) MempoolInfo() node.MempoolInfo {
 }
 func (f *fakeNode) Peers() []node.PeerInfo { return nil }
 func (f *fakeNode) ConnectionCount() int   { return 2 }
+func (f *fakeNode) NetTotals() node.NetTotals {
+	return node.NetTotals{BytesRecv: 10, BytesSent: 20, At: time.UnixMilli(1700000000000)}
+}
 func (f *fakeNode) NetworkInfo() node.NetworkInfo {
 	return node.NetworkInfo{UserAgent: "/peerd:0.1.0/"}
 }

@@ -178,3 +178,7 @@ func (p *Peer) Brief() Brief {
 	p.mu.Unlock()
 	return b
 }
+
+// Bytes returns the bytes sent to and received from the peer so far.
+// Safe for concurrent use.
+func (p *Peer) Bytes() (sent, recv uint64) { return p.bytesSent.Load(), p.bytesRecv.Load() }
