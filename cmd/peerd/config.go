@@ -122,6 +122,7 @@ type rpcOptions struct {
 	RPCUser   string       `long:"rpcuser" description:"Username for the RPC server (no ':'), with --rpcpass; without both, a random cookie is written to <datadir>/<network>/.cookie (mode 0600), as bitcoind does"`
 	RPCPass   string       `long:"rpcpass" default-mask:"-" description:"Password for the RPC server, with --rpcuser"`
 	NoRPC     bool         `long:"norpc" description:"Do not start the RPC server"`
+	Metrics   metricsAddr  `long:"metrics" description:"Serve Prometheus metrics on http://ADDR/metrics, e.g. 127.0.0.1:9332 (a bare port number gets host 127.0.0.1, a bare host port 9332; default: off). No password: keep it on loopback"`
 }
 
 // debugOptions are the debug telnet mode's (package internal/telnet).
