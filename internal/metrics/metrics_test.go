@@ -24,7 +24,10 @@ import (
 
 // startNode runs a regtest node with a mempool on a loopback port until
 // the test ends.
-func startNode(t testing.TB) *node.Node {
+func startNode(t testing.TB) *node.Node { return startNodeWith(t, nil) }
+
+// startNodeWith is startNode with the config changed by edit.
+func startNodeWith(t testing.TB, edit func(*node.Config)) *node.Node {
 	t.Helper()
 	pool, err := mempool.Open(mempool.Config{Dir: t.TempDir()})
 	if err != nil {
@@ -32,7 +35,7 @@ func startNode(t testing.TB) *node.Node {
 	}
 	t.Cleanup(func() { pool.Close() })
 	params := chaincfg.RegressionNetParams
-	n, err := node.New(node.Config{
+	cfg := node.Config{
 		Params:  &params,
 		Listen:  []string{"127.0.0.1:0"},
 		Mempool: pool,
@@ -42,7 +45,12 @@ func startNode(t testing.TB) *node.Node {
 		Dial: func(context.Context, string, string) (net.Conn, error) {
 			return nil, fmt.Errorf("no dialing in this test")
 		},
-	})
+		TargetOutbound: -1,
+	}
+	if edit != nil {
+		edit(&cfg)
+	}
+	n, err := node.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

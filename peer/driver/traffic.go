@@ -37,31 +37,34 @@ func NewStats() *Stats {
 
 // traffic is a peer's bytes per command (getpeerinfo's bytessent_per_msg
 // and bytesrecv_per_msg) and the last feefilter it sent. It is made at the
-// first message counted and holds an entry per command seen, in the order
-// seen, so a peer that exchanged a dozen kinds of message holds a dozen
-// entries, not the whole table.
+// first message counted and holds an entry per command and direction
+// seen, in the order seen: trafficBlock entries in one allocation of 128
+// bytes (an idle peer has exchanged about ten kinds of message), and a
+// further block chained when those are taken.
 //
-// Only the peer's owner (own held) writes; anyone reads. A command not
-// seen before makes a new traffic, one entry longer, that the owner
-// publishes in place of the old: readers of the old one see counts that
-// are only stale, and no count is lost because no one else adds.
+// Only the peer's owner (own held) writes an entry or adds one; anyone
+// reads. An entry packs its key (command index and direction) in the top
+// byte and the count of bytes in the rest (2^56 bytes: never reached), so
+// a count is one atomic add. A new entry is stored before n counts it.
 type traffic struct {
-	feeFilter atomic.Int64 // sat/kvB, as the peer's last feefilter said
-	counts    []cmdBytes
+	feeFilter atomic.Int64 // sat/kvB, as the peer's last feefilter said (first block only)
+	n         atomic.Int32 // entries in use
+	e         [trafficBlock]atomic.Uint64
+	next      atomic.Pointer[traffic]
 }
 
-// cmdBytes is the bytes of one command in one direction.
-type cmdBytes struct {
-	key uint16 // wireio command index, sentBit for what we sent
-	n   atomic.Uint64
-}
+// trafficBlock is how many entries a block of traffic holds.
+const trafficBlock = 12
 
-const sentBit = 1 << 15
+const (
+	keyShift  = 56
+	countMask = 1<<keyShift - 1
+	sentBit   = 0x80 // in the key: what we sent
+)
 
 // count adds size bytes of command cmd (an index of wireio's table) to
 // the peer's and the node's counters; own must be held.
 func (p *Peer) count(cmd, size int, sent bool) {
-	key := uint16(cmd)
 	if st := p.cfg.Stats; st != nil {
 		if sent {
 			st.BytesSent.Add(cmd, uint64(size))
@@ -71,43 +74,42 @@ func (p *Peer) count(cmd, size int, sent bool) {
 			st.MsgsRecv.Inc(cmd)
 		}
 	}
+	key := uint64(cmd)
 	if sent {
 		key |= sentBit
 	}
 	t := p.traffic.Load()
-	if t != nil {
-		for i := range t.counts {
-			if t.counts[i].key == key {
-				t.counts[i].n.Add(uint64(size))
+	if t == nil {
+		t = new(traffic)
+		p.traffic.Store(t)
+	}
+	for {
+		n := int(t.n.Load())
+		for i := range n {
+			if t.e[i].Load()>>keyShift == key {
+				t.e[i].Add(uint64(size))
 				return
 			}
 		}
+		if n < trafficBlock {
+			t.e[n].Store(key<<keyShift | uint64(size)&countMask)
+			t.n.Store(int32(n + 1))
+			return
+		}
+		next := t.next.Load()
+		if next == nil {
+			next = new(traffic)
+			t.next.Store(next)
+		}
+		t = next
 	}
-	p.grow(t, key, uint64(size))
 }
 
-// grow publishes a traffic with one more entry; own must be held.
-//
-//go:noinline
-func (p *Peer) grow(old *traffic, key uint16, n uint64) {
-	var have []cmdBytes
-	if old != nil {
-		have = old.counts
-	}
-	t := &traffic{counts: make([]cmdBytes, len(have)+1)}
-	for i := range have {
-		t.counts[i].key = have[i].key
-		t.counts[i].n.Store(have[i].n.Load())
-	}
-	t.counts[len(have)].key = key
-	t.counts[len(have)].n.Store(n)
-	if old != nil {
-		t.feeFilter.Store(old.feeFilter.Load())
-	}
-	p.traffic.Store(t)
-}
+// Every command index, and the others' (wireio.NumCommands), fits below
+// sentBit.
+var _ [sentBit - wireio.NumCommands - 1]struct{}
 
-// received counts a message Next returned; own must be held.
+// countRecv counts a message Next returned; own must be held.
 func (p *Peer) countRecv(msg wire.Message) {
 	cmd := wireio.CommandIndex(msg.Command())
 	p.count(cmd, p.t.LastSize(), false)
@@ -124,14 +126,18 @@ func (p *Peer) perMsg(s *Snapshot) {
 		return
 	}
 	s.MinFeeFilter = t.feeFilter.Load()
-	s.BytesSentPerMsg = make(map[string]uint64, len(t.counts))
-	s.BytesRecvPerMsg = make(map[string]uint64, len(t.counts))
-	for i := range t.counts {
-		c := &t.counts[i]
-		m := s.BytesRecvPerMsg
-		if c.key&sentBit != 0 {
-			m = s.BytesSentPerMsg
+	s.BytesSentPerMsg = make(map[string]uint64)
+	s.BytesRecvPerMsg = make(map[string]uint64)
+	for ; t != nil; t = t.next.Load() {
+		n := int(t.n.Load())
+		for i := range n {
+			v := t.e[i].Load()
+			key := v >> keyShift
+			m := s.BytesRecvPerMsg
+			if key&sentBit != 0 {
+				m = s.BytesSentPerMsg
+			}
+			m[wireio.CommandAt(int(key&^sentBit))] += v & countMask
 		}
-		m[wireio.CommandAt(int(c.key&^sentBit))] += c.n.Load()
 	}
 }
