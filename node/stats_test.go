@@ -80,7 +80,14 @@ func TestPerMessageCounters(t *testing.T) {
 			return false
 		}
 		info = ps[0]
-		return info.BytesRecvPerMsg["ping"] == (pings+1)*32 && info.BytesSentPerMsg["pong"] == (pings+1)*32
+		var sent uint64
+		for _, n := range info.BytesSentPerMsg {
+			sent += n
+		}
+		// A message is counted when queued, and bytessent once written:
+		// wait for the last pong's write to be published.
+		return info.BytesRecvPerMsg["ping"] == (pings+1)*32 && info.BytesSentPerMsg["pong"] == (pings+1)*32 &&
+			sent == info.BytesSent
 	})
 	pingSize := wireSize(t, wire.NewMsgPing(1))
 	if pingSize != 32 {
