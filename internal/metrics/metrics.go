@@ -137,7 +137,49 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstHistogram(d, s.Count, s.Sum, s.Buckets)
 	}
 
-	// Peers: one pass over the table.
+	st := c.n.Stats()
+	counter(c.hsDone, st.HandshakesDone.Load())
+	for i, r := range node.ReasonLabels {
+		counter(c.hsFailed, st.HandshakeFailed.Load(i), r)
+		counter(c.disconnects, st.Disconnects.Load(i), r)
+	}
+	counter(c.discouraged, st.Discouraged.Load())
+	counter(c.bans, st.Bans.Load())
+	gauge(c.banned, float64(len(c.n.Bans())))
+
+	ps := st.Peer
+	for i := 0; i <= wireio.NumCommands; i++ {
+		cmd := wireio.CommandAt(i)
+		if i == wireio.NumCommands {
+			cmd = "other"
+		}
+		counter(c.bytesSent, ps.BytesSent.Load(i), cmd)
+		counter(c.bytesRecv, ps.BytesRecv.Load(i), cmd)
+		counter(c.msgsSent, ps.MsgsSent.Load(i), cmd)
+		counter(c.msgsRecv, ps.MsgsRecv.Load(i), cmd)
+	}
+	nt := c.n.NetTotals()
+	counter(c.netSent, nt.BytesSent)
+	counter(c.netRecv, nt.BytesRecv)
+	histogram(c.pingRTT, ps.PingRTT)
+
+	if pool := c.n.Config().Mempool; pool != nil {
+		info := pool.Info()
+		gauge(c.poolTxs, float64(info.Count))
+		gauge(c.poolBytes, float64(info.Bytes))
+		histogram(c.poolSync, pool.SyncLatency())
+	}
+
+	counter(c.announced, st.Announced.Load())
+	counter(c.served, st.Served.Load())
+	histogram(c.firstFetch, st.FirstFetch)
+	histogram(c.firstEcho, st.FirstEcho)
+	for o := privbcast.OutcomeReceipt; o <= privbcast.OutcomeRejected; o++ {
+		counter(c.privAttempts, st.PrivAttempts.Load(int(o)), o.String())
+	}
+	// Peers last, in one pass over the table: a peer leaves the table
+	// before its disconnect is counted, so a scrape that counted it
+	// does not list it.
 	byState := make([]int, len(c.states))
 	var other map[string]int // a state path the Specs do not list (none expected)
 	var in, out int
@@ -185,46 +227,5 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	for i, k := range byConn {
 		gauge(c.byConn, float64(k), node.ConnType(i).String())
-	}
-
-	st := c.n.Stats()
-	counter(c.hsDone, st.HandshakesDone.Load())
-	for i, r := range node.ReasonLabels {
-		counter(c.hsFailed, st.HandshakeFailed.Load(i), r)
-		counter(c.disconnects, st.Disconnects.Load(i), r)
-	}
-	counter(c.discouraged, st.Discouraged.Load())
-	counter(c.bans, st.Bans.Load())
-	gauge(c.banned, float64(len(c.n.Bans())))
-
-	ps := st.Peer
-	for i := 0; i <= wireio.NumCommands; i++ {
-		cmd := wireio.CommandAt(i)
-		if i == wireio.NumCommands {
-			cmd = "other"
-		}
-		counter(c.bytesSent, ps.BytesSent.Load(i), cmd)
-		counter(c.bytesRecv, ps.BytesRecv.Load(i), cmd)
-		counter(c.msgsSent, ps.MsgsSent.Load(i), cmd)
-		counter(c.msgsRecv, ps.MsgsRecv.Load(i), cmd)
-	}
-	nt := c.n.NetTotals()
-	counter(c.netSent, nt.BytesSent)
-	counter(c.netRecv, nt.BytesRecv)
-	histogram(c.pingRTT, ps.PingRTT)
-
-	if pool := c.n.Config().Mempool; pool != nil {
-		info := pool.Info()
-		gauge(c.poolTxs, float64(info.Count))
-		gauge(c.poolBytes, float64(info.Bytes))
-		histogram(c.poolSync, pool.SyncLatency())
-	}
-
-	counter(c.announced, st.Announced.Load())
-	counter(c.served, st.Served.Load())
-	histogram(c.firstFetch, st.FirstFetch)
-	histogram(c.firstEcho, st.FirstEcho)
-	for o := privbcast.OutcomeReceipt; o <= privbcast.OutcomeRejected; o++ {
-		counter(c.privAttempts, st.PrivAttempts.Load(int(o)), o.String())
 	}
 }

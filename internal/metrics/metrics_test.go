@@ -202,10 +202,13 @@ func TestEndpoint(t *testing.T) {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		fams = scrape(t, url)
-		if v, _ := value(fams, "peerd_peers"); v == 2 {
-			if v, _ := value(fams, "peerd_messages_received_total", "command", "ping"); v == pings {
-				break
-			}
+		v, _ := value(fams, "peerd_peers")
+		p, _ := value(fams, "peerd_messages_received_total", "command", "ping")
+		// The second peer's machine starts (handshake/init) and
+		// waits for its version.
+		w, _ := value(fams, "peerd_peers_by_state", "state", "handshake/awaitVersion")
+		if v == 2 && p == pings && w == 1 {
+			break
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("peers or pings not counted: %v %v", fams["peerd_peers"], fams["peerd_messages_received_total"])
