@@ -206,7 +206,10 @@ type Node struct {
 	priv *privState // private broadcast (private.go); nil when off
 
 	reports        reportBuf
-	recent         recentRing    // the peers' latest transitions (transitions.go)
+	recent         recentRing // the peers' latest transitions (transitions.go)
+	stats          *Stats     // event counters (stats.go)
+	endedSent      uint64     // bytes of the peers that ended; guarded by mu
+	endedRecv      uint64
 	relayDropped   atomic.Uint64 // relay batches a full peer queue refused
 	reportsDropped atomic.Uint64 // reports the full recorder queue refused
 	started        time.Time
@@ -338,6 +341,12 @@ func New(cfg Config) (*Node, error) {
 		// One announcement schedule for the inbound peers of each
 		// network, as Core's (trickle.go).
 		n.cfg.Peer.Machine.InboundTrickle = newInboundTrickle(rand.Uint64)
+	}
+	n.stats = newStats()
+	if n.cfg.Peer.Stats == nil {
+		n.cfg.Peer.Stats = n.stats.Peer
+	} else {
+		n.stats.Peer = n.cfg.Peer.Stats
 	}
 	n.cfg.Peer.OnReady = n.peerReady
 	if f := n.cfg.Peer.OnTransition; f != nil {

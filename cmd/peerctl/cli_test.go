@@ -84,6 +84,9 @@ func (f *fakeNode) Peers() []node.PeerInfo {
 	return f.peers
 }
 func (f *fakeNode) ConnectionCount() int { return 2 }
+func (f *fakeNode) NetTotals() node.NetTotals {
+	return node.NetTotals{BytesRecv: 10, BytesSent: 20, At: time.UnixMilli(1700000000000)}
+}
 func (f *fakeNode) NetworkInfo() node.NetworkInfo {
 	f.mu.Lock()
 	defer f.mu.Unlock()

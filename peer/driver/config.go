@@ -60,6 +60,9 @@ type Config struct {
 	// from the peer's goroutine (or a Relay that stepped the peer). It
 	// must not block. The node keeps the last minute's for the live page.
 	OnTransition func(*Peer, fsm.Transition)
+	// Stats, if set, is where the peers count bytes and messages per
+	// command and ping round trips (see NewStats).
+	Stats *Stats
 	// Exec runs the peer's executor jobs (transaction checks). Nil: every
 	// job answers peer.ErrExecutorBusy.
 	Exec Executor
