@@ -179,7 +179,7 @@ func testConfig() Config {
 		Listen: []string{"127.0.0.1:0"},
 		Peer: driver.Config{Machine: peer.Config{Handshake: handshake.Config{
 			UserAgent: "/peerd:test/",
-			Timeout:   5 * time.Second,
+			Timeout:   30 * time.Second, // generous: a loaded machine under -race is slow; tests of the timeout set their own
 		}}},
 		RetryMin: 50 * time.Millisecond,
 		RetryMax: 200 * time.Millisecond,
