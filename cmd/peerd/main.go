@@ -151,6 +151,9 @@ func (d daemon) run(ctx context.Context, args []string) int {
 		Expiry:   time.Duration(cfg.Relay.MempoolExpiry),
 	})
 	if err != nil {
+		if errors.Is(err, mempool.ErrLocked) {
+			err = fmt.Errorf("another peerd is running with data directory %s (its mempool is locked): stop it, or give this one its own --datadir", cfg.DataDir)
+		}
 		log.Criticalf("Cannot open the mempool: %v", err)
 		d.fail(err)
 		return exitFailure
@@ -165,6 +168,7 @@ func (d daemon) run(ctx context.Context, args []string) int {
 	ncfg.AddrBookFile = filepath.Join(netDir, "addrbook.dat")
 	n, err := node.New(ncfg)
 	if err != nil {
+		err = portInUse(err, "--listen", cfg.params.Name, "--listen=:PORT with a free port, or --nolisten")
 		log.Criticalf("Cannot start: %v", err)
 		d.fail(err)
 		return exitFailure
@@ -215,6 +219,7 @@ func (d daemon) run(ctx context.Context, args []string) int {
 			CookieDir: netDir,
 		}, admin)
 		if err != nil {
+			err = portInUse(err, "--rpclisten", cfg.params.Name, "--rpclisten=127.0.0.1:PORT with a free port (and peerctl --rpcserver=127.0.0.1:PORT), or --norpc")
 			log.Criticalf("Cannot start the RPC server: %v", err)
 			d.fail(err)
 			return exitFailure
@@ -296,8 +301,9 @@ func (d daemon) startTelnet(cfg *config, console telnet.Console, log btclog.Logg
 		Network: cfg.params.Name,
 	})
 	if err != nil {
+		err = portInUse(fmt.Errorf("debug telnet listener: %w", err), "--telnet", cfg.params.Name, "--telnet=127.0.0.1:PORT with a free port")
 		log.Criticalf("Cannot start the debug telnet listener: %v", err)
-		d.fail(fmt.Errorf("debug telnet listener: %v", err))
+		d.fail(err)
 		return nil, err
 	}
 	log.Infof("Debug telnet listener on %s (telnet %s; sessions close after %v idle)",
@@ -311,6 +317,15 @@ func (d daemon) startTelnet(cfg *config, console telnet.Console, log btclog.Logg
 		d.telnetStarted(srv.Addr())
 	}
 	return srv, nil
+}
+
+// portInUse names the option and the cure when err is a listen address
+// already in use; other errors are returned as they are.
+func portInUse(err error, option, network, fix string) error {
+	if !errors.Is(err, syscall.EADDRINUSE) {
+		return err
+	}
+	return fmt.Errorf("%s: %w: another program (another peerd, or a bitcoind or btcd on %s?) has that port; use %s", option, err, network, fix)
 }
 
 // isLoopback reports whether a is a loopback address (not a wildcard).

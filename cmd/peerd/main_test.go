@@ -262,20 +262,46 @@ func TestRunNoLogFile(t *testing.T) {
 	}
 }
 
-// TestRunBindFailure: a port in use is reported as one line, exit code 1.
+// TestRunBindFailure: a port in use is reported as one line, exit code 1,
+// naming the option that chose the port and how to choose another.
 func TestRunBindFailure(t *testing.T) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	var stdout, stderr bytes.Buffer
-	d := daemon{stdout: &stdout, stderr: &stderr, appDir: t.TempDir()}
-	code := d.run(context.Background(), []string{"--regtest", "--nologfile", "--datadir=" + t.TempDir(), "--listen=" + l.Addr().String()})
+	taken := l.Addr().String()
+	for _, c := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"--listen=" + taken}, []string{"--listen: ", taken, "address already in use", "use --listen=:PORT with a free port, or --nolisten"}},
+		{[]string{"--nolisten", "--rpclisten=" + taken}, []string{"--rpclisten: ", taken, "use --rpclisten=127.0.0.1:PORT", "--norpc"}},
+		{[]string{"--nolisten", "--norpc", "--telnet=" + taken}, []string{"--telnet: debug telnet listener: ", taken, "use --telnet=127.0.0.1:PORT"}},
+	} {
+		var stdout, stderr bytes.Buffer
+		d := daemon{stdout: &stdout, stderr: &stderr, appDir: t.TempDir()}
+		code := d.run(context.Background(), append([]string{"--regtest", "--nologfile", "--datadir=" + t.TempDir()}, c.args...))
+		if code != exitFailure {
+			t.Errorf("%v: exit code %d, want %d", c.args, code, exitFailure)
+		}
+		checkOneLine(t, stderr.String(), append(c.want, "another peerd, or a bitcoind or btcd on regtest?")...)
+	}
+}
+
+// TestRunSameDataDir: a second peerd on a data directory in use says so,
+// and what to do, in one line.
+func TestRunSameDataDir(t *testing.T) {
+	dataDir := t.TempDir()
+	_, _, _, stop := startPeerd(t, "--regtest", "--listen=127.0.0.1:0", "--norpc", "--datadir="+dataDir, "--nodnsseed", "--nologfile")
+	defer stop()
+	// The second one is a process of its own, as it would be (the
+	// packages' loggers are the process's).
+	code, _, stderr := runPeerd(t, "--regtest", "--nologfile", "--nolisten", "--norpc", "--datadir="+dataDir)
 	if code != exitFailure {
 		t.Errorf("exit code %d, want %d", code, exitFailure)
 	}
-	checkOneLine(t, stderr.String(), l.Addr().String())
+	checkOneLine(t, stderr, "another peerd is running with data directory "+dataDir, "--datadir")
 }
 
 func TestRunConfigError(t *testing.T) {
