@@ -36,7 +36,7 @@ import (
 	"io"
 	"os"
 
-	"github.com/btcsuite/btcd/btcutil/v2"
+	"github.com/peerd/peerd/internal/appdir"
 )
 
 func main() {
@@ -49,7 +49,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		stdin:  os.Stdin,
 		stdout: stdout,
 		stderr: stderr,
-		appDir: btcutil.AppDataDir("peerd", false),
+		appDir: appdir.Dir(),
 	}
 	return c.run(args)
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/btcsuite/btcd/chaincfg/v2"
 	flags "github.com/jessevdk/go-flags"
 
+	"github.com/peerd/peerd/internal/appdir"
 	"github.com/peerd/peerd/internal/netflags"
 	"github.com/peerd/peerd/node"
 )
@@ -552,7 +553,7 @@ func isLoopbackHost(host string) bool {
 
 // expandPath expands a leading "~" and environment variables ($VAR or
 // ${VAR}) in path and cleans it. "~" is the home directory that the
-// default paths are in (see btcutil.AppDataDir); "~user" is another user's.
+// default paths are in (see package appdir); "~user" is another user's.
 func expandPath(path string) string {
 	rest, ok := strings.CutPrefix(path, "~")
 	if !ok {
@@ -570,7 +571,7 @@ func expandPath(path string) string {
 }
 
 // homeDir returns the named user's home directory, or the current user's
-// for "", as btcutil.AppDataDir finds it; "" when unknown.
+// for "", as package appdir finds it ($HOME first); "" when unknown.
 func homeDir(name string) string {
 	if name != "" {
 		if u, err := user.Lookup(name); err == nil {
@@ -578,8 +579,5 @@ func homeDir(name string) string {
 		}
 		return ""
 	}
-	if u, err := user.Current(); err == nil && u.HomeDir != "" {
-		return u.HomeDir
-	}
-	return os.Getenv("HOME")
+	return appdir.Home()
 }

@@ -24,11 +24,11 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/btcsuite/btcd/btcutil/v2"
 	"github.com/btcsuite/btcd/wire/v2"
 	"github.com/btcsuite/btclog"
 
 	"github.com/peerd/peerd/handshake"
+	"github.com/peerd/peerd/internal/appdir"
 	"github.com/peerd/peerd/internal/rpcserver"
 	"github.com/peerd/peerd/internal/telnet"
 	"github.com/peerd/peerd/mempool"
@@ -57,7 +57,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		<-ctx.Done()
 		stop() // from now on, a second signal ends the process at once
 	}()
-	d := daemon{stdout: stdout, stderr: stderr, appDir: btcutil.AppDataDir(appName, false)}
+	d := daemon{stdout: stdout, stderr: stderr, appDir: appdir.Dir()}
 	return d.run(ctx, args)
 }
 
