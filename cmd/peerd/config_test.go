@@ -71,7 +71,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 		WriteTimeout: positiveDuration(2 * time.Minute),
 	})
 	check("Debug", cfg.Debug, debugOptions{TelnetIdle: positiveDuration(10 * time.Minute)})
-	check("Log", cfg.Log, logOptions{DebugLevel: "info"})
+	check("Log", cfg.Log, logOptions{DebugLevel: "info", MaxLogFileSize: 10, MaxLogFiles: 3})
 	check("warnings", cfg.warnings, []string(nil))
 
 	// peerd's defaults are the packages' own.

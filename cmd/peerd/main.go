@@ -45,6 +45,7 @@ const (
 )
 
 func main() {
+	restrictUmask()
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
@@ -102,11 +103,12 @@ func (d daemon) run(ctx context.Context, args []string) int {
 	logOut, logFile := d.stdout, "none (--nologfile)"
 	if !cfg.Log.NoLogFile {
 		logFile = filepath.Join(netDir, logFilename)
-		f, err := os.OpenFile(logFile, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+		f, err := openLogFile(logFile, int64(cfg.Log.MaxLogFileSize)*1000, int(cfg.Log.MaxLogFiles))
 		if err != nil {
 			d.fail(fmt.Errorf("cannot open the log file: %v", err))
 			return exitFailure
 		}
+		// After the loggers are disabled (deferred below, so run first).
 		defer f.Close()
 		logOut = teeWriter{d.stdout, f}
 	}

@@ -2,13 +2,17 @@ package main
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -324,4 +328,68 @@ func TestRunDataDirFailure(t *testing.T) {
 		t.Errorf("exit code %d, want %d", code, exitFailure)
 	}
 	checkOneLine(t, stderr.String(), "cannot create the data directory")
+}
+
+// TestLogFileRotates: past its size, the log file is gzipped to
+// peerd.log.N.gz and a new one starts; the newest rotated files are kept.
+func TestLogFileRotates(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "peerd.log")
+	f, err := openLogFile(path, 1, 2) // 1,000 bytes, 2 rotated files
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := strings.Repeat("x", 99) + "\n"
+	for i := range 55 { // 5,500 bytes: 5 rotations
+		if _, err := fmt.Fprintf(f, "%02d%s", i, line[2:]); err != nil {
+			t.Fatal(err)
+		}
+		if i%10 == 9 {
+			// A rotation: the rotator removes only compressed files,
+			// and compresses in the background; a real log takes
+			// minutes to fill, not microseconds.
+			n := i/10 + 1
+			deadline := time.Now().Add(guard)
+			for {
+				_, errGz := os.Stat(fmt.Sprintf("%s.%d.gz", path, n))
+				_, errRaw := os.Stat(fmt.Sprintf("%s.%d", path, n))
+				if errGz == nil && errRaw != nil {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("rotation %d never compressed", n)
+				}
+				time.Sleep(time.Millisecond)
+			}
+		}
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	names, _ := filepath.Glob(filepath.Join(dir, "peerd.log*"))
+	for i := range names {
+		names[i] = filepath.Base(names[i])
+	}
+	want := []string{"peerd.log", "peerd.log.4.gz", "peerd.log.5.gz"}
+	if !slices.Equal(names, want) {
+		t.Fatalf("files %v, want %v", names, want)
+	}
+	// The newest rotated file holds the lines before the current file's.
+	zf, err := os.Open(filepath.Join(dir, "peerd.log.5.gz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer zf.Close()
+	zr, err := gzip.NewReader(zf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := io.ReadAll(zr)
+	if err != nil || !strings.HasPrefix(string(data), "40xxx") || !strings.HasSuffix(string(data), "49"+line[2:]) {
+		t.Fatalf("peerd.log.5.gz: %v %q", err, data)
+	}
+	cur, _ := os.ReadFile(path)
+	if !strings.HasPrefix(string(cur), "50xxx") || len(cur) != 500 {
+		t.Fatalf("peerd.log: %q", cur)
+	}
 }
