@@ -19,7 +19,8 @@ func TestRealTelnetClient(t *testing.T) {
 	telnet, err1 := exec.LookPath("telnet")
 	tmux, err2 := exec.LookPath("tmux")
 	if err1 != nil || err2 != nil {
-		msg := "the real client test needs telnet and tmux (apt-get install telnet tmux)"
+		msg := "the real client test needs telnet and tmux: apt-get install telnet tmux " +
+			"(go test caches this skip: run it again with -count=1, as README's command does)"
 		if os.Getenv("CI") != "" {
 			t.Fatalf("%s: %v %v", msg, err1, err2)
 		}
