@@ -80,10 +80,10 @@ check_alive() {
 }
 
 # wait_for SECONDS WHAT COMPONENT COMMAND...: runs COMMAND every 0.1 s
-# until it succeeds; dies (blaming COMPONENT) after SECONDS, or as soon as
-# a component exits.
+# until it succeeds; dies (blaming COMPONENT) after SECONDS (DEMO_WAIT, if
+# set, instead), or as soon as a component exits.
 wait_for() {
-	local seconds=$1 what=$2 component=$3
+	local seconds=${DEMO_WAIT:-$1} what=$2 component=$3
 	shift 3
 	local deadline=$((SECONDS + seconds))
 	until "$@" >/dev/null 2>&1; do
