@@ -178,13 +178,8 @@ func (d daemon) run(ctx context.Context, args []string) int {
 	// The node sets NODE_P2P_V2 as BIP 324 is on or off.
 	log.Infof("User agent %s, advertising services %s, requiring %s from outbound peers",
 		cfg.userAgent, serviceFlags(n.Config().Peer.Machine.Handshake.Services), cfg.Protocol.RequiredServices)
-	if addrs := n.ListenAddrs(); len(addrs) > 0 {
-		s := make([]string, len(addrs))
-		for i, a := range addrs {
-			s[i] = a.String()
-		}
-		log.Infof("Listening on %s", strings.Join(s, ", "))
-	} else {
+	// The node says "Listening on ..." for each listener as it starts.
+	if len(n.ListenAddrs()) == 0 {
 		log.Info("Not listening for inbound peers (--nolisten)")
 	}
 	log.Info(outboundSummary(cfg))
