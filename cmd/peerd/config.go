@@ -133,11 +133,11 @@ type debugOptions struct {
 }
 
 type logOptions struct {
-	DebugLevel debugLevel `short:"d" long:"debuglevel" default:"info" description:"Logging level: one of trace, debug, info, warn, error, critical, off for all subsystems, or SUBSYSTEM=level pairs separated by commas (subsystems: NODE, PEER, PRDD, RPCS, TLNT); a bare level in the list sets every subsystem, e.g. warn,PEER=debug"`
+	DebugLevel     debugLevel     `short:"d" long:"debuglevel" default:"info" description:"Logging level: one of trace, debug, info, warn, error, critical, off for all subsystems, or SUBSYSTEM=level pairs separated by commas (subsystems: NODE, PEER, PRDD, RPCS, TLNT); a bare level in the list sets every subsystem, e.g. warn,PEER=debug"`
 	NoLogFile      bool           `long:"nologfile" description:"Log to stdout only, not also to <datadir>/<network>/peerd.log"`
 	MaxLogFileSize positiveInt    `long:"maxlogfilesize" default:"10" description:"Rotate the log file when it reaches this many megabytes: peerd.log becomes peerd.log.N.gz (gzipped) and a new peerd.log starts"`
 	MaxLogFiles    nonNegativeInt `long:"maxlogfiles" default:"3" description:"Keep this many rotated log files (peerd.log.N.gz), the oldest removed first (0: keep them all)"`
-	Profile    string     `long:"profile" description:"Serve Go's pprof profiles over HTTP on this loopback address, e.g. 127.0.0.1:6060 (off when empty; only loopback addresses are accepted)"`
+	Profile        string         `long:"profile" description:"Serve Go's pprof profiles over HTTP on this loopback address, e.g. 127.0.0.1:6060 (off when empty; only loopback addresses are accepted)"`
 }
 
 // netDir is where the node's files go: <datadir>/<network name>.
