@@ -1,6 +1,9 @@
 package mempool
 
-import "fmt"
+import (
+	"fmt"
+	"time"
+)
 
 // Group commit: Add, Remove and Expire queue their records in the open
 // batch under mu and then wait in commit. Whoever takes sem first writes
@@ -143,9 +146,11 @@ func (p *Pool) writeLocked(b *batch) error {
 	if syncHook != nil {
 		syncHook(p, false)
 	}
+	start := time.Now()
 	if err := p.f.Sync(); err != nil {
 		return fmt.Errorf("mempool: sync log: %w", err)
 	}
+	p.syncLat.Observe(time.Since(start))
 	if syncHook != nil {
 		syncHook(p, true)
 	}

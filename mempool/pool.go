@@ -16,6 +16,8 @@ import (
 
 	"github.com/btcsuite/btcd/chainhash/v2"
 	"github.com/btcsuite/btcd/wire/v2"
+
+	"github.com/peerd/peerd/internal/stats"
 )
 
 // Defaults of Config.
@@ -134,9 +136,10 @@ func (s LoadStats) String() string {
 // (other than Config.Now), so lookups and propagation records never wait
 // for a write or an fsync; only Add, Remove, Expire and Close do.
 type Pool struct {
-	cfg    Config
-	notify chan struct{}
-	stats  LoadStats // set by Open, read-only after
+	cfg     Config
+	notify  chan struct{}
+	stats   LoadStats        // set by Open, read-only after
+	syncLat *stats.Histogram // the log's fsync latency (commit.go)
 
 	// sem (capacity 1) is held by whoever writes the log: the flush of a
 	// batch, a compaction, Close. A channel, not a mutex, so that a waiter
@@ -204,6 +207,7 @@ func Open(cfg Config) (*Pool, error) {
 		return nil, err
 	}
 	p := &Pool{
+		syncLat: stats.NewHistogram(SyncBuckets...),
 		cfg:     cfg,
 		notify:  make(chan struct{}, 1),
 		sem:     make(chan struct{}, 1),
@@ -634,6 +638,14 @@ func (p *Pool) wake() {
 // was accepted before. The channel is never closed.
 func (p *Pool) Notify() <-chan struct{} { return p.notify }
 
+// SyncLatency is the histogram of the log's fsyncs: how long each append's
+// fsync took, the wait before a transaction is accepted.
+func (p *Pool) SyncLatency() *stats.Histogram { return p.syncLat }
+
+// SyncBuckets are the fsync histogram's upper bounds: 50 µs to about 3.3 s,
+// doubling.
+var SyncBuckets = stats.ExpBuckets(50*time.Microsecond, 2, 17)
+
 // Info returns the pool's size and limits. Entries being written are not
 // counted (they count against the limits). Never waits for disk I/O.
 func (p *Pool) Info() Info {
@@ -661,6 +673,20 @@ func (p *Pool) RecordFetch(txid chainhash.Hash, peer PeerRef, at time.Time) bool
 // fetched it from us, is not recorded. See RecordInv.
 func (p *Pool) RecordSeen(txid chainhash.Hash, peer PeerRef, at time.Time) bool {
 	return p.record(txid, kindSeen, peer, at)
+}
+
+// PropagationCounts returns when txid was accepted and how many peers its
+// lists hold (announced to, fetched by, seen from), without copying them;
+// ok is false for an unknown txid.
+func (p *Pool) PropagationCounts(txid chainhash.Hash) (added time.Time, inv, fetched, seen int, ok bool) {
+	e, ok := p.lookupAny(txid)
+	if !ok {
+		return time.Time{}, 0, 0, 0, false
+	}
+	e.prop.mu.Lock()
+	inv, fetched, seen = len(e.prop.lists[kindInv]), len(e.prop.lists[kindFetch]), len(e.prop.lists[kindSeen])
+	e.prop.mu.Unlock()
+	return e.Added, inv, fetched, seen, true
 }
 
 // SetInvHint tells the pool how many peers the relay announces to, so

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 
@@ -157,6 +158,13 @@ type PeerInfo struct {
 
 	ConnectedAt, LastSend, LastRecv time.Time
 	BytesSent, BytesRecv            uint64
+	// Bytes per command, header included (a command peerd does not know
+	// counts as "*other*"); nil before the first message.
+	BytesSentPerMsg, BytesRecvPerMsg map[string]uint64
+	// MinFeeFilter is the peer's last feefilter (BIP 133), satoshis per
+	// 1000 virtual bytes; 0 if it sent none. peerd has no fees to
+	// compare it with and only reports it.
+	MinFeeFilter int64
 
 	ProtocolVersion uint32
 	Services        wire.ServiceFlag
@@ -198,6 +206,10 @@ type NetworkInfo struct {
 	Connections     int
 	Inbound         int // of Connections
 	Networks        []Network
+	// LocalAddrs are the addresses we advertise as ours (--externalip,
+	// else the routable listeners); Manual when from --externalip.
+	LocalAddrs []netip.AddrPort
+	Manual     bool
 
 	RelayFeeRate, IncrementalFeeRate int64
 }
@@ -223,6 +235,7 @@ func peerInfo(s driver.Snapshot) PeerInfo {
 		ID: s.ID, Addr: s.Addr, LocalAddr: s.LocalAddr, Inbound: s.Inbound, Transport: s.Transport, SessionID: s.SessionID,
 		ConnectedAt: s.ConnectedAt, LastSend: s.LastSend, LastRecv: s.LastRecv,
 		BytesSent: s.BytesSent, BytesRecv: s.BytesRecv,
+		BytesSentPerMsg: s.BytesSentPerMsg, BytesRecvPerMsg: s.BytesRecvPerMsg, MinFeeFilter: s.MinFeeFilter,
 		ProtocolVersion: s.ProtocolVersion, Services: s.Services, UserAgent: s.UserAgent,
 		StartHeight: s.StartHeight, Relay: s.Relay, WTxIDRelay: s.WTxIDRelay,
 		LastPing: s.LastPing, MinPing: s.MinPing, PingWait: s.PingWait,
@@ -505,6 +518,10 @@ const (
 
 var connTypeNames = [...]string{"outbound-full-relay", "inbound", "manual", "feeler", "private-broadcast", "addr-fetch"}
 
+// NumConnTypes is how many connection types there are: ConnType(0) to
+// ConnType(NumConnTypes-1).
+const NumConnTypes = len(connTypeNames)
+
 // String is Core's name for the type.
 func (c ConnType) String() string {
 	if int(c) < len(connTypeNames) {
@@ -540,6 +557,10 @@ func connType(inbound bool, kind connmgr.Kind, known bool) ConnType {
 // ConnectionCount is the number of connected peers.
 func (a *Admin) ConnectionCount() int { return a.n.PeerCount() }
 
+// NetTotals returns the bytes received and sent on every connection since
+// the node started (Core's getnettotals).
+func (a *Admin) NetTotals() NetTotals { return a.n.NetTotals() }
+
 // NetworkInfo describes the node's networking.
 func (a *Admin) NetworkInfo() NetworkInfo {
 	hc := &a.n.cfg.Peer.Machine.Handshake
@@ -554,6 +575,7 @@ func (a *Admin) NetworkInfo() NetworkInfo {
 		Version: a.version, UserAgent: hc.UserAgent, ProtocolVersion: handshake.ProtocolVersion,
 		Services: hc.Services, Relay: !hc.DisableRelay, Active: true,
 		Connections: len(snaps), Inbound: in, Networks: a.n.networks(),
+		LocalAddrs: slices.Clone(a.n.local), Manual: len(a.n.cfg.ExternalIPs) > 0,
 	}
 }
 

@@ -42,6 +42,9 @@ func ParseSubnet(s string) (netip.Prefix, error) {
 // concurrent use.
 func (n *Node) Ban(subnet netip.Prefix, until time.Time) error {
 	_, err := n.step(connmgr.Event{Kind: connmgr.EvCmd, Cmd: connmgr.CmdBan, Subnet: subnet, Until: until})
+	if err == nil {
+		n.stats.Bans.Add(1)
+	}
 	return err
 }
 

@@ -415,11 +415,24 @@ func (n *Node) peerEnded(p *driver.Peer, reason peer.Reason) {
 		log.Debugf("%v ended: %s", p, reason)
 	}
 	n.privPeerEnded(p.ID(), reason)
+	sent, recv := p.Bytes()
 	n.mu.Lock()
+	n.endedSent += sent
+	n.endedRecv += recv
 	delete(n.peers, p.ID())
 	acts := n.stepLocked(connmgr.Event{Kind: connmgr.EvClosed, ID: p.ID(), Reason: string(reason),
 		Misbehaved: misbehaved(reason), V2Refused: reason == peer.ReasonV2Refused})
 	n.mu.Unlock()
+	// Counted once the peer is out of the table: a scrape that sees the
+	// disconnect does not see the peer.
+	why := ReasonLabel(reason)
+	if !p.WasReady() {
+		n.stats.HandshakeFailed.Inc(why)
+	}
+	if misbehaved(reason) {
+		n.stats.Discouraged.Add(1)
+	}
+	n.stats.Disconnects.Inc(why)
 	n.carry(acts)
 }
 

@@ -43,6 +43,10 @@ func TestAdvertiseLocal(t *testing.T) {
 	if got := fmt.Sprint(c.LocalAddrs()); got != fmt.Sprint(want) {
 		t.Fatalf("LocalAddrs = %v, want %v", got, want)
 	}
+	// getnetworkinfo's localaddresses says the same, as manual ones.
+	if ni := NewAdmin(c.Node, 1, func() {}).NetworkInfo(); fmt.Sprint(ni.LocalAddrs) != fmt.Sprint(want) || !ni.Manual {
+		t.Fatalf("NetworkInfo local addresses %v (manual %v), want %v", ni.LocalAddrs, ni.Manual, want)
+	}
 	waitFor(t, "b to book one of c's external addresses", func() bool {
 		return bookHas(b.Node, want[0]) || bookHas(b.Node, want[1])
 	})

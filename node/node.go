@@ -30,6 +30,7 @@ import (
 	"github.com/btcsuite/btcd/chainhash/v2"
 	"github.com/btcsuite/btcd/wire/v2"
 
+	"github.com/peerd/peerd/internal/fsm"
 	"github.com/peerd/peerd/internal/proxydial"
 	"github.com/peerd/peerd/mempool"
 	"github.com/peerd/peerd/node/addrbook"
@@ -205,6 +206,10 @@ type Node struct {
 	priv *privState // private broadcast (private.go); nil when off
 
 	reports        reportBuf
+	recent         recentRing // the peers' latest transitions (transitions.go)
+	stats          *Stats     // event counters (stats.go)
+	endedSent      uint64     // bytes of the peers that ended; guarded by mu
+	endedRecv      uint64
 	relayDropped   atomic.Uint64 // relay batches a full peer queue refused
 	reportsDropped atomic.Uint64 // reports the full recorder queue refused
 	started        time.Time
@@ -337,7 +342,18 @@ func New(cfg Config) (*Node, error) {
 		// network, as Core's (trickle.go).
 		n.cfg.Peer.Machine.InboundTrickle = newInboundTrickle(rand.Uint64)
 	}
+	n.stats = newStats()
+	if n.cfg.Peer.Stats == nil {
+		n.cfg.Peer.Stats = n.stats.Peer
+	} else {
+		n.stats.Peer = n.cfg.Peer.Stats
+	}
 	n.cfg.Peer.OnReady = n.peerReady
+	if f := n.cfg.Peer.OnTransition; f != nil {
+		n.cfg.Peer.OnTransition = func(p *driver.Peer, t fsm.Transition) { n.peerTransitioned(p, t); f(p, t) }
+	} else {
+		n.cfg.Peer.OnTransition = n.peerTransitioned
+	}
 	n.cfg.Peer.OnAddrs = n.peerAddrs
 	n.cfg.Peer.OnGetAddr = n.peerGetAddr
 	if cfg.Mempool != nil {

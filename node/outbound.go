@@ -4,6 +4,8 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/btcsuite/btcd/wire/v2"
+
 	"github.com/peerd/peerd/node/addrbook"
 	"github.com/peerd/peerd/node/connmgr"
 	"github.com/peerd/peerd/peer"
@@ -37,7 +39,8 @@ func (s *bookSource) Select(now time.Time, newOnly bool) (connmgr.Candidate, boo
 		return connmgr.Candidate{}, false
 	}
 	if e.Addr.Network() == addrbook.NetTorV3 {
-		return connmgr.Candidate{Target: e.Addr.String(), Group: g.String()}, true
+		return connmgr.Candidate{Target: e.Addr.String(), Group: g.String(),
+			V2: e.Services&wire.SFNodeP2PV2 != 0}, true
 	}
 	ap, ok := e.Addr.AddrPort()
 	if !ok || s.n.isLocal(ap) {
@@ -46,7 +49,8 @@ func (s *bookSource) Select(now time.Time, newOnly bool) (connmgr.Candidate, boo
 		// makes the manager draw again.
 		return connmgr.Candidate{}, true
 	}
-	return connmgr.Candidate{Target: ap.String(), IP: ap.Addr(), Group: g.String()}, true
+	return connmgr.Candidate{Target: ap.String(), IP: ap.Addr(), Group: g.String(),
+		V2: e.Services&wire.SFNodeP2PV2 != 0}, true
 }
 
 // isLocal reports whether ap is one of the addresses we advertise as ours

@@ -320,6 +320,7 @@ func (n *Node) privEnded(at *privAttempt, outcome privbcast.Outcome, how string)
 	n.cfg.Mempool.RecordAttempt(at.txid, at.id, func(r *mempool.Attempt) {
 		r.Ended, r.Outcome = time.Now(), how
 	})
+	n.stats.PrivAttempts.Inc(int(outcome))
 	log.Debugf("Private broadcast of %v: attempt %d to %s ended: %s", at.txid, at.id, at.target, how)
 	ps := n.priv
 	ps.pmu.Lock()

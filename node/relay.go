@@ -248,6 +248,7 @@ func (n *Node) reannounceDelay() time.Duration {
 // the connection manager learns it, and the peer is offered every transaction in the mempool (it never blocks: the
 // peer's own queue takes the batch or refuses it).
 func (n *Node) peerReady(p *driver.Peer) {
+	n.stats.HandshakesDone.Add(1)
 	if k, _ := n.ConnKind(p.ID()); k == connmgr.KindPrivate {
 		// A private broadcast takes no part in relay or gossip, and
 		// leaves the book alone.
@@ -273,6 +274,12 @@ func (n *Node) peerReady(p *driver.Peer) {
 func (n *Node) peerReport(p *driver.Peer, r peer.Report) {
 	if n.privReport(p, r) {
 		return
+	}
+	switch r.Kind {
+	case peer.ReportInv:
+		n.stats.Announced.Add(1)
+	case peer.ReportFetch:
+		n.stats.Served.Add(1)
 	}
 	if !n.reports.put(report{peer: mempool.PeerRef{ID: p.ID(), Addr: p.Addr()}, at: time.Now(), r: r}) {
 		n.reportsDropped.Add(1)
@@ -311,6 +318,7 @@ func (n *Node) record(rep report) {
 		pool.RecordInv(rep.r.TxID, rep.peer, rep.at)
 	case peer.ReportFetch:
 		if pool.RecordFetch(rep.r.TxID, rep.peer, rep.at) {
+			n.observeFirst(rep, false)
 			log.Infof("Transaction %v fetched by peer %d (%s)", rep.r.TxID, rep.peer.ID, rep.peer.Addr)
 		}
 	case peer.ReportSeenInv, peer.ReportSeenTx:
@@ -321,11 +329,29 @@ func (n *Node) record(rep report) {
 		// RecordSeen ignores a peer we sent an inv to, or that fetched
 		// from us: its announcement proves nothing.
 		if pool.RecordSeen(e.TxID, rep.peer, rep.at) {
+			n.observeFirst(report{at: rep.at, r: peer.Report{TxID: e.TxID}}, true)
 			log.Infof("Transaction %v announced back by peer %d (%s)", e.TxID, rep.peer.ID, rep.peer.Addr)
 		}
 		// Private broadcast connections ignore invs and send no tx that
 		// we would check: every seen report is an ordinary peer's.
 		n.privEcho(e)
+	}
+}
+
+// observeFirst feeds the relay histograms when rep is the first getdata
+// (echo: the first echo) of its transaction: the time since the mempool
+// accepted it. RecordFetch and RecordSeen said the peer is new to the
+// list; the list's length says whether it is the first.
+func (n *Node) observeFirst(rep report, echo bool) {
+	added, _, fetched, seen, ok := n.cfg.Mempool.PropagationCounts(rep.r.TxID)
+	if !ok {
+		return
+	}
+	switch {
+	case !echo && fetched == 1:
+		n.stats.FirstFetch.Observe(rep.at.Sub(added))
+	case echo && seen == 1:
+		n.stats.FirstEcho.Observe(rep.at.Sub(added))
 	}
 }
 

@@ -97,7 +97,8 @@ func serverAddr(s, defPort string) (string, error) {
 type cli struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
-	appDir         string // peerd's application directory: its default data directory is appDir/data/<network>
+	appDir         string           // peerd's application directory: its default data directory is appDir/data/<network>
+	now            func() time.Time // the time netinfo's ages are counted to; nil: time.Now
 }
 
 // usageError is a bad command line.
@@ -127,7 +128,8 @@ func (c *cli) run(args []string) int {
 		if errors.As(err, &fe) && fe.Type == flags.ErrHelp {
 			fmt.Fprintln(c.stdout, strings.TrimRight(fe.Message, "\n"))
 			fmt.Fprintln(c.stdout, "\n`peerctl help` lists peerd's methods; `peerctl help METHOD` tells about one.\n"+
-				"`peerctl txstatus TXID` says in a few lines how far one of peerd's transactions got.")
+				"`peerctl txstatus TXID` says in a few lines how far one of peerd's transactions got.\n"+
+				"`peerctl netinfo [0-4]` is a dashboard of peerd's peers, as bitcoin-cli -netinfo; `peerctl netinfo help` explains it.")
 			return exitOK
 		}
 		fmt.Fprintf(c.stderr, "peerctl: %v (see peerctl --help)\n", err)
@@ -203,6 +205,16 @@ func (c *cli) call(o *options, args []string) error {
 	if method == txStatusCommand && len(words) != 1 {
 		return &usageError{"usage: peerctl [OPTIONS] " + txStatusCommand + " TXID"}
 	}
+	level := 0
+	if method == netInfoCommand {
+		if level, err = parseNetInfoLevel(words); err != nil {
+			return err
+		}
+		if level < 0 {
+			_, err := io.WriteString(c.stdout, netInfoHelp)
+			return err
+		}
+	}
 	user, pass, cookiePath, err := c.credentials(o, netw)
 	if err != nil {
 		return err
@@ -210,6 +222,13 @@ func (c *cli) call(o *options, args []string) error {
 	pc := &peerd{addr: addr, user: user, pass: pass, cookiePath: cookiePath, timeout: o.Timeout}
 	if method == txStatusCommand {
 		return txStatus(c.stdout, pc, words[0])
+	}
+	if method == netInfoCommand {
+		now := time.Now
+		if c.now != nil {
+			now = c.now
+		}
+		return netInfo(c.stdout, pc, netw.name, level, now())
 	}
 	params, err := buildParams(method, words, o.Named)
 	if err != nil {

@@ -28,6 +28,8 @@ type fakeNode struct {
 	prop      mempool.Propagation       // the propagation of the mempool's one transaction
 	privateOn bool                      // the node runs with --privatebroadcast
 	private   []node.PrivateBroadcastTx // getprivatebroadcastinfo's transactions
+	peers     []node.PeerInfo           // getpeerinfo's peers
+	netInfo   *node.NetworkInfo         // getnetworkinfo's; nil: a user agent only
 }
 
 func (f *fakeNode) record(format string, args ...any) {
@@ -76,9 +78,21 @@ func (f *fakeNode) MempoolEntries() []node.MempoolEntry {
 func (f *fakeNode) MempoolInfo() node.MempoolInfo {
 	return node.MempoolInfo{Loaded: true, Count: 1}
 }
-func (f *fakeNode) Peers() []node.PeerInfo { return nil }
-func (f *fakeNode) ConnectionCount() int   { return 2 }
+func (f *fakeNode) Peers() []node.PeerInfo {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.peers
+}
+func (f *fakeNode) ConnectionCount() int { return 2 }
+func (f *fakeNode) NetTotals() node.NetTotals {
+	return node.NetTotals{BytesRecv: 10, BytesSent: 20, At: time.UnixMilli(1700000000000)}
+}
 func (f *fakeNode) NetworkInfo() node.NetworkInfo {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.netInfo != nil {
+		return *f.netInfo
+	}
 	return node.NetworkInfo{UserAgent: "/peerd:0.1.0/"}
 }
 func (f *fakeNode) AddNode(addr, command string, tr node.Transport) error {

@@ -12,7 +12,7 @@
 // parameters are sent by name. With --stdin, more parameters are read from
 // standard input, one a line: for transactions too long for a command line.
 //
-// One command is peerctl's own, not a method of peerd's:
+// Two commands are peerctl's own, not methods of peerd's:
 //
 //	peerctl [OPTIONS] txstatus TXID
 //
@@ -24,6 +24,16 @@
 // 0.9 s): accepted, other nodes relay it" for ordinary relay (and "NOT
 // shown accepted by any peer" when peers fetched it but none announced it
 // back), and a line for each peer that rejected it.
+//
+//	peerctl [OPTIONS] netinfo [LEVEL|help]
+//
+// is bitcoin-cli's -netinfo dashboard for peerd, from getpeerinfo,
+// getnetworkinfo and getnettotals: the traffic and the peer counts by
+// network and connection type, then at levels 1 to 4 a table of the peers
+// (direction, type, transport, state path, ping, last send and receive,
+// age, id; the address at 2, the version at 3, both and more at 4).
+// Levels 0 to 3 fit in 80 columns. `peerctl netinfo help` explains the
+// columns.
 //
 // Output: a string result is printed as it is, null prints nothing, other
 // results are printed as indented JSON. Exit status:

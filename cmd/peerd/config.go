@@ -123,6 +123,8 @@ type rpcOptions struct {
 	RPCUser   string       `long:"rpcuser" description:"Username for the RPC server (no ':'), with --rpcpass; without both, a random cookie is written to <datadir>/<network>/.cookie (mode 0600), as bitcoind does"`
 	RPCPass   string       `long:"rpcpass" default-mask:"-" description:"Password for the RPC server, with --rpcuser"`
 	NoRPC     bool         `long:"norpc" description:"Do not start the RPC server"`
+	Web       webAddr      `long:"web" description:"Serve the live page (state machines, peers, transaction propagation) on this address, e.g. 127.0.0.1:8334 or a bare port (host 127.0.0.1; default: off), with the RPC server's credentials: --rpcuser/--rpcpass or the cookie. Not loopback needs --rpcuser and --rpcpass"`
+	Metrics   metricsAddr  `long:"metrics" description:"Serve Prometheus metrics on http://ADDR/metrics, e.g. 127.0.0.1:9332 (a bare port number gets host 127.0.0.1, a bare host port 9332; default: off). No password: keep it on loopback"`
 }
 
 // debugOptions are the debug telnet mode's (package internal/telnet).
@@ -490,6 +492,9 @@ func (c *config) finish() error {
 		if err := c.checkRPC(); err != nil {
 			return err
 		}
+	}
+	if err := c.checkWeb(); err != nil {
+		return err
 	}
 	return c.checkProfile()
 }

@@ -726,3 +726,22 @@ func TestServeProfile(t *testing.T) {
 		t.Fatalf("GET goroutine profile: %s\n%s", resp.Status, body)
 	}
 }
+
+func TestMetricsAddr(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"9332", "127.0.0.1:9332"},
+		{"127.0.0.1:9400", "127.0.0.1:9400"},
+		{"localhost", "localhost:9332"},
+		{":9332", ":9332"},
+		{"", ""},
+	} {
+		var a metricsAddr
+		if err := a.UnmarshalFlag(c.in); err != nil || string(a) != c.want {
+			t.Errorf("--metrics=%s: %q, %v; want %q", c.in, a, err, c.want)
+		}
+	}
+	var a metricsAddr
+	if err := a.UnmarshalFlag("127.0.0.1:99999"); err == nil {
+		t.Errorf("--metrics=127.0.0.1:99999 accepted as %q", a)
+	}
+}

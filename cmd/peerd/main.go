@@ -29,6 +29,7 @@ import (
 
 	"github.com/peerd/peerd/handshake"
 	"github.com/peerd/peerd/internal/appdir"
+	"github.com/peerd/peerd/internal/metrics"
 	"github.com/peerd/peerd/internal/rpcserver"
 	"github.com/peerd/peerd/internal/telnet"
 	"github.com/peerd/peerd/mempool"
@@ -224,6 +225,28 @@ func (d daemon) run(ctx context.Context, args []string) int {
 		defer srv.Close()
 		go srv.Serve(nodeCtx)
 		log.Infof("RPC server on %s", strings.Join(addrStrings(srv.Addrs()), ", "))
+		if cfg.RPC.Web != "" {
+			ws, err := d.startWeb(cfg, admin, srv, log)
+			if err != nil {
+				return exitFailure
+			}
+			webDone := make(chan struct{})
+			go func() { ws.Serve(nodeCtx); close(webDone) }()
+			defer func() { ws.Close(); <-webDone }()
+		}
+	}
+	if cfg.RPC.Metrics != "" {
+		msrv, err := metrics.Listen(string(cfg.RPC.Metrics), n)
+		if err != nil {
+			log.Criticalf("Cannot start the metrics server (--metrics): %v", err)
+			d.fail(fmt.Errorf("metrics server: %v", err))
+			return exitFailure
+		}
+		go msrv.Serve(nodeCtx)
+		log.Infof("Metrics on http://%s/metrics", msrv.Addr())
+		if !isLoopback(msrv.Addr()) {
+			log.Warnf("SECURITY: the metrics server on %s is NOT on a loopback address and has no password", msrv.Addr())
+		}
 	}
 	if d.started != nil {
 		d.started(n)

@@ -148,6 +148,13 @@ func startPeerd(t *testing.T, args ...string) (n *node.Node, stdout, stderr *byt
 		appDir:  t.TempDir(),
 		started: func(n *node.Node) { started <- n },
 	}
+	if !slices.ContainsFunc(args, func(a string) bool {
+		return strings.HasPrefix(a, "--rpclisten") || a == "--norpc" || a == "--nowire"
+	}) {
+		// Never the network's default RPC port: a peerd the user runs
+		// (or another test binary) may hold it.
+		args = append(args, "--rpclisten=127.0.0.1:0")
+	}
 	code := make(chan int, 1)
 	go func() { code <- d.run(ctx, args) }()
 	wait := func() int {
@@ -279,7 +286,7 @@ func TestRunBindFailure(t *testing.T) {
 		args []string
 		want []string
 	}{
-		{[]string{"--listen=" + taken}, []string{"--listen: ", taken, "address already in use", "use --listen=:PORT with a free port, or --nolisten"}},
+		{[]string{"--listen=" + taken, "--rpclisten=127.0.0.1:0"}, []string{"--listen: ", taken, "address already in use", "use --listen=:PORT with a free port, or --nolisten"}},
 		{[]string{"--nolisten", "--rpclisten=" + taken}, []string{"--rpclisten: ", taken, "use --rpclisten=127.0.0.1:PORT", "--norpc"}},
 		{[]string{"--nolisten", "--norpc", "--telnet=" + taken}, []string{"--telnet: debug telnet listener: ", taken, "use --telnet=127.0.0.1:PORT"}},
 	} {

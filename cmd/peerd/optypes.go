@@ -210,6 +210,32 @@ func (a *telnetAddr) UnmarshalFlag(s string) error {
 	return nil
 }
 
+// defaultMetricsPort is --metrics's port for a bare host (the port
+// Bitcoin exporters for Prometheus commonly use).
+const defaultMetricsPort = "9332"
+
+// metricsAddr is --metrics's address: "host:port", "host" (port 9332), a
+// bare port number (host 127.0.0.1), ":port" (every interface), or empty
+// for none. It is stored normalized, as host:port.
+type metricsAddr string
+
+func (a *metricsAddr) UnmarshalFlag(s string) error {
+	var t telnetAddr
+	s = strings.TrimSpace(s)
+	if s != "" && strings.Trim(s, "0123456789") != "" {
+		na, err := node.NormalizeAddr(s, defaultMetricsPort)
+		if err != nil {
+			return err
+		}
+		s = na
+	}
+	if err := t.UnmarshalFlag(s); err != nil {
+		return err
+	}
+	*a = metricsAddr(t)
+	return nil
+}
+
 // peerAddr is a peer to connect to: "host:port", "host" or "[ipv6]:port";
 // a missing port means the network's default.
 type peerAddr string

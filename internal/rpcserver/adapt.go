@@ -131,13 +131,30 @@ func peerInfo(p node.PeerInfo) PeerInfo {
 		Version: p.ProtocolVersion, SubVer: p.UserAgent, Inbound: p.Inbound,
 		StartingHeight: p.StartHeight, Permissions: []string{},
 		AddrRelayEnabled: p.AddrRelayEnabled, AddrProcessed: p.AddrProcessed, AddrRateLimited: p.AddrRateLimited,
-		BytesSentPerMsg: map[string]uint64{}, BytesRecvPerMsg: map[string]uint64{},
+		MinFeeFilter:    Amount(p.MinFeeFilter),
+		BytesSentPerMsg: nonNil(p.BytesSentPerMsg), BytesRecvPerMsg: nonNil(p.BytesRecvPerMsg),
 		ConnectionType: ct, TransportProtocolType: cmp.Or(p.Transport, "v1"), SessionID: hex.EncodeToString(p.SessionID),
 		WTxIDRelay: p.WTxIDRelay, State: p.State,
 		Transitions: mapSlice(p.Transitions, func(t node.Transition) Transition {
 			return Transition{Time: UnixSeconds(t.At), From: t.From, To: t.To, On: t.On}
 		}),
 	}
+}
+
+// nonNil is m, or an empty map: Core writes {} for a peer that exchanged
+// nothing yet.
+func nonNil(m map[string]uint64) map[string]uint64 {
+	if m == nil {
+		return map[string]uint64{}
+	}
+	return m
+}
+
+// noUploadTarget is Core's upload target when -maxuploadtarget is 0.
+var noUploadTarget = UploadTarget{TimeFrame: 24 * 60 * 60, ServeHistoricalBlocks: true}
+
+func netTotals(t node.NetTotals) NetTotals {
+	return NetTotals{TotalBytesRecv: t.BytesRecv, TotalBytesSent: t.BytesSent, TimeMillis: t.At.UnixMilli(), UploadTarget: noUploadTarget}
 }
 
 func nodeAddress(a node.NodeAddress) NodeAddress {
@@ -161,7 +178,15 @@ func networkInfo(n node.NetworkInfo) NetworkInfo {
 				ProxyRandomizeCredentials: nw.ProxyRandomize}
 		}),
 		RelayFee: Amount(n.RelayFeeRate), IncrementalFee: Amount(n.IncrementalFeeRate),
-		LocalAddresses: []LocalAddress{},
+		LocalAddresses: mapSlice(n.LocalAddrs, func(ap netip.AddrPort) LocalAddress {
+			// Core's scores: LOCAL_MANUAL (4) for -externalip, LOCAL_BIND
+			// (1) for a bound address.
+			score := 1
+			if n.Manual {
+				score = 4
+			}
+			return LocalAddress{Address: ap.Addr().String(), Port: int(ap.Port()), Score: score}
+		}),
 	}
 }
 

@@ -26,6 +26,8 @@ type Backend interface {
 	MempoolInfo() node.MempoolInfo
 	Peers() []node.PeerInfo
 	ConnectionCount() int
+	// NetTotals is the bytes of every connection since the node started.
+	NetTotals() node.NetTotals
 	NetworkInfo() node.NetworkInfo
 	// AddNode: command is add, remove or onetry; tr is the v2transport
 	// parameter (node.TransportAuto when absent). Refusals as
@@ -314,6 +316,25 @@ type PeerInfo struct {
 	WTxIDRelay  bool         `json:"wtxidrelay"`  // the peer sent wtxidrelay (BIP 339)
 	State       string       `json:"state"`       // state path, e.g. "standby/validating"
 	Transitions []Transition `json:"transitions"` // recent transitions, oldest first
+}
+
+// NetTotals is Core's getnettotals result.
+type NetTotals struct {
+	TotalBytesRecv uint64       `json:"totalbytesrecv"`
+	TotalBytesSent uint64       `json:"totalbytessent"`
+	TimeMillis     int64        `json:"timemillis"`
+	UploadTarget   UploadTarget `json:"uploadtarget"`
+}
+
+// UploadTarget is getnettotals' uploadtarget. peerd has no upload target
+// (Core's -maxuploadtarget): it reports Core's values for none.
+type UploadTarget struct {
+	TimeFrame             int64  `json:"timeframe"` // seconds: Core's 24 h
+	Target                uint64 `json:"target"`    // 0: no target
+	TargetReached         bool   `json:"target_reached"`
+	ServeHistoricalBlocks bool   `json:"serve_historical_blocks"`
+	BytesLeftInCycle      uint64 `json:"bytes_left_in_cycle"`
+	TimeLeftInCycle       int64  `json:"time_left_in_cycle"`
 }
 
 // NetworkInfo is Core's getnetworkinfo result. Warnings is a string, as

@@ -7,7 +7,7 @@
 //
 // Core's methods, with Core's parameter names, result shapes and error
 // codes: sendrawtransaction, getrawmempool, getmempoolentry,
-// getmempoolinfo, getpeerinfo, getconnectioncount, getnetworkinfo,
+// getmempoolinfo, getpeerinfo, getconnectioncount, getnettotals, getnetworkinfo,
 // getnodeaddresses, getaddrmaninfo, addnode, disconnectnode, setban,
 // listbanned, clearbanned, ping, uptime, stop and help; Core 31's
 // getprivatebroadcastinfo and abortprivatebroadcast (-32601 when peerd runs

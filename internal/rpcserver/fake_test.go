@@ -59,6 +59,8 @@ func newFakeBackend() *fakeBackend {
 			ProtocolVersion: 70016, UserAgent: "/btcd:0.24.2/",
 			StartHeight: 101, WTxIDRelay: true, State: "standby/validating",
 			AddrRelayEnabled: true, AddrProcessed: 12, AddrRateLimited: 3,
+			BytesSentPerMsg: map[string]uint64{"version": 126, "ping": 32},
+			BytesRecvPerMsg: map[string]uint64{"pong": 32, "*other*": 30}, MinFeeFilter: 1000,
 			Transitions: []node.Transition{{At: time.UnixMilli(1700000000250), From: "handshake/awaitverack", To: "standby", On: "verack"}},
 		}},
 	}
@@ -164,6 +166,11 @@ func (f *fakeBackend) ConnectionCount() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return len(f.peers)
+}
+
+func (f *fakeBackend) NetTotals() node.NetTotals {
+	f.enter("NetTotals")
+	return node.NetTotals{BytesRecv: 1200, BytesSent: 3400, At: time.UnixMilli(1700000000123)}
 }
 
 func (f *fakeBackend) NetworkInfo() node.NetworkInfo {

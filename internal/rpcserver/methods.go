@@ -168,6 +168,26 @@ func methodList() []*method {
 			run:      func(s *Server, _ callArgs) (any, error) { return s.backend.ConnectionCount(), nil },
 		},
 		{
+			name:     "getnettotals",
+			category: "network",
+			desc: "Returns information about network traffic, including bytes in, bytes out,\n" +
+				"and current system time.",
+			result: "{                                              (json object)\n" +
+				"  \"totalbytesrecv\" : n,                        (numeric) Total bytes received\n" +
+				"  \"totalbytessent\" : n,                        (numeric) Total bytes sent\n" +
+				"  \"timemillis\" : xxx,                          (numeric) Current system UNIX epoch time in milliseconds\n" +
+				"  \"uploadtarget\" : {                           (json object) peerd has no upload target: Core's values for none\n" +
+				"    \"timeframe\" : n,                           (numeric) Length of the measuring timeframe in seconds\n" +
+				"    \"target\" : n,                              (numeric) Target in bytes\n" +
+				"    \"target_reached\" : true|false,             (boolean) True if target is reached\n" +
+				"    \"serve_historical_blocks\" : true|false,    (boolean) True if serving historical blocks\n" +
+				"    \"bytes_left_in_cycle\" : n,                 (numeric) Bytes left in current time cycle\n" +
+				"    \"time_left_in_cycle\" : n                   (numeric) Seconds left in current time cycle\n" +
+				"  }\n" +
+				"}",
+			run: func(s *Server, _ callArgs) (any, error) { return netTotals(s.backend.NetTotals()), nil },
+		},
+		{
 			name:     "getnetworkinfo",
 			category: "network",
 			desc:     "Returns an object containing various state info regarding P2P networking.",
@@ -793,9 +813,21 @@ const peerInfoHelp = `[                                   (json array)
     "addr_processed" : n,           (numeric) The total number of addresses processed, excluding those dropped due to rate limiting
     "addr_rate_limited" : n,        (numeric) The total number of addresses dropped due to rate limiting
     "permissions" : [ "str" ],      (json array) Any special permissions that have been granted to this peer
-    "minfeefilter" : n,             (numeric) The minimum fee rate for transactions this peer accepts
-    "bytessent_per_msg" : {...},    (json object) The total bytes sent aggregated by message type
-    "bytesrecv_per_msg" : {...},    (json object) The total bytes received aggregated by message type
+    "minfeefilter" : n,             (numeric) The minimum fee rate for transactions this peer accepts (its last feefilter, in BTC/kvB; peerd only reports it)
+    "bytessent_per_msg" : {         (json object) The total bytes sent aggregated by message type
+                                    When a message type is not listed in this json object, the bytes sent are 0.
+                                    Only known message types can appear as keys in the object.
+      "msg" : n,                    (numeric) The total bytes sent aggregated by message type, header included.
+                                    When the message type is not known, it is listed as "*other*".
+      ...
+    },
+    "bytesrecv_per_msg" : {         (json object) The total bytes received aggregated by message type
+                                    When a message type is not listed in this json object, the bytes received are 0.
+                                    Only known message types can appear as keys in the object and all bytes received
+                                    of unknown message types are listed under '*other*'.
+      "msg" : n,                    (numeric) The total bytes received aggregated by message type, header included.
+      ...
+    },
     "connection_type" : "str",      (string) Type of connection: outbound-full-relay, inbound, manual (--connect, --addpeer, addnode), feeler, private-broadcast
     "transport_protocol_type" : "str", (string) Type of transport protocol: detecting (peer could be v1 or v2), v1 (plaintext transport protocol), v2 (BIP324 encrypted transport protocol)
     "session_id" : "str",           (string) The session ID for this connection, or "" if there is none ("v2" transport protocol only)

@@ -88,7 +88,7 @@ func TestMethodsPositionalAndNamed(t *testing.T) {
 		`"pingtime":0.0015`, `"minping":0.001`, `"version":70016`, `"subver":"/btcd:0.24.2/"`, `"inbound":false`,
 		`"bip152_hb_to":false`, `"bip152_hb_from":false`, `"startingheight":101`,
 		`"addr_relay_enabled":true,"addr_processed":12,"addr_rate_limited":3,"permissions":[]`,
-		`"minfeefilter":0.00000000`, `"bytessent_per_msg":{}`, `"bytesrecv_per_msg":{}`,
+		`"minfeefilter":0.00001000`, `"bytessent_per_msg":{"ping":32,"version":126}`, `"bytesrecv_per_msg":{"*other*":30,"pong":32}`,
 		`"connection_type":"manual"`, `"transport_protocol_type":"v1"`, `"session_id":""`,
 		`"wtxidrelay":true`, `"state":"standby/validating"`,
 		`"transitions":[{"time":1700000000.25,"from":"handshake/awaitverack","to":"standby","on":"verack"}]`)
@@ -114,6 +114,13 @@ func TestMethodsPositionalAndNamed(t *testing.T) {
 	}
 	if pings, stops := ts.backend.counts(); pings != 3 || stops != 3 {
 		t.Errorf("backend saw %d pings and %d stops, want 3 and 3", pings, stops)
+	}
+
+	got = ts.mustCall(t, "getnettotals", nil)
+	if want := `{"totalbytesrecv":1200,"totalbytessent":3400,"timemillis":1700000000123,` +
+		`"uploadtarget":{"timeframe":86400,"target":0,"target_reached":false,"serve_historical_blocks":true,` +
+		`"bytes_left_in_cycle":0,"time_left_in_cycle":0}}`; string(got) != want {
+		t.Errorf("getnettotals = %s\nwant %s", got, want)
 	}
 
 	got = ts.mustCall(t, "getnetworkinfo", nil)

@@ -370,6 +370,60 @@ func (s *Server) authorized(r *http.Request) bool {
 	return ok && match == 1
 }
 
+// Authenticate checks r's HTTP basic credentials exactly as the RPC
+// server checks its own requests, for another face that shares its
+// credentials (the live page, internal/web): the configured user and
+// password or the cookie, compared in constant time; failures count
+// against the same per-address limit, wait the same delay, and are
+// answered here (401 with a WWW-Authenticate challenge for realm, or 429
+// while the address is locked out). It reports whether r may go on.
+func (s *Server) Authenticate(w http.ResponseWriter, r *http.Request, realm string) bool {
+	return s.authenticate(w, r, `Basic realm="`+realm+`"`, func() {})
+}
+
+// authenticate is Authenticate with the challenge header's value;
+// release frees the request's work slot before a failure waits.
+func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, challenge string, release func()) bool {
+	if r.Header.Get("Authorization") == "" {
+		w.Header().Set("WWW-Authenticate", challenge)
+		w.WriteHeader(http.StatusUnauthorized)
+		return false
+	}
+	ok := s.authorized(r)
+	if s.limiter != nil {
+		key := clientKey(r.RemoteAddr)
+		allowed, retry, lockedNow := s.limiter.attempt(key, ok, s.now())
+		if !allowed {
+			release()
+			log.Debugf("RPC: refused a request from %s: locked out after failed authentications", r.RemoteAddr)
+			secs := strconv.FormatInt(int64((retry+time.Second-1)/time.Second), 10)
+			w.Header().Set("Retry-After", secs)
+			http.Error(w, "Too many failed authentication attempts from this address: try again in "+secs+" s", http.StatusTooManyRequests)
+			return false
+		}
+		if lockedNow {
+			log.Warnf("RPC: %d failed authentication attempts from %s within %v: refusing its requests for %v",
+				s.cfg.AuthFailureLimit, key, s.cfg.AuthFailureWindow, s.cfg.AuthLockout)
+		}
+	}
+	if !ok {
+		log.Warnf("RPC: incorrect password attempt from %s", r.RemoteAddr)
+		// Free the slot first: guesses that wait must not keep the
+		// operator's requests out.
+		release()
+		if d := s.cfg.AuthFailureDelay; d > 0 {
+			select { // deter guessing, as Core
+			case <-time.After(d):
+			case <-r.Context().Done():
+			}
+		}
+		w.Header().Set("WWW-Authenticate", challenge)
+		w.WriteHeader(http.StatusUnauthorized)
+		return false
+	}
+	return true
+}
+
 // ServeHTTP answers an HTTP request, in Core's order (httpserver.cpp,
 // httprpc.cpp): path, work queue, method, credentials, body.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -397,41 +451,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "JSONRPC server handles only POST requests", http.StatusMethodNotAllowed)
 		return
 	}
-	if r.Header.Get("Authorization") == "" {
-		w.Header().Set("WWW-Authenticate", wwwAuthenticate)
-		w.WriteHeader(http.StatusUnauthorized)
-		return
-	}
-	ok := s.authorized(r)
-	if s.limiter != nil {
-		key := clientKey(r.RemoteAddr)
-		allowed, retry, lockedNow := s.limiter.attempt(key, ok, s.now())
-		if !allowed {
-			release()
-			log.Debugf("RPC: refused a request from %s: locked out after failed authentications", r.RemoteAddr)
-			secs := strconv.FormatInt(int64((retry+time.Second-1)/time.Second), 10)
-			w.Header().Set("Retry-After", secs)
-			http.Error(w, "Too many failed authentication attempts from this address: try again in "+secs+" s", http.StatusTooManyRequests)
-			return
-		}
-		if lockedNow {
-			log.Warnf("RPC: %d failed authentication attempts from %s within %v: refusing its requests for %v",
-				s.cfg.AuthFailureLimit, key, s.cfg.AuthFailureWindow, s.cfg.AuthLockout)
-		}
-	}
-	if !ok {
-		log.Warnf("RPC: incorrect password attempt from %s", r.RemoteAddr)
-		// Free the slot first: guesses that wait must not keep the
-		// operator's requests out.
-		release()
-		if d := s.cfg.AuthFailureDelay; d > 0 {
-			select { // deter guessing, as Core
-			case <-time.After(d):
-			case <-r.Context().Done():
-			}
-		}
-		w.Header().Set("WWW-Authenticate", wwwAuthenticate)
-		w.WriteHeader(http.StatusUnauthorized)
+	if !s.authenticate(w, r, wwwAuthenticate, release) {
 		return
 	}
 	if r.ContentLength > s.cfg.MaxBodyBytes {

@@ -7,6 +7,7 @@
 package socks5test
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log"
@@ -19,7 +20,6 @@ import (
 	"time"
 
 	socks5 "github.com/armon/go-socks5"
-	"golang.org/x/net/context"
 )
 
 // Conn is one CONNECT request the server was asked for.

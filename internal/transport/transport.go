@@ -67,6 +67,10 @@ type Transport interface {
 	Next() (wire.Message, error)
 	// BytesRead is how many bytes were taken from the connection.
 	BytesRead() uint64
+	// LastSize is the size on the wire of the message Next returned
+	// last, framing included (v1: the 24-byte header and the payload;
+	// v2: the length field, header byte, contents and tag).
+	LastSize() int
 	// Release hands back the buffer of a partly read message. Call it
 	// once the connection is done with.
 	Release()

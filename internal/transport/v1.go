@@ -45,6 +45,9 @@ func (t *V1) Next() (wire.Message, error) { return t.r.Next() }
 // BytesRead is how many bytes were read from the connection.
 func (t *V1) BytesRead() uint64 { return t.r.BytesRead() }
 
+// LastSize is the last message's header and payload size.
+func (t *V1) LastSize() int { return t.r.MessageSize() }
+
 // Release hands back a partly read message's buffer.
 func (t *V1) Release() { t.r.Release() }
 

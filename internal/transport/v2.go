@@ -150,6 +150,7 @@ type V2 struct {
 	in      [readAheadV2]byte // read-ahead, as wireio.Reader's
 	i0, i1  int
 	read    uint64
+	last    int                      // the last packet's size on the wire
 	v1      *V1                      // stV1: the peer speaks v1
 	session atomic.Pointer[[32]byte] // set once the keys are agreed; read by anyone
 
@@ -561,6 +562,7 @@ func (t *V2) readPacket() ([]byte, error) {
 			return nil, err
 		}
 	}
+	t.last = lengthLen + t.bodyLen
 	t.bodyLen = 0
 	plain, err := t.recvP.Decrypt(t.aad, t.body.Bytes())
 	if err != nil {
@@ -618,6 +620,15 @@ func (t *V2) BytesRead() uint64 {
 		return t.read + t.v1.BytesRead()
 	}
 	return t.read
+}
+
+// LastSize is the last packet's size on the wire (a v1 peer's: its
+// message's).
+func (t *V2) LastSize() int {
+	if t.stage == stV1 {
+		return t.v1.LastSize()
+	}
+	return t.last
 }
 
 // Release hands back the buffer of a partly read packet.

@@ -249,6 +249,11 @@ func (r *Reader) SetProtocolVersion(pver uint32) { r.pver = pver }
 // including those read ahead and not used yet (Buffered).
 func (r *Reader) BytesRead() uint64 { return r.n }
 
+// MessageSize returns the size on the wire of the message whose header
+// was read last, header included (24 bytes plus the payload the header
+// announced): what Bitcoin Core counts in getpeerinfo's bytesrecv_per_msg.
+func (r *Reader) MessageSize() int { return HeaderSize + int(r.want) }
+
 // Buffered returns how many bytes were read ahead from the stream and not
 // used yet: at most the read-ahead buffer's size (128 bytes), whatever a
 // header claims.
@@ -661,6 +666,41 @@ var byName = func() map[string]*command {
 	}
 	return m
 }()
+
+// byIndex maps a command of the table to its index in CommandNames.
+var byIndex = func() map[string]int {
+	m := make(map[string]int, len(commands))
+	for i := range commands {
+		m[commands[i].name] = i
+	}
+	return m
+}()
+
+// NumCommands is how many commands the table holds: the bound of a
+// per-command counter's label set, with one more for the others.
+const NumCommands = len(commands)
+
+// CommandAt returns the name of command i of the table, and OtherCommand
+// for NumCommands (the index of every command not in it).
+func CommandAt(i int) string {
+	if i >= 0 && i < len(commands) {
+		return commands[i].name
+	}
+	return OtherCommand
+}
+
+// OtherCommand is the name per-command counters give the commands that
+// are not in the table (Bitcoin Core's "*other*").
+const OtherCommand = "*other*"
+
+// CommandIndex returns cmd's index in the table, or NumCommands for a
+// command that is not in it. It does not allocate.
+func CommandIndex(cmd string) int {
+	if i, ok := byIndex[cmd]; ok {
+		return i
+	}
+	return NumCommands
+}
 
 // countError is a count over a command's limit, as the command's reaction:
 // a fatal error wrapping ErrOversized, or a *SoftError.

@@ -36,6 +36,9 @@ type Candidate struct {
 	IP netip.Addr
 	// Group is the target's network group; "" means Book.Group(IP).
 	Group string
+	// V2: the book says the address offers NODE_P2P_V2, so an
+	// automatic or feeler connection to it opens with BIP 324 (rule 8).
+	V2 bool
 }
 
 // CandidateOf is the Candidate of an IP address and port.
@@ -73,7 +76,7 @@ const (
 // candidate draws from the book an address to dial: not dialled or
 // connected already, not banned or discouraged, and in a network group
 // that groups does not hold. It returns the address and its group.
-func (m *Manager) candidate(now time.Time, newOnly bool, groups map[string]bool) (target, group string, ok bool) {
+func (m *Manager) candidate(now time.Time, newOnly bool, groups map[string]bool) (Candidate, bool) {
 	for range MaxSelectTries {
 		c, ok := m.cfg.Book.Select(now, newOnly)
 		if !ok {
@@ -99,9 +102,9 @@ func (m *Manager) candidate(now time.Time, newOnly bool, groups map[string]bool)
 		if groups[c.Group] {
 			continue
 		}
-		return c.Target, c.Group, true
+		return c, true
 	}
-	return "", "", false
+	return Candidate{}, false
 }
 
 // outboundGroups is the set of network groups of the outbound peers and
@@ -146,12 +149,12 @@ func (m *Manager) fillAuto(now time.Time, out *[]Action) {
 		groups = m.outboundGroups()
 	}
 	for m.seedPeers < m.cfg.TargetOutbound && !now.Before(m.drawAt) {
-		target, g, ok := m.candidate(now, false, groups)
+		c, ok := m.candidate(now, false, groups)
 		if !ok {
 			break
 		}
-		groups[g] = true
-		m.dialGroup(target, g, KindSeed, out)
+		groups[c.Group] = true
+		m.dialGroup(c, KindSeed, out)
 	}
 	switch {
 	case m.seedPeers >= m.cfg.TargetOutbound:
@@ -165,8 +168,8 @@ func (m *Manager) fillAuto(now time.Time, out *[]Action) {
 	// automatic dials test the book's addresses themselves.
 	if !now.Before(m.feelerAt) && m.seedPeers >= m.cfg.TargetOutbound {
 		m.feelerAt = now.Add(FeelerInterval)
-		if target, g, ok := m.candidate(now, true, groups); ok {
-			m.dialGroup(target, g, KindFeeler, out)
+		if c, ok := m.candidate(now, true, groups); ok {
+			m.dialGroup(c, KindFeeler, out)
 		}
 	}
 	if m.wantSeeds() && !now.Before(m.seedAt) {
@@ -174,11 +177,12 @@ func (m *Manager) fillAuto(now time.Time, out *[]Action) {
 	}
 }
 
-// dialGroup dials an automatic connection to target, of network group g.
-func (m *Manager) dialGroup(target, g string, kind Kind, out *[]Action) {
-	id := m.dial(target, kind, false, out)
+// dialGroup dials an automatic connection to c (v2 when the book says it
+// offers it), recording its network group.
+func (m *Manager) dialGroup(c Candidate, kind Kind, out *[]Action) {
+	id := m.dial(c.Target, kind, !c.V2, out)
 	d := m.dials[id]
-	d.group = g
+	d.group = c.Group
 	m.dials[id] = d
 }
 

@@ -51,8 +51,10 @@
 //     handshake is done, the nonce is no longer ours to recognise.
 //  8. With V2, an address the operator named is dialled with BIP 324
 //     unless the operator asked for v1 (addnode's v2transport=false, which
-//     a kept address remembers); automatic and feeler connections with
-//     v1. Asking for v2 without V2 is refused (ErrV2Disabled). A v2 attempt closed
+//     a kept address remembers); an automatic or feeler connection with
+//     BIP 324 when the book says the address offers NODE_P2P_V2
+//     (Candidate.V2, as Core reads addrman's service bits), else v1.
+//     Asking for v2 without V2 is refused (ErrV2Disabled). A v2 attempt closed
 //     before the peer sent a byte (EvClosed with V2Refused) marks the
 //     address v1-only (in memory, at most MaxV1Only) and dials it again
 //     at once with v1: a kept address without growing its back-off, a
@@ -169,8 +171,9 @@ type Config struct {
 	Bans []Ban
 	// V2: we speak BIP 324, and dial v2 to the addresses whose services
 	// are not known beforehand but that the operator named (KindManual,
-	// KindPersistent, KindOneTry), as Core dials its added nodes. Seed
-	// answers carry no services: they are dialled with v1.
+	// KindPersistent, KindOneTry), as Core dials its added nodes, and to
+	// book addresses that advertise NODE_P2P_V2 (Candidate.V2); seed
+	// answers carry no services, so they are dialled with v1.
 	V2 bool
 	// MaxPrivate bounds private-broadcast dials and peers (rule 11); 0
 	// means DefaultMaxPrivate.
@@ -388,7 +391,7 @@ func (m *Manager) Deadline() time.Time {
 // v1 (rule 8 decides otherwise).
 func (m *Manager) dial(target string, kind Kind, v1 bool, out *[]Action) uint64 {
 	m.nextDial++
-	v2 := m.cfg.V2 && kind != KindSeed && kind != KindFeeler && kind != KindAddrFetch && !v1 && !m.v1Only[target]
+	v2 := m.cfg.V2 && kind != KindAddrFetch && !v1 && !m.v1Only[target]
 	m.dials[m.nextDial] = dial{target: target, kind: kind, v2: v2}
 	m.busy[target]++
 	switch kind {

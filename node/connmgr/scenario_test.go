@@ -169,6 +169,13 @@ func (s *scenario) run(line string) {
 		}
 	case "tried":
 		s.book.tried[s.addrPort(arg(1)).String()] = true
+	case "bookv2":
+		// Addresses the book says offer NODE_P2P_V2.
+		for _, a := range f[1:] {
+			a = s.addrPort(a).String()
+			s.book.add(a)
+			s.book.v2[a] = true
+		}
 	case "ping":
 		s.pings[s.num(arg(1))] = s.dur(arg(2))
 	case "advance":
@@ -255,7 +262,7 @@ func (s *scenario) command(f []string) {
 func (s *scenario) newManager(args []string) {
 	cfg := Config{MaxPeers: 125, TargetOutbound: 8, RetryMin: 5 * time.Second, RetryMax: 5 * time.Minute,
 		MaxPendingPerSubnet: 8, DiscourageTime: 24 * time.Hour}
-	s.book = &fakeBook{tried: map[string]bool{}}
+	s.book = &fakeBook{tried: map[string]bool{}, v2: map[string]bool{}}
 	useBook := false
 	for _, kv := range args {
 		k, v, ok := strings.Cut(kv, "=")
@@ -353,6 +360,7 @@ func (s *scenario) prefix(v string) netip.Prefix {
 type fakeBook struct {
 	addrs []string // "ip:port" or "NAME.onion:port"
 	tried map[string]bool
+	v2    map[string]bool // addresses offering NODE_P2P_V2
 	next  int
 	extra int // addresses claimed beyond addrs, for Len
 }
@@ -373,7 +381,9 @@ func (b *fakeBook) Select(_ time.Time, newOnly bool) (Candidate, bool) {
 		}
 		b.next = j + 1
 		if ap, err := netip.ParseAddrPort(b.addrs[j]); err == nil {
-			return CandidateOf(ap), true
+			c := CandidateOf(ap)
+			c.V2 = b.v2[b.addrs[j]]
+			return c, true
 		}
 		return Candidate{Target: b.addrs[j], Group: "onion " + b.addrs[j][:1]}, true
 	}

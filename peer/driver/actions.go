@@ -8,6 +8,7 @@ import (
 	"github.com/btcsuite/btcd/wire/v2"
 	"github.com/btcsuite/btclog"
 
+	"github.com/peerd/peerd/internal/wireio"
 	"github.com/peerd/peerd/peer"
 )
 
@@ -111,10 +112,12 @@ func (p *Peer) act(a *peer.Action) {
 		// Queued, and written with the step's other messages in one
 		// system call (flush): an inbound handshake's version,
 		// wtxidrelay, sendaddrv2 and verack leave together.
+		before := p.t.Buffered()
 		if err := p.t.Queue(a.Msg, enc); err != nil {
 			log.Errorf("%v: cannot encode %s: %v", p, a.Msg.Command(), err)
 			return
 		}
+		p.count(wireio.CommandIndex(a.Msg.Command()), p.t.Buffered()-before, true)
 		if p.t.Buffered() >= maxCoalesce {
 			// Large messages (transactions a getdata asked for)
 			// go at once: a step never holds more than one of

@@ -5,6 +5,7 @@ import (
 
 	"github.com/btcsuite/btcd/wire/v2"
 
+	"github.com/peerd/peerd/internal/fsm"
 	"github.com/peerd/peerd/peer"
 )
 
@@ -55,6 +56,13 @@ type Config struct {
 	// Peer.AnswerGetAddr, now or later. It must not block. Nil: getaddr
 	// is never answered.
 	OnGetAddr func(*Peer)
+	// OnTransition, if set, receives each of the peer's state changes,
+	// from the peer's goroutine (or a Relay that stepped the peer). It
+	// must not block. The node keeps the last minute's for the live page.
+	OnTransition func(*Peer, fsm.Transition)
+	// Stats, if set, is where the peers count bytes and messages per
+	// command and ping round trips (see NewStats).
+	Stats *Stats
 	// Exec runs the peer's executor jobs (transaction checks). Nil: every
 	// job answers peer.ErrExecutorBusy.
 	Exec Executor

@@ -187,6 +187,9 @@ func (p *Peer) received(msg wire.Message, err error) {
 		p.loopStep(peer.Event{Kind: peer.EvTransport, Now: time.Now()})
 		return
 	}
+	if err == nil && msg != nil {
+		p.countRecv(msg)
+	}
 	ev := p.readEvent(msg, err)
 	if ev.Kind == peer.EvMsg && log.Level() <= btclog.LevelTrace {
 		log.Tracef("%v: recv %s", p, ev.Msg.Command())

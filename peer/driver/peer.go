@@ -61,7 +61,6 @@ type Peer struct {
 	parent  context.Context
 	done    chan struct{}
 	hooks   *testHooks // nil outside tests
-	inbound bool
 
 	// Guarded by own, which the owner loop holds for each of its moves
 	// but not while it waits in a read, and Relay holds for its own
@@ -77,6 +76,7 @@ type Peer struct {
 	direct    bool         // the step running is Relay's: its writes must not block
 	worked    bool         // a step ran since the loop last moved to a fresh goroutine
 	moved     bool         // the machine changed state since the last publish
+	inbound   bool         // immutable after New; here, it shares the word of the bools above
 
 	// Owned by the owner loop: set by Start, used when the peer ends.
 	onEnd      func(peer.Reason)
@@ -101,6 +101,9 @@ type Peer struct {
 	bytesSent atomic.Uint64
 	lastRecv  atomic.Int64 // unix nanoseconds
 	lastSend  atomic.Int64
+	// Bytes per command and the peer's feefilter (traffic.go); nil
+	// until the first message. Written by the owner (own held).
+	traffic atomic.Pointer[traffic]
 }
 
 // New prepares a peer on an established connection, which t frames.

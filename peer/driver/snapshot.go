@@ -49,6 +49,9 @@ func (p *Peer) transitioned(t fsm.Transition) {
 	p.mu.Lock()
 	p.hist.Transitioned(t)
 	p.mu.Unlock()
+	if f := p.cfg.OnTransition; f != nil {
+		f(p, t)
+	}
 }
 
 // publish copies what Snapshot shows from the machine, after a step; own
@@ -57,6 +60,10 @@ func (p *Peer) publish(now time.Time) {
 	minRTT, last := p.m.RTT()
 	wait := p.m.PingWait(now)
 	addr := p.m.AddrStats()
+	if last != 0 && last != p.snap.lastRTT && p.cfg.Stats != nil {
+		// A pong came (own is held, and only publish writes lastRTT).
+		p.cfg.Stats.PingRTT.Observe(last)
+	}
 	p.addrRelay.Store(addr.RelayEnabled)
 	var path string
 	if p.moved {
@@ -81,18 +88,26 @@ func (p *Peer) publish(now time.Time) {
 
 // Snapshot is a consistent view of a peer for the admin interface.
 type Snapshot struct {
-	ID              uint64
-	Addr            string
-	LocalAddr       string // our end of the connection (Core's addrbind)
-	Inbound         bool
-	Transport       string // "v1", "v2", or "detecting" (inbound, not known yet)
-	SessionID       []byte // BIP 324's session id, once a v2 session is set up
-	State           string // state path, e.g. "standby"
-	ConnectedAt     time.Time
-	LastSend        time.Time
-	LastRecv        time.Time
-	BytesSent       uint64
-	BytesRecv       uint64
+	ID          uint64
+	Addr        string
+	LocalAddr   string // our end of the connection (Core's addrbind)
+	Inbound     bool
+	Transport   string // "v1", "v2", or "detecting" (inbound, not known yet)
+	SessionID   []byte // BIP 324's session id, once a v2 session is set up
+	State       string // state path, e.g. "standby"
+	ConnectedAt time.Time
+	LastSend    time.Time
+	LastRecv    time.Time
+	BytesSent   uint64
+	BytesRecv   uint64
+	// Bytes per command, header included, as Core's bytessent_per_msg
+	// and bytesrecv_per_msg (a command not in wireio's table counts as
+	// "*other*"); nil before the first message.
+	BytesSentPerMsg map[string]uint64
+	BytesRecvPerMsg map[string]uint64
+	// MinFeeFilter is the fee rate of the peer's last feefilter, in
+	// satoshis per 1000 virtual bytes (0: none).
+	MinFeeFilter    int64
 	ProtocolVersion uint32
 	Services        wire.ServiceFlag
 	UserAgent       string
@@ -139,6 +154,7 @@ func (p *Peer) Snapshot() Snapshot {
 	s.ID, s.Addr, s.LocalAddr, s.Inbound, s.ConnectedAt = p.id, p.addr, localAddr(p.conn), p.inbound, time.Unix(0, p.started)
 	s.BytesSent, s.BytesRecv = p.bytesSent.Load(), p.bytesRecv.Load()
 	s.LastSend, s.LastRecv = unixNano(p.lastSend.Load()), unixNano(p.lastRecv.Load())
+	p.perMsg(&s)
 	return s
 }
 
@@ -148,3 +164,24 @@ func unixNano(n int64) time.Time {
 	}
 	return time.Unix(0, n)
 }
+
+// Brief is the little of a peer that a scrape of the node's metrics
+// counts peers by: no history, no maps, nothing allocated.
+type Brief struct {
+	State     string // state path, e.g. "standby/validating"
+	Transport string // "v1", "v2" or "detecting"
+	Inbound   bool
+}
+
+// Brief returns the peer's state path and transport. Safe for concurrent
+// use.
+func (p *Peer) Brief() Brief {
+	p.mu.Lock()
+	b := Brief{State: p.snap.path, Transport: p.snap.transport, Inbound: p.inbound}
+	p.mu.Unlock()
+	return b
+}
+
+// Bytes returns the bytes sent to and received from the peer so far.
+// Safe for concurrent use.
+func (p *Peer) Bytes() (sent, recv uint64) { return p.bytesSent.Load(), p.bytesRecv.Load() }
