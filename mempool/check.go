@@ -55,6 +55,10 @@ var ErrAlreadyHave = errors.New("txn-already-in-mempool")
 // ErrClosed is returned by operations on a closed Pool.
 var ErrClosed = errors.New("mempool: closed")
 
+// ErrLocked is what Open returns when another process holds the
+// directory's lock (another peerd on the same data directory).
+var ErrLocked = errors.New("in use by another process")
+
 // RejectError is a refusal of a transaction by Add. Reason is one of the
 // Reason constants; Detail says why in words and may be empty.
 type RejectError struct {

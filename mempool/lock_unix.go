@@ -22,7 +22,7 @@ func lockDir(dir string) (io.Closer, error) {
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		f.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, fmt.Errorf("mempool: %s is in use by another pool", dir)
+			return nil, fmt.Errorf("mempool: %s is %w", dir, ErrLocked)
 		}
 		return nil, fmt.Errorf("mempool: lock %s: %w", path, err)
 	}

@@ -177,8 +177,8 @@ func TestClose(t *testing.T) {
 	clk := newClock()
 	p := open(t, dir, clk, Config{})
 	e := mustAdd(t, p, testTx(1))
-	if _, err := Open(Config{Dir: dir}); err == nil {
-		t.Fatal("a second Open of the same directory succeeded")
+	if _, err := Open(Config{Dir: dir}); !errors.Is(err, ErrLocked) {
+		t.Fatalf("a second Open of the same directory: %v, want ErrLocked", err)
 	}
 	mustClose(t, p)
 	mustClose(t, p) // twice is fine

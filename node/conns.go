@@ -3,10 +3,13 @@ package node
 import (
 	"context"
 	"errors"
+	"maps"
 	"math/rand/v2"
 	"net"
 	"net/netip"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/btcsuite/btclog"
@@ -212,7 +215,7 @@ func (n *Node) dialOut(dial uint64, target string, v2 bool, kind connmgr.Kind) {
 		n.bookAttempt(target)
 	}
 	if err != nil {
-		dialFailure(target, err)
+		dialFailure(target, kind, err)
 		n.step(connmgr.Event{Kind: connmgr.EvDialFailed, Dial: dial, Err: err, ProxyDown: down})
 		if kind == connmgr.KindPrivate {
 			n.privDialEnded(dial, err)
@@ -262,15 +265,20 @@ func (n *Node) querySeeds() {
 	port, _ := strconv.ParseUint(n.cfg.Params.DefaultPort, 10, 16)
 	seen := map[netip.AddrPort]bool{}
 	var out []netip.AddrPort
+	var failures []seedFailure
 	for _, s := range n.cfg.Params.DNSSeeds {
 		ctx, cancel := context.WithTimeout(n.ctx, n.cfg.DialTimeout)
 		hosts, err := n.cfg.LookupHost(ctx, s.Host)
 		cancel()
 		if err != nil {
 			log.Debugf("DNS seed %s: %v", s.Host, err)
+			failures = append(failures, seedFailure{s.Host, err})
 			continue
 		}
 		log.Debugf("DNS seed %s: %d addresses", s.Host, len(hosts))
+		if len(hosts) == 0 {
+			failures = append(failures, seedFailure{s.Host, nil})
+		}
 		var found []netip.AddrPort
 		for _, h := range hosts {
 			ip, err := netip.ParseAddr(h)
@@ -287,7 +295,57 @@ func (n *Node) querySeeds() {
 		n.bookSeeds(s.Host, found)
 	}
 	rand.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
-	n.step(connmgr.Event{Kind: connmgr.EvSeeds, Addrs: out})
+	ev := connmgr.Event{Kind: connmgr.EvSeeds, Addrs: out}
+	if len(out) == 0 {
+		ev.Err = seedsError(failures)
+	}
+	n.step(ev)
+}
+
+// seedFailure is a DNS seed that gave no address: its lookup's error, or
+// nil for an empty answer.
+type seedFailure struct {
+	host string
+	err  error
+}
+
+// seedsError says why the DNS seeds gave no address, for the manager's
+// info line: each seed's error, the DNS server once, and when every
+// lookup failed, what to do about it.
+func seedsError(fs []seedFailure) error {
+	if len(fs) == 0 {
+		return errors.New("the network has no DNS seeds")
+	}
+	var parts []string
+	servers := map[string]bool{}
+	allFailed := true
+	for _, f := range fs {
+		var de *net.DNSError
+		switch {
+		case f.err == nil:
+			parts = append(parts, f.host+": no addresses")
+			allFailed = false
+		case errors.As(f.err, &de):
+			msg := de.Err
+			if de.IsTimeout {
+				msg = "timed out (" + de.Err + ")"
+			}
+			parts = append(parts, f.host+": "+msg)
+			if de.Server != "" {
+				servers[de.Server] = true
+			}
+		default:
+			parts = append(parts, f.host+": "+f.err.Error())
+		}
+	}
+	s := strings.Join(parts, "; ")
+	if len(servers) > 0 {
+		s += "; DNS server " + strings.Join(slices.Sorted(maps.Keys(servers)), ", ")
+	}
+	if allFailed {
+		s += "; every lookup failed: is this machine offline, or without DNS? --connect=HOST:PORT names a peer without DNS"
+	}
+	return errors.New(s)
 }
 
 // newPeerLocked makes the peer on an accepted connection and registers it.

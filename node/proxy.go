@@ -9,6 +9,7 @@ import (
 
 	"github.com/peerd/peerd/internal/proxydial"
 	"github.com/peerd/peerd/node/addrbook"
+	"github.com/peerd/peerd/node/connmgr"
 )
 
 // This file holds what the node does with proxies (package proxydial
@@ -118,10 +119,13 @@ func proxyDown(err error) bool {
 
 // dialFailure is the log line of a failed dial: at info level when a
 // proxy failed, so that an operator who set one sees which proxy and
-// which target (the error says both), at debug level otherwise.
-func dialFailure(target string, err error) {
+// which target (the error says both), at debug level otherwise. A kept
+// address's (--connect, --addpeer, addnode) failures are the connection
+// manager's to report at info level, rate-limited, in the same words
+// ("Outbound TARGET: error; next try in ...").
+func dialFailure(target string, kind connmgr.Kind, err error) {
 	var pe *proxydial.Error
-	if errors.As(err, &pe) {
+	if errors.As(err, &pe) && kind != connmgr.KindManual && kind != connmgr.KindPersistent {
 		log.Infof("Outbound %s: %v", target, pe)
 		return
 	}

@@ -19,6 +19,7 @@ import (
 	flags "github.com/jessevdk/go-flags"
 
 	"github.com/peerd/peerd/internal/netflags"
+	"github.com/peerd/peerd/internal/rpcserver"
 )
 
 // version is peerctl's version, peerd's.
@@ -179,6 +180,27 @@ func (c *cli) call(o *options, args []string) error {
 	}
 	if o.Timeout <= 0 {
 		return &usageError{"--timeout must be positive"}
+	}
+	if method == "help" {
+		// The method list is static: help needs no running peerd.
+		if o.Named {
+			if _, err := buildParams(method, words, true); err != nil {
+				return &usageError{err.Error()}
+			}
+			for i, w := range words {
+				words[i] = strings.TrimPrefix(w, "command=")
+			}
+		}
+		if len(words) > 1 {
+			return &usageError{"usage: peerctl [OPTIONS] help [METHOD]"}
+		}
+		command := ""
+		if len(words) == 1 {
+			command = words[0]
+		}
+		testNet := netw.name == "regtest" || netw.name == "simnet"
+		_, err := fmt.Fprintln(c.stdout, rpcserver.Help(command, testNet, "http://"+addr+"/"))
+		return err
 	}
 	if method == txStatusCommand && len(words) != 1 {
 		return &usageError{"usage: peerctl [OPTIONS] " + txStatusCommand + " TXID"}

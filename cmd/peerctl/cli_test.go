@@ -227,6 +227,24 @@ func TestPositionalParams(t *testing.T) {
 	}
 }
 
+// TestHelpWithoutNode: help answers from peerctl's own copy of the method
+// list, with no peerd running and no cookie file.
+func TestHelpWithoutNode(t *testing.T) {
+	app := t.TempDir()
+	code, stdout, stderr := peerctl(t, app, "", "--regtest", "--rpcserver=127.0.0.1:1", "help")
+	if code != 0 || stderr != "" || !strings.Contains(stdout, "sendrawtransaction \"hexstring\"") || !strings.Contains(stdout, "== Network ==") {
+		t.Errorf("help: %d %q %q", code, stdout, stderr)
+	}
+	code, stdout, stderr = peerctl(t, app, "", "--regtest", "--named", "help", "command=getpeerinfo")
+	if code != 0 || stderr != "" || !strings.HasPrefix(stdout, "getpeerinfo\n") || !strings.Contains(stdout, "http://127.0.0.1:18443/") {
+		t.Errorf("help getpeerinfo: %d %q %q", code, stdout, stderr)
+	}
+	code, stdout, _ = peerctl(t, app, "", "help", "nosuchmethod")
+	if code != 0 || stdout != "help: unknown command: nosuchmethod\n" {
+		t.Errorf("help nosuchmethod: %d %q", code, stdout)
+	}
+}
+
 func TestNamedParams(t *testing.T) {
 	flags, node := userPass(t)
 	app := t.TempDir()

@@ -21,7 +21,9 @@
 // getprivatebroadcastinfo: "confirmed by 4 peers in 1.8 s; 3 broadcast
 // connections via the proxy (3 receipts)" for a private broadcast,
 // "announced to 8 peers, fetched by 5, announced back by 2 (first after
-// 0.9 s)" for ordinary relay, and a line for each peer that rejected it.
+// 0.9 s): accepted, other nodes relay it" for ordinary relay (and "NOT
+// shown accepted by any peer" when peers fetched it but none announced it
+// back), and a line for each peer that rejected it.
 //
 //	peerctl [OPTIONS] netinfo [LEVEL|help]
 //
@@ -46,7 +48,7 @@ import (
 	"io"
 	"os"
 
-	"github.com/btcsuite/btcd/btcutil/v2"
+	"github.com/peerd/peerd/internal/appdir"
 )
 
 func main() {
@@ -59,7 +61,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		stdin:  os.Stdin,
 		stdout: stdout,
 		stderr: stderr,
-		appDir: btcutil.AppDataDir("peerd", false),
+		appDir: appdir.Dir(),
 	}
 	return c.run(args)
 }

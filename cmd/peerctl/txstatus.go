@@ -173,13 +173,21 @@ func ordinary(inv, fetched, seen []peerEvent, firstEcho *float64, private bool) 
 	}
 	if !private {
 		if len(seen) == 0 {
-			s += ", announced back by none yet"
+			// Fetched is not accepted: a made-up transaction that
+			// every real node drops reads exactly so.
+			s += ", announced back by none yet: " + notAccepted
 		} else {
-			s += fmt.Sprintf(", announced back by %d%s", len(seen), after(firstEcho))
+			s += fmt.Sprintf(", announced back by %d%s: accepted, other nodes relay it", len(seen), after(firstEcho))
 		}
 	}
 	return s
 }
+
+// notAccepted ends the summary of a transaction that peers fetched but
+// none announced back, which is all peerd sees of one that every peer
+// rejected.
+const notAccepted = "NOT shown accepted by any peer (peers fetch a transaction before they check it, " +
+	"and drop an invalid one without a word; only a peer announcing it back shows it accepted it)"
 
 // connections counts broadcast connections by how they ended.
 func connections(as []attempt) string {

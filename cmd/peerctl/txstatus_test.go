@@ -58,13 +58,15 @@ func TestTxStatus(t *testing.T) {
 		{
 			name: "ordinary, echoed",
 			prop: mempool.Propagation{InvSent: peers(8, 1, 2000), Fetched: peers(5, 1, 2100), SeenFrom: peers(2, 20, 900)},
-			want: "announced to 8 peers, fetched by 5, announced back by 2 (first after 0.9 s)\n",
+			want: "announced to 8 peers, fetched by 5, announced back by 2 (first after 0.9 s): accepted, other nodes relay it\n",
 		},
 		{
 			name:      "ordinary, private broadcast on",
 			prop:      mempool.Propagation{InvSent: peers(1, 1, 2000), Fetched: peers(1, 1, 2100)},
 			privateOn: true,
-			want:      "announced to 1 peer, fetched by 1, announced back by none yet\n",
+			want: "announced to 1 peer, fetched by 1, announced back by none yet: NOT shown accepted by any peer " +
+				"(peers fetch a transaction before they check it, and drop an invalid one without a word; " +
+				"only a peer announcing it back shows it accepted it)\n",
 		},
 		{
 			name: "ordinary, fetched by none",

@@ -19,6 +19,7 @@ import (
 	"github.com/btcsuite/btcd/chaincfg/v2"
 	flags "github.com/jessevdk/go-flags"
 
+	"github.com/peerd/peerd/internal/appdir"
 	"github.com/peerd/peerd/internal/netflags"
 	"github.com/peerd/peerd/node"
 )
@@ -134,9 +135,11 @@ type debugOptions struct {
 }
 
 type logOptions struct {
-	DebugLevel debugLevel `short:"d" long:"debuglevel" default:"info" description:"Logging level: one of trace, debug, info, warn, error, critical, off for all subsystems, or SUBSYSTEM=level pairs separated by commas (subsystems: NODE, PEER, PRDD, RPCS, TLNT); a bare level in the list sets every subsystem, e.g. warn,PEER=debug"`
-	NoLogFile  bool       `long:"nologfile" description:"Log to stdout only, not also to <datadir>/<network>/peerd.log"`
-	Profile    string     `long:"profile" description:"Serve Go's pprof profiles over HTTP on this loopback address, e.g. 127.0.0.1:6060 (off when empty; only loopback addresses are accepted)"`
+	DebugLevel     debugLevel     `short:"d" long:"debuglevel" default:"info" description:"Logging level: one of trace, debug, info, warn, error, critical, off for all subsystems, or SUBSYSTEM=level pairs separated by commas (subsystems: NODE, PEER, PRDD, RPCS, TLNT); a bare level in the list sets every subsystem, e.g. warn,PEER=debug"`
+	NoLogFile      bool           `long:"nologfile" description:"Log to stdout only, not also to <datadir>/<network>/peerd.log"`
+	MaxLogFileSize positiveInt    `long:"maxlogfilesize" default:"10" description:"Rotate the log file when it reaches this many megabytes: peerd.log becomes peerd.log.N.gz (gzipped) and a new peerd.log starts"`
+	MaxLogFiles    nonNegativeInt `long:"maxlogfiles" default:"3" description:"Keep this many rotated log files (peerd.log.N.gz), the oldest removed first (0: keep them all)"`
+	Profile        string         `long:"profile" description:"Serve Go's pprof profiles over HTTP on this loopback address, e.g. 127.0.0.1:6060 (off when empty; only loopback addresses are accepted)"`
 }
 
 // netDir is where the node's files go: <datadir>/<network name>.
@@ -246,7 +249,8 @@ func readConfig(args []string, appDir string) (*config, error) {
 	if err != nil {
 		return nil, err
 	}
-	if cfg.fileRead, err = parseConfigFile(parser, string(configFile), explicit); err != nil {
+	var data []byte
+	if cfg.fileRead, data, err = parseConfigFile(parser, string(configFile), explicit); err != nil {
 		return nil, err
 	}
 	rest, err := parser.ParseArgs(args)
@@ -257,6 +261,9 @@ func readConfig(args []string, appDir string) (*config, error) {
 		return nil, fmt.Errorf("unexpected argument %q: peerd takes only options (see peerd --help)", rest[0])
 	}
 	cfg.ConfigFile = configFile
+	if err := networkConflict(&cfg, &pre, string(configFile), data); err != nil {
+		return nil, err
+	}
 	if err := cfg.finish(); err != nil {
 		return nil, err
 	}
@@ -264,19 +271,62 @@ func readConfig(args []string, appDir string) (*config, error) {
 }
 
 // parseConfigFile applies the configuration file at path and reports
-// whether there was one.
-func parseConfigFile(p *flags.Parser, path string, explicit bool) (bool, error) {
+// whether there was one, and its text.
+func parseConfigFile(p *flags.Parser, path string, explicit bool) (bool, []byte, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) && !explicit {
-			return false, nil
+			return false, nil, nil
 		}
-		return false, fmt.Errorf("cannot read config file: %v", err)
+		return false, nil, fmt.Errorf("cannot read config file: %v", err)
 	}
 	if err := flags.NewIniParser(p).Parse(bytes.NewReader(data)); err != nil {
-		return true, iniError(p, path, data, err)
+		return true, data, iniError(p, path, data, err)
 	}
-	return true, nil
+	return true, data, nil
+}
+
+// networkConflict reports two networks chosen at once, saying where each
+// was chosen: on the command line (as in cmdLine, the command line parsed
+// alone) or at a line of the configuration file at path, whose text is
+// data. nil when at most one network is chosen.
+func networkConflict(cfg, cmdLine *config, path string, data []byte) error {
+	_, chosen := cfg.Network.Choose()
+	if len(chosen) < 2 {
+		return nil
+	}
+	_, onCmdLine := cmdLine.Network.Choose()
+	var where []string
+	var fileLines []string
+	for _, flag := range chosen {
+		if slices.Contains(onCmdLine, flag) {
+			where = append(where, flag+" (on the command line)")
+			continue
+		}
+		line := iniLine(data, strings.TrimPrefix(flag, "--"))
+		where = append(where, fmt.Sprintf("%s (%s:%d)", flag, path, line))
+		fileLines = append(fileLines, fmt.Sprintf("line %d", line))
+	}
+	cure := "choose one network"
+	if len(fileLines) == 0 {
+		return fmt.Errorf("%s cannot be used together: %s", strings.Join(chosen, " and "), cure)
+	}
+	cure += fmt.Sprintf(": remove %s of %s, or the flag", strings.Join(fileLines, " and "), path)
+	return fmt.Errorf("%s cannot be used together: %s", strings.Join(where, " and "), cure)
+}
+
+// iniLine is the number (from 1) of the last line of the configuration
+// file's text data that sets key, the last being the one that counts; 0
+// when none does.
+func iniLine(data []byte, key string) int {
+	found := 0
+	for i, l := range strings.Split(string(data), "\n") {
+		k, _, _ := strings.Cut(l, "=")
+		if strings.EqualFold(strings.TrimSpace(k), key) {
+			found = i + 1
+		}
+	}
+	return found
 }
 
 // iniError makes err, from parsing the configuration file at path, one line
@@ -510,7 +560,7 @@ func isLoopbackHost(host string) bool {
 
 // expandPath expands a leading "~" and environment variables ($VAR or
 // ${VAR}) in path and cleans it. "~" is the home directory that the
-// default paths are in (see btcutil.AppDataDir); "~user" is another user's.
+// default paths are in (see package appdir); "~user" is another user's.
 func expandPath(path string) string {
 	rest, ok := strings.CutPrefix(path, "~")
 	if !ok {
@@ -528,7 +578,7 @@ func expandPath(path string) string {
 }
 
 // homeDir returns the named user's home directory, or the current user's
-// for "", as btcutil.AppDataDir finds it; "" when unknown.
+// for "", as package appdir finds it ($HOME first); "" when unknown.
 func homeDir(name string) string {
 	if name != "" {
 		if u, err := user.Lookup(name); err == nil {
@@ -536,8 +586,5 @@ func homeDir(name string) string {
 		}
 		return ""
 	}
-	if u, err := user.Current(); err == nil && u.HomeDir != "" {
-		return u.HomeDir
-	}
-	return os.Getenv("HOME")
+	return appdir.Home()
 }

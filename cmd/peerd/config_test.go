@@ -71,7 +71,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 		WriteTimeout: positiveDuration(2 * time.Minute),
 	})
 	check("Debug", cfg.Debug, debugOptions{TelnetIdle: positiveDuration(10 * time.Minute)})
-	check("Log", cfg.Log, logOptions{DebugLevel: "info"})
+	check("Log", cfg.Log, logOptions{DebugLevel: "info", MaxLogFileSize: 10, MaxLogFiles: 3})
 	check("warnings", cfg.warnings, []string(nil))
 
 	// peerd's defaults are the packages' own.
@@ -180,7 +180,7 @@ func TestLoadConfig(t *testing.T) {
 		{name: "two networks", args: []string{"--regtest", "--signet"},
 			wantErr: []string{"--signet and --regtest cannot be used together"}},
 		{name: "network in file and on command line", file: "regtest=1\n", args: []string{"--simnet"},
-			wantErr: []string{"--regtest and --simnet cannot be used together"}},
+			wantErr: []string{"--regtest (", "test.conf:1) and --simnet (on the command line) cannot be used together: choose one network: remove line 1 of "}},
 
 		// Durations.
 		{name: "bad duration", args: []string{"--pingtimeout=soon"},
@@ -562,6 +562,28 @@ func TestLoadConfigFiles(t *testing.T) {
 		cfg, err := loadConfig([]string{"-V"}, appDir)
 		if err != nil || !cfg.ShowVersion {
 			t.Fatalf("cfg %+v, err %v; want --version honoured without reading the file", cfg, err)
+		}
+	})
+	t.Run("network in the file and on the command line", func(t *testing.T) {
+		appDir := t.TempDir()
+		path := writeFile(t, appDir, "peerd.conf", "; my node\nlisten=:1\nregtest=1\n")
+		_, err := loadConfig([]string{"--testnet"}, appDir)
+		want := "--testnet (on the command line) and --regtest (" + path + ":3) cannot be used together: choose one network: remove line 3 of " + path + ", or the flag"
+		if err == nil || err.Error() != want {
+			t.Fatalf("error %v, want %q", err, want)
+		}
+		// The same network twice is no conflict.
+		if _, err := loadConfig([]string{"--regtest"}, appDir); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("two networks in the file", func(t *testing.T) {
+		appDir := t.TempDir()
+		path := writeFile(t, appDir, "peerd.conf", "signet=1\nsimnet=1\n")
+		_, err := loadConfig(nil, appDir)
+		if err == nil || !strings.Contains(err.Error(), "--signet ("+path+":1) and --simnet ("+path+":2)") ||
+			!strings.Contains(err.Error(), "remove line 1 and line 2 of "+path) {
+			t.Fatalf("error %v", err)
 		}
 	})
 	t.Run("help", func(t *testing.T) {

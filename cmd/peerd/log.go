@@ -3,9 +3,11 @@ package main
 import (
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/btcsuite/btclog"
+	"github.com/jrick/logrotate/rotator"
 
 	"github.com/peerd/peerd/internal/rpcserver"
 	"github.com/peerd/peerd/internal/telnet"
@@ -138,4 +140,23 @@ func (t teeWriter) Write(p []byte) (int, error) {
 		_, _ = w.Write(p) // a logger has nowhere to report its own errors
 	}
 	return len(p), nil
+}
+
+// openLogFile opens the log file at path for appending, rotated as btcd
+// rotates its own (github.com/jrick/logrotate): once it reaches
+// thresholdKB kilobytes (of 1,000 bytes) it is renamed path.N, gzipped
+// to path.N.gz in the background, and a new file starts; the newest
+// maxRolls rotated files are kept (0: all). Close waits for the
+// compression under way.
+//
+// The file is created with mode 0600; the rotator creates the next ones
+// 0644 less the umask, which peerd sets to 077 (see main), as bitcoind
+// does.
+func openLogFile(path string, thresholdKB int64, maxRolls int) (io.WriteCloser, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	f.Close()
+	return rotator.New(path, thresholdKB, false, maxRolls)
 }

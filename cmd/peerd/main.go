@@ -24,11 +24,11 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/btcsuite/btcd/btcutil/v2"
 	"github.com/btcsuite/btcd/wire/v2"
 	"github.com/btcsuite/btclog"
 
 	"github.com/peerd/peerd/handshake"
+	"github.com/peerd/peerd/internal/appdir"
 	"github.com/peerd/peerd/internal/metrics"
 	"github.com/peerd/peerd/internal/rpcserver"
 	"github.com/peerd/peerd/internal/telnet"
@@ -46,6 +46,7 @@ const (
 )
 
 func main() {
+	restrictUmask()
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
@@ -58,7 +59,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		<-ctx.Done()
 		stop() // from now on, a second signal ends the process at once
 	}()
-	d := daemon{stdout: stdout, stderr: stderr, appDir: btcutil.AppDataDir(appName, false)}
+	d := daemon{stdout: stdout, stderr: stderr, appDir: appdir.Dir()}
 	return d.run(ctx, args)
 }
 
@@ -103,11 +104,12 @@ func (d daemon) run(ctx context.Context, args []string) int {
 	logOut, logFile := d.stdout, "none (--nologfile)"
 	if !cfg.Log.NoLogFile {
 		logFile = filepath.Join(netDir, logFilename)
-		f, err := os.OpenFile(logFile, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+		f, err := openLogFile(logFile, int64(cfg.Log.MaxLogFileSize)*1000, int(cfg.Log.MaxLogFiles))
 		if err != nil {
 			d.fail(fmt.Errorf("cannot open the log file: %v", err))
 			return exitFailure
 		}
+		// After the loggers are disabled (deferred below, so run first).
 		defer f.Close()
 		logOut = teeWriter{d.stdout, f}
 	}
@@ -152,6 +154,9 @@ func (d daemon) run(ctx context.Context, args []string) int {
 		Expiry:   time.Duration(cfg.Relay.MempoolExpiry),
 	})
 	if err != nil {
+		if errors.Is(err, mempool.ErrLocked) {
+			err = fmt.Errorf("another peerd is running with data directory %s (its mempool is locked): stop it, or give this one its own --datadir", cfg.DataDir)
+		}
 		log.Criticalf("Cannot open the mempool: %v", err)
 		d.fail(err)
 		return exitFailure
@@ -166,6 +171,7 @@ func (d daemon) run(ctx context.Context, args []string) int {
 	ncfg.AddrBookFile = filepath.Join(netDir, "addrbook.dat")
 	n, err := node.New(ncfg)
 	if err != nil {
+		err = portInUse(err, "--listen", cfg.params.Name, "--listen=:PORT with a free port, or --nolisten")
 		log.Criticalf("Cannot start: %v", err)
 		d.fail(err)
 		return exitFailure
@@ -173,13 +179,8 @@ func (d daemon) run(ctx context.Context, args []string) int {
 	// The node sets NODE_P2P_V2 as BIP 324 is on or off.
 	log.Infof("User agent %s, advertising services %s, requiring %s from outbound peers",
 		cfg.userAgent, serviceFlags(n.Config().Peer.Machine.Handshake.Services), cfg.Protocol.RequiredServices)
-	if addrs := n.ListenAddrs(); len(addrs) > 0 {
-		s := make([]string, len(addrs))
-		for i, a := range addrs {
-			s[i] = a.String()
-		}
-		log.Infof("Listening on %s", strings.Join(s, ", "))
-	} else {
+	// The node says "Listening on ..." for each listener as it starts.
+	if len(n.ListenAddrs()) == 0 {
 		log.Info("Not listening for inbound peers (--nolisten)")
 	}
 	log.Info(outboundSummary(cfg))
@@ -216,6 +217,7 @@ func (d daemon) run(ctx context.Context, args []string) int {
 			CookieDir: netDir,
 		}, admin)
 		if err != nil {
+			err = portInUse(err, "--rpclisten", cfg.params.Name, "--rpclisten=127.0.0.1:PORT with a free port (and peerctl --rpcserver=127.0.0.1:PORT), or --norpc")
 			log.Criticalf("Cannot start the RPC server: %v", err)
 			d.fail(err)
 			return exitFailure
@@ -319,8 +321,9 @@ func (d daemon) startTelnet(cfg *config, console telnet.Console, log btclog.Logg
 		Network: cfg.params.Name,
 	})
 	if err != nil {
+		err = portInUse(fmt.Errorf("debug telnet listener: %w", err), "--telnet", cfg.params.Name, "--telnet=127.0.0.1:PORT with a free port")
 		log.Criticalf("Cannot start the debug telnet listener: %v", err)
-		d.fail(fmt.Errorf("debug telnet listener: %v", err))
+		d.fail(err)
 		return nil, err
 	}
 	log.Infof("Debug telnet listener on %s (telnet %s; sessions close after %v idle)",
@@ -334,6 +337,15 @@ func (d daemon) startTelnet(cfg *config, console telnet.Console, log btclog.Logg
 		d.telnetStarted(srv.Addr())
 	}
 	return srv, nil
+}
+
+// portInUse names the option and the cure when err is a listen address
+// already in use; other errors are returned as they are.
+func portInUse(err error, option, network, fix string) error {
+	if !errors.Is(err, syscall.EADDRINUSE) {
+		return err
+	}
+	return fmt.Errorf("%s: %w: another program (another peerd, or a bitcoind or btcd on %s?) has that port; use %s", option, err, network, fix)
 }
 
 // isLoopback reports whether a is a loopback address (not a wildcard).

@@ -2,8 +2,11 @@ package main
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -270,20 +273,46 @@ func TestRunNoLogFile(t *testing.T) {
 	}
 }
 
-// TestRunBindFailure: a port in use is reported as one line, exit code 1.
+// TestRunBindFailure: a port in use is reported as one line, exit code 1,
+// naming the option that chose the port and how to choose another.
 func TestRunBindFailure(t *testing.T) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	var stdout, stderr bytes.Buffer
-	d := daemon{stdout: &stdout, stderr: &stderr, appDir: t.TempDir()}
-	code := d.run(context.Background(), []string{"--regtest", "--nologfile", "--datadir=" + t.TempDir(), "--listen=" + l.Addr().String(), "--rpclisten=127.0.0.1:0"})
+	taken := l.Addr().String()
+	for _, c := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"--listen=" + taken, "--rpclisten=127.0.0.1:0"}, []string{"--listen: ", taken, "address already in use", "use --listen=:PORT with a free port, or --nolisten"}},
+		{[]string{"--nolisten", "--rpclisten=" + taken}, []string{"--rpclisten: ", taken, "use --rpclisten=127.0.0.1:PORT", "--norpc"}},
+		{[]string{"--nolisten", "--norpc", "--telnet=" + taken}, []string{"--telnet: debug telnet listener: ", taken, "use --telnet=127.0.0.1:PORT"}},
+	} {
+		var stdout, stderr bytes.Buffer
+		d := daemon{stdout: &stdout, stderr: &stderr, appDir: t.TempDir()}
+		code := d.run(context.Background(), append([]string{"--regtest", "--nologfile", "--datadir=" + t.TempDir()}, c.args...))
+		if code != exitFailure {
+			t.Errorf("%v: exit code %d, want %d", c.args, code, exitFailure)
+		}
+		checkOneLine(t, stderr.String(), append(c.want, "another peerd, or a bitcoind or btcd on regtest?")...)
+	}
+}
+
+// TestRunSameDataDir: a second peerd on a data directory in use says so,
+// and what to do, in one line.
+func TestRunSameDataDir(t *testing.T) {
+	dataDir := t.TempDir()
+	_, _, _, stop := startPeerd(t, "--regtest", "--listen=127.0.0.1:0", "--norpc", "--datadir="+dataDir, "--nodnsseed", "--nologfile")
+	defer stop()
+	// The second one is a process of its own, as it would be (the
+	// packages' loggers are the process's).
+	code, _, stderr := runPeerd(t, "--regtest", "--nologfile", "--nolisten", "--norpc", "--datadir="+dataDir)
 	if code != exitFailure {
 		t.Errorf("exit code %d, want %d", code, exitFailure)
 	}
-	checkOneLine(t, stderr.String(), l.Addr().String())
+	checkOneLine(t, stderr, "another peerd is running with data directory "+dataDir, "--datadir")
 }
 
 func TestRunConfigError(t *testing.T) {
@@ -306,4 +335,68 @@ func TestRunDataDirFailure(t *testing.T) {
 		t.Errorf("exit code %d, want %d", code, exitFailure)
 	}
 	checkOneLine(t, stderr.String(), "cannot create the data directory")
+}
+
+// TestLogFileRotates: past its size, the log file is gzipped to
+// peerd.log.N.gz and a new one starts; the newest rotated files are kept.
+func TestLogFileRotates(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "peerd.log")
+	f, err := openLogFile(path, 1, 2) // 1,000 bytes, 2 rotated files
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := strings.Repeat("x", 99) + "\n"
+	for i := range 55 { // 5,500 bytes: 5 rotations
+		if _, err := fmt.Fprintf(f, "%02d%s", i, line[2:]); err != nil {
+			t.Fatal(err)
+		}
+		if i%10 == 9 {
+			// A rotation: the rotator removes only compressed files,
+			// and compresses in the background; a real log takes
+			// minutes to fill, not microseconds.
+			n := i/10 + 1
+			deadline := time.Now().Add(guard)
+			for {
+				_, errGz := os.Stat(fmt.Sprintf("%s.%d.gz", path, n))
+				_, errRaw := os.Stat(fmt.Sprintf("%s.%d", path, n))
+				if errGz == nil && errRaw != nil {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("rotation %d never compressed", n)
+				}
+				time.Sleep(time.Millisecond)
+			}
+		}
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	names, _ := filepath.Glob(filepath.Join(dir, "peerd.log*"))
+	for i := range names {
+		names[i] = filepath.Base(names[i])
+	}
+	want := []string{"peerd.log", "peerd.log.4.gz", "peerd.log.5.gz"}
+	if !slices.Equal(names, want) {
+		t.Fatalf("files %v, want %v", names, want)
+	}
+	// The newest rotated file holds the lines before the current file's.
+	zf, err := os.Open(filepath.Join(dir, "peerd.log.5.gz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer zf.Close()
+	zr, err := gzip.NewReader(zf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := io.ReadAll(zr)
+	if err != nil || !strings.HasPrefix(string(data), "40xxx") || !strings.HasSuffix(string(data), "49"+line[2:]) {
+		t.Fatalf("peerd.log.5.gz: %v %q", err, data)
+	}
+	cur, _ := os.ReadFile(path)
+	if !strings.HasPrefix(string(cur), "50xxx") || len(cur) != 500 {
+		t.Fatalf("peerd.log: %q", cur)
+	}
 }

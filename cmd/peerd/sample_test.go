@@ -9,8 +9,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/btcsuite/btcd/btcutil/v2"
 	flags "github.com/jessevdk/go-flags"
+
+	"github.com/peerd/peerd/internal/appdir"
 )
 
 // samplePath is the sample configuration at the repository root.
@@ -97,12 +98,12 @@ func TestSampleConfigHasEveryOption(t *testing.T) {
 //     uncommented and checked like any other.
 //   - datadir is written as its Linux/BSD default, ~/.peerd/data; on other
 //     systems the default differs (the sample says how), so it is checked
-//     only where btcutil.AppDataDir is ~/.peerd.
+//     only where appdir.Dir is ~/.peerd.
 func TestSampleConfigDefaultsAreReal(t *testing.T) {
 	// The real application data directory, so that datadir's default is
 	// the real one; both loads name their file with -C, so no file in it
 	// is read.
-	appDir := btcutil.AppDataDir(appName, false)
+	appDir := appdir.Dir()
 	posixAppDir := appDir == filepath.Join(homeDir(""), ".peerd")
 	switch runtime.GOOS {
 	case "windows", "darwin", "plan9":

@@ -40,7 +40,7 @@ func TestProcessStopsOnSignal(t *testing.T) {
 			signalled := false
 			for lines.Scan() {
 				out.WriteString(lines.Text() + "\n")
-				if !signalled && strings.Contains(lines.Text(), "PRDD: Listening on 127.0.0.1:") {
+				if !signalled && strings.Contains(lines.Text(), "NODE: Listening on 127.0.0.1:") {
 					if err := cmd.Process.Signal(sig); err != nil {
 						t.Fatal(err)
 					}

@@ -111,8 +111,8 @@ func TestRunTelnetBesideNode(t *testing.T) {
 	if code := stop(); code != 0 {
 		t.Fatalf("exit code %d; stderr: %s", code, stderr)
 	}
-	s.until("peerd is shutting down: bye")
 	s.until("[standby -> closed on hang up]")
+	s.until("peerd is shutting down: bye")
 	out := stdout.String()
 	for _, want := range []string{
 		"[INF] PRDD: Debug telnet listener on " + addr + " (telnet 127.0.0.1 ",

@@ -68,12 +68,12 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/btcsuite/btcd/btcutil/v2"
+	"github.com/peerd/peerd/internal/appdir"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr, btcutil.AppDataDir("peerd", false))
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr, appdir.Dir())
 	stop()
 	os.Exit(code)
 }

@@ -167,6 +167,7 @@ var layer = map[string]int{
 	"internal/wireio":      0,
 	"mempool":              0,
 	"internal/netflags":    0,
+	"internal/appdir":      0,
 	"internal/regtestfund": 0,
 	"internal/txgen":       0,
 	"internal/memwatch":    0,

@@ -172,8 +172,8 @@ func TestTelnetConsoleAgainstBtcd(t *testing.T) {
 		return got != id // gone, or reconnected under a new id
 	})
 	fmt.Fprintf(s.conn, "/quit\r\n")
-	s.until("bye")
 	s.until("[standby -> closed on hang up]")
+	s.until("bye")
 	p.stop() // before reading its log
 	if log := p.log.String(); !strings.Contains(log, "TLNT: Debug session 1 (127.0.0.1:") || !strings.Contains(log, "): A -> standby on PING handed up") {
 		t.Errorf("the session's transitions are not in the log")
@@ -209,8 +209,8 @@ func TestTelnetNoWire(t *testing.T) {
 	s.do("A")
 
 	p.stop()
-	s.until("peerd is shutting down: bye")
 	s.until("[A -> closed on hang up]")
+	s.until("peerd is shutting down: bye")
 	if !p.cmd.ProcessState.Success() {
 		t.Errorf("peerd exited with %v", p.cmd.ProcessState)
 	}

@@ -471,7 +471,7 @@ func rpcAbortPrivateBroadcast(s *Server, a callArgs) (any, error) {
 func rpcAddNode(s *Server, a callArgs) (any, error) {
 	command := a.str(1)
 	if command != "add" && command != "remove" && command != "onetry" {
-		return nil, NewError(CodeMisc, "%s", methods["addnode"].helpText(s)) // as Core
+		return nil, NewError(CodeMisc, "%s", methods["addnode"].helpText(s.exampleURL)) // as Core
 	}
 	tr := node.TransportAuto
 	switch {
@@ -552,7 +552,7 @@ func rpcDisconnectNode(s *Server, a callArgs) (any, error) {
 func rpcSetBan(s *Server, a callArgs) (any, error) {
 	command := a.str(1)
 	if command != "add" && command != "remove" {
-		return nil, NewError(CodeMisc, "%s", methods["setban"].helpText(s)) // as Core
+		return nil, NewError(CodeMisc, "%s", methods["setban"].helpText(s.exampleURL)) // as Core
 	}
 	var banTime int64
 	if command == "add" && a.has(2) {
@@ -625,7 +625,7 @@ func (m *method) signature() string {
 
 // helpText is the method's full help, as Core's RPCHelpMan::ToString lays
 // it out.
-func (m *method) helpText(s *Server) string {
+func (m *method) helpText(url string) string {
 	var b strings.Builder
 	b.WriteString(m.signature())
 	b.WriteString("\n\n")
@@ -660,7 +660,7 @@ func (m *method) helpText(s *Server) string {
 	}
 	for _, e := range exs {
 		fmt.Fprintf(&b, "> curl --user myusername --data-binary '{\"jsonrpc\": \"2.0\", \"id\": \"curltest\", \"method\": \"%s\", \"params\": %s}' -H 'content-type: application/json' %s\n",
-			m.name, e.json, s.exampleURL)
+			m.name, e.json, url)
 	}
 	return strings.TrimSuffix(b.String(), "\n")
 }
@@ -668,12 +668,20 @@ func (m *method) helpText(s *Server) string {
 // help is the help method's result: the list of methods by category, each
 // with its signature, or one method's help, as Core's CRPCTable::help.
 func (s *Server) help(command string) string {
+	return Help(command, s.backend.TestNetwork(), s.exampleURL)
+}
+
+// Help is the help method's result without a server, for clients that
+// answer it themselves (peerctl help works without a running peerd): the
+// method list is static. testNetwork shows the test-only methods'
+// help; url is the server's address in the curl examples.
+func Help(command string, testNetwork bool, url string) string {
 	if command != "" {
 		m, ok := methods[command]
-		if !ok || m.testOnly && !s.backend.TestNetwork() {
+		if !ok || m.testOnly && !testNetwork {
 			return "help: unknown command: " + command
 		}
-		return m.helpText(s)
+		return m.helpText(url)
 	}
 	list := make([]*method, 0, len(methods))
 	for _, m := range methods {

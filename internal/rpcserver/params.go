@@ -134,7 +134,7 @@ func (m *method) bind(s *Server, params json.RawMessage) (callArgs, *Error) {
 	case "array":
 		vs, err := decodeArray(params, len(m.args))
 		if err != nil {
-			return nil, NewError(CodeMisc, "%s", m.helpText(s))
+			return nil, NewError(CodeMisc, "%s", m.helpText(s.exampleURL))
 		}
 		args = vs
 	case "object":
@@ -144,7 +144,7 @@ func (m *method) bind(s *Server, params json.RawMessage) (callArgs, *Error) {
 		}
 	}
 	if len(args) < m.requiredCount() || len(args) > len(m.args) {
-		return nil, NewError(CodeMisc, "%s", m.helpText(s))
+		return nil, NewError(CodeMisc, "%s", m.helpText(s.exampleURL))
 	}
 	var mismatches []string
 	for i, v := range args {

@@ -202,7 +202,8 @@ func Microsocks(t testing.TB, args ...string) string {
 	t.Helper()
 	bin, err := exec.LookPath("microsocks")
 	if err != nil {
-		msg := "this test needs a real SOCKS5 server: apt-get install microsocks"
+		msg := "this test needs a real SOCKS5 server: apt-get install microsocks " +
+			"(go test caches this skip: run it again with -count=1, as README's command does)"
 		if os.Getenv("CI") != "" {
 			t.Fatalf("%s: %v", msg, err)
 		}

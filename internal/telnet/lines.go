@@ -3,12 +3,19 @@ package telnet
 // Telnet commands (RFC 854) that matter to the decoder.
 const (
 	cmdSE   = 240 // end of subnegotiation
+	cmdIP   = 244 // interrupt process: Ctrl-C in the client
+	cmdAO   = 245 // abort output: Ctrl-O
+	cmdAYT  = 246 // are you there: Ctrl-T
+	cmdEC   = 247 // erase character
+	cmdEL   = 248 // erase line
 	cmdSB   = 250 // begin subnegotiation
 	cmdWILL = 251
 	cmdWONT = 252
 	cmdDO   = 253
 	cmdDONT = 254
 	cmdIAC  = 255 // "interpret as command"; IAC IAC is a literal 0xFF
+
+	optTimingMark = 6 // RFC 860
 )
 
 // decoder states.
@@ -22,10 +29,12 @@ const (
 
 // lineReader turns the bytes of a telnet connection into lines. It strips
 // telnet commands (IAC sequences: option negotiation, subnegotiation, and the
-// two-byte commands such as NOP or AYT) and answers none of them, so every
-// option stays off and the client keeps the NVT defaults: it edits a line
-// locally, echoes it itself and sends it when the person presses Enter.
-// IAC IAC is a literal 0xFF byte.
+// two-byte commands such as NOP or AYT), so every option stays off and the
+// client keeps the NVT defaults: it edits a line locally, echoes it itself
+// and sends it when the person presses Enter. The commands a session must
+// answer go to onCmd (when set): IP, AO, AYT with opt 0, and DO, DONT,
+// WILL, WONT with their option. IP and EL also drop the line received so
+// far, EC its last byte. IAC IAC is a literal 0xFF byte.
 //
 // A line ends at CR LF, LF, CR NUL (RFC 854's bare carriage return) or a
 // bare CR; the LF or NUL right after a CR belongs to the CR, even when
@@ -38,9 +47,11 @@ const (
 type lineReader struct {
 	max     int
 	state   int
+	verb    byte // stOpt: the WILL, WONT, DO or DONT whose option follows
 	afterCR bool // the last data byte was a CR
 	tooLong bool // the current line has passed max
 	line    []byte
+	onCmd   func(cmd, opt byte)
 }
 
 func newLineReader(max int) *lineReader {
@@ -61,14 +72,25 @@ func (r *lineReader) feed(p []byte, emit func(line []byte, tooLong bool) bool) b
 					return false
 				}
 			case cmdWILL, cmdWONT, cmdDO, cmdDONT:
-				r.state = stOpt
+				r.state, r.verb = stOpt, b
 			case cmdSB:
 				r.state = stSB
-			default: // NOP, DM, BRK, IP, AO, AYT, EC, EL, GA, a stray SE
+			case cmdIP, cmdEL:
 				r.state = stData
+				r.line, r.tooLong, r.afterCR = r.line[:0], false, false
+				r.command(b, 0)
+			case cmdEC:
+				r.state = stData
+				if n := len(r.line); n > 0 && !r.tooLong {
+					r.line = r.line[:n-1]
+				}
+			default: // NOP, DM, BRK, AO, AYT, GA, a stray SE
+				r.state = stData
+				r.command(b, 0)
 			}
 		case stOpt:
 			r.state = stData
+			r.command(r.verb, b)
 		case stSB:
 			if b == cmdIAC {
 				r.state = stSBIAC
@@ -90,6 +112,12 @@ func (r *lineReader) feed(p []byte, emit func(line []byte, tooLong bool) bool) b
 		}
 	}
 	return true
+}
+
+func (r *lineReader) command(cmd, opt byte) {
+	if r.onCmd != nil {
+		r.onCmd(cmd, opt)
+	}
 }
 
 // data takes one data byte.

@@ -38,7 +38,11 @@ func TestLineReader(t *testing.T) {
 		{"\xff\xfd\x01\xff\xfb\x03\xff\xfc\x18\xff\xfe\x1fok\n", []string{"ok"}},
 		{"\xff\xfa\x18\x00xterm\r\n\xff\xff\xff\xf0ok\n", []string{"ok"}},
 		{"\xff\xfa\x1f\xff\xf1\x00\xff\xf0ok\n", []string{"ok"}},
-		{"o\xff\xf1\xff\xf6\xff\xf4\xff\xf0k\n", []string{"ok"}},
+		{"o\xff\xf1\xff\xf6\xff\xf5\xff\xf0k\n", []string{"ok"}},
+		{"typo\xff\xf4ok\n", []string{"ok"}},     // IP drops the line so far
+		{"typo\xff\xf8ok\n", []string{"ok"}},     // so does EL
+		{"okk\xff\xf7\n", []string{"ok"}},        // EC drops a byte
+		{"\xff\xf7\xff\xf7ok\n", []string{"ok"}}, // of nothing: nothing
 		{"ab\r\xff\xf1\ncd\n", []string{"ab", "cd"}},
 		{"12345678\n123456789\nshort\n", []string{"12345678", "!", "short"}},
 		{strings.Repeat("z", 100000) + "\r\nafter\r\n", []string{"!", "after"}},

@@ -11,14 +11,16 @@ import (
 )
 
 // TestRealTelnetClient drives Debian's telnet client through a detached
-// tmux session, as a person would: type PING?, A, PING and read PONG on
-// the screen, then /quit. Without telnet or tmux it skips, or fails when
-// the CI variable is set (CI installs both: see .ci/run).
+// tmux session, as a person would: type PING?, press Ctrl-C halfway
+// through a line, type A, PING and read PONG on the screen, then /quit.
+// Without telnet or tmux it skips, or fails when the CI variable is set
+// (CI installs both: see .ci/run).
 func TestRealTelnetClient(t *testing.T) {
 	telnet, err1 := exec.LookPath("telnet")
 	tmux, err2 := exec.LookPath("tmux")
 	if err1 != nil || err2 != nil {
-		msg := "the real client test needs telnet and tmux (apt-get install telnet tmux)"
+		msg := "the real client test needs telnet and tmux: apt-get install telnet tmux " +
+			"(go test caches this skip: run it again with -count=1, as README's command does)"
 		if os.Getenv("CI") != "" {
 			t.Fatalf("%s: %v %v", msg, err1, err2)
 		}
@@ -80,13 +82,24 @@ func TestRealTelnetClient(t *testing.T) {
 	waitScreen("you are in standby: say PING? to start")
 	typeLine("PING?")
 	waitScreen(toWaiting)
+	// Ctrl-C halfway through a line: the client sends IAC IP IAC DO
+	// TIMING-MARK and shows nothing more until the server answers the
+	// TIMING-MARK. The answer, and the line after it, must show, and so
+	// must everything after.
+	if out, err := run("send-keys", "-t", "peerd", "-l", "half a li"); err != nil {
+		t.Fatalf("tmux send-keys: %v: %s", err, out)
+	}
+	if out, err := run("send-keys", "-t", "peerd", "C-c"); err != nil {
+		t.Fatalf("tmux send-keys: %v: %s", err, out)
+	}
+	waitScreen("half a li^C\n(interrupted: the line was dropped; you are in waiting)")
 	typeLine("A")
 	waitScreen(enterInnerA)
 	typeLine("PING")
 	waitScreen(pingHandedUp)
 	waitScreen("\nPONG\n")
 	typeLine("/quit")
-	waitScreen("[standby -> closed on hang up]")
+	waitScreen("[standby -> closed on hang up]\nbye\n")
 	waitScreen("Connection closed by foreign host.")
 	t.Logf("the screen:\n%s", strings.TrimSpace(screen()))
 }

@@ -5,9 +5,12 @@
 // interface instead (see [Console]).
 //
 // The server speaks just enough telnet for a real client: it strips telnet
-// commands and answers none (see lineReader), so the client stays in its
-// default line-at-a-time mode with local echo, and it accepts CR LF, LF,
-// CR NUL and bare CR as line endings. Every resource is bounded: lines
+// commands and refuses every option by silence (see lineReader), so the
+// client stays in its default line-at-a-time mode with local echo; it
+// answers DO TIMING-MARK (which a client sends with Ctrl-C and waits for)
+// and handles interrupt (IP), abort output (AO) and are-you-there (AYT)
+// (see session.command); it accepts CR LF, LF, CR NUL and bare CR as line
+// endings. Every resource is bounded: lines
 // (MaxLineBytes), sessions (MaxSessions), idle time (Idle), and the time a
 // write may take.
 package telnet
@@ -20,6 +23,7 @@ import (
 	"io"
 	"net"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -259,11 +263,16 @@ func (ss *session) run() {
 	ss.resetIdle()
 
 	lr := newLineReader(cfg.MaxLineBytes)
+	lr.onCmd = ss.command
 	buf := make([]byte, readBuf)
 	for !ss.finished {
 		n, err := ss.conn.Read(buf)
-		if n > 0 && !lr.feed(buf[:n], ss.line) {
-			break
+		if n > 0 {
+			more := lr.feed(buf[:n], ss.line)
+			ss.flush() // what the commands without a line said
+			if !more {
+				break
+			}
 		}
 		if err != nil {
 			ss.readFailed(err)
@@ -303,6 +312,33 @@ func (ss *session) line(b []byte, tooLong bool) bool {
 	return !ss.finished
 }
 
+// command answers the telnet commands a client waits on or a person
+// means (see lineReader): Debian's telnet sends IAC IP IAC DO TIMING-MARK
+// for Ctrl-C and discards everything it receives until the answer to DO
+// TIMING-MARK arrives, so that answer (WILL TIMING-MARK, as most servers
+// give) goes out before anything else queued. IP drops the line typed so
+// far and says where the session is, AO drops the output not sent yet,
+// AYT answers with one line. Other options are left unanswered: they stay
+// off, as RFC 854 lets a server do.
+func (ss *session) command(cmd, opt byte) {
+	switch {
+	case cmd == cmdDO && opt == optTimingMark:
+		pending := slices.Clone(ss.out.Bytes())
+		ss.out.Reset()
+		ss.out.Write([]byte{cmdIAC, cmdWILL, optTimingMark})
+		ss.out.Write(pending)
+	case cmd == cmdIP:
+		// The client's terminal has echoed ^C after what was typed:
+		// start a line of our own.
+		ss.say("", "(interrupted: the line was dropped; you are in "+ss.m.Path()+")")
+	case cmd == cmdAO:
+		ss.out.Reset()
+		ss.say("", "(output aborted; you are in "+ss.m.Path()+")")
+	case cmd == cmdAYT:
+		ss.say(fmt.Sprintf("[yes: peerd debug session %d, in %s]", ss.id, ss.m.Path()))
+	}
+}
+
 // readFailed ends the session after a read error: a deadline (idle, or
 // the server shutting down) gets a goodbye; anything else means the
 // client is gone.
@@ -323,13 +359,14 @@ func (ss *session) readFailed(err error) {
 	ss.flush()
 }
 
-// hangUp says why (if anything) and steps HangUp, which moves the machine
-// to closed and orders the close.
+// hangUp steps HangUp, which moves the machine to closed and orders the
+// close, and then says why (if anything): the transition and then the
+// goodbye, in the order BYE's come.
 func (ss *session) hangUp(why string) {
+	ss.step(debugproto.Event{Kind: debugproto.HangUp, Now: time.Now()})
 	if why != "" {
 		ss.say(why)
 	}
-	ss.step(debugproto.Event{Kind: debugproto.HangUp, Now: time.Now()})
 	ss.finished = true
 }
 

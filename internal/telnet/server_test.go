@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"runtime"
 	"strings"
 	"sync"
@@ -101,17 +102,17 @@ func TestEveryTransition(t *testing.T) {
 			{"A", []string{intoA, enterInnerA}},
 		}, false},
 		{"hang up from standby (/quit)", []step{
-			{"/quit", []string{"bye", "[standby -> closed on hang up]"}},
+			{"/quit", []string{"[standby -> closed on hang up]", "bye"}},
 		}, true},
 		{"hang up from waiting (/quit)", []step{
 			{"PING?", []string{toWaiting}},
-			{"/quit", []string{"bye", "[waiting -> closed on hang up]"}},
+			{"/quit", []string{"[waiting -> closed on hang up]", "bye"}},
 		}, true},
 		{"hang up from A (/quit)", []step{
 			{"PING?", []string{toWaiting}},
 			{"A", []string{intoA, enterInnerA}},
 			{"B", []string{toInnerB}},
-			{"/quit", []string{"bye", "[A -> closed on hang up]"}},
+			{"/quit", []string{"[A -> closed on hang up]", "bye"}},
 		}, true},
 		{"console lines never reach the machine", []step{
 			{"PING?", []string{toWaiting}},
@@ -188,11 +189,12 @@ func TestTelnetCommandsStripped(t *testing.T) {
 		c.send(script[i : i+1]) // every split point
 		time.Sleep(200 * time.Microsecond)
 	}
-	c.expect(toWaiting, intoA, enterInnerA, endFromA, pingHandedUp, "PONG")
+	c.expect("[yes: peerd debug session 1, in standby]", // the AYT
+		toWaiting, intoA, enterInnerA, endFromA, pingHandedUp, "PONG")
 	c.say("PING?", toWaiting)
 	c.say("A"+iac+iac, hintWaiting) // "A\xff" is not A
 	c.say(iac+iac, hintWaiting)     // a lone 0xFF byte
-	c.say("/quit", "bye", "[waiting -> closed on hang up]")
+	c.say("/quit", "[waiting -> closed on hang up]", "bye")
 	c.eof()
 }
 
@@ -255,7 +257,7 @@ func TestIdleSessionClosed(t *testing.T) {
 
 	c := open(t, srv)
 	start := time.Now()
-	c.expect("idle for 300ms: bye", "[standby -> closed on hang up]")
+	c.expect("[standby -> closed on hang up]", "idle for 300ms: bye")
 	c.eof()
 	if d := time.Since(start); d < idle-20*time.Millisecond {
 		t.Errorf("closed after %v, before the idle time", d)
@@ -269,7 +271,7 @@ func TestIdleSessionClosed(t *testing.T) {
 		c.say("x", hintWaiting)
 	}
 	c.send("A") // no line end
-	c.expect("idle for 300ms: bye", "[waiting -> closed on hang up]")
+	c.expect("[waiting -> closed on hang up]", "idle for 300ms: bye")
 	c.eof()
 }
 
@@ -439,7 +441,7 @@ func TestOfflineConsole(t *testing.T) {
 			c.say("PING?", toWaiting)
 			c.say("A", intoA, enterInnerA)
 			c.say("PING", endFromA, pingHandedUp, "PONG")
-			c.say("/quit", "bye", "[standby -> closed on hang up]")
+			c.say("/quit", "[standby -> closed on hang up]", "bye")
 			c.eof()
 		})
 	}
@@ -467,7 +469,7 @@ func TestShutdown(t *testing.T) {
 		c     *client
 		state string
 	}{{s1, "standby"}, {s2, "waiting"}, {s3, "A"}} {
-		s.c.expect("peerd is shutting down: bye", "["+s.state+" -> closed on hang up]")
+		s.c.expect("["+s.state+" -> closed on hang up]", "peerd is shutting down: bye")
 		s.c.eof()
 	}
 	if _, err := dialErr(srv); err == nil {
@@ -542,4 +544,37 @@ func TestNewErrors(t *testing.T) {
 	case <-time.After(guard):
 		t.Fatal("Serve did not return after Close")
 	}
+}
+
+// TestInterruptAndTimingMark: Ctrl-C in Debian's telnet sends IAC IP IAC
+// DO TIMING-MARK and shows nothing until the answer to DO TIMING-MARK
+// comes: the server answers WILL TIMING-MARK before anything else, then
+// says the line was dropped. The half line typed before the interrupt is
+// gone; AYT gets one line; AO drops the output not sent yet.
+func TestInterruptAndTimingMark(t *testing.T) {
+	const (
+		iac, ip, ao, ayt, do, will, tm = "\xff", "\xf4", "\xf5", "\xf6", "\xfd", "\xfb", "\x06"
+	)
+	srv, _ := startServer(t, Config{Console: &fakeConsole{}})
+	c := open(t, srv)
+	c.say("PING?", toWaiting)
+	c.send("half a li" + iac + ip + iac + do + tm)
+	c.c.SetReadDeadline(time.Now().Add(guard))
+	want := iac + will + tm + "\r\n(interrupted: the line was dropped; you are in waiting)\r\n"
+	got := make([]byte, len(want))
+	if _, err := io.ReadFull(c.r, got); err != nil || string(got) != want {
+		t.Fatalf("after IP, DO TIMING-MARK: %q (%v), want %q", got, err, want)
+	}
+	// The half line is gone: what follows is a line of its own.
+	c.say("A", intoA, enterInnerA)
+	c.send(iac + ayt)
+	c.expect("[yes: peerd debug session 1, in A/innerA]")
+	c.send(iac + ao + iac + do + tm)
+	want = iac + will + tm + "\r\n(output aborted; you are in A/innerA)\r\n"
+	got = make([]byte, len(want))
+	if _, err := io.ReadFull(c.r, got); err != nil || string(got) != want {
+		t.Fatalf("after AO, DO TIMING-MARK: %q (%v), want %q", got, err, want)
+	}
+	c.say("/quit", "[A -> closed on hang up]", "bye")
+	c.eof()
 }

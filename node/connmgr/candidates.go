@@ -273,7 +273,11 @@ func (m *Manager) seeded(ev Event, out *[]Action) {
 	m.querying = false
 	if len(ev.Addrs) == 0 && ev.Count == 0 {
 		m.seedAt = ev.Now.Add(m.seedBackoff)
-		note(out, true, "DNS seeds returned no addresses; asking again in %v if still needed", m.seedBackoff)
+		why := ""
+		if ev.Err != nil {
+			why = " (" + ev.Err.Error() + ")"
+		}
+		note(out, true, "DNS seeds returned no addresses%s; asking again in %v if still needed", why, m.seedBackoff)
 		m.seedBackoff = min(2*m.seedBackoff, m.cfg.RetryMax)
 		return
 	}

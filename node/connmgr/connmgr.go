@@ -433,8 +433,11 @@ func (m *Manager) dialFailed(ev Event, out *[]Action) {
 	if !ok {
 		return
 	}
-	note(out, false, "dial %s (%s): %v", d.target, d.kind, ev.Err)
-	m.keptFailed(d.target, ev.Dial, ev.Now, out)
+	if t := m.keptIndex[d.target]; t != nil && t.state == dialing && t.dial == ev.Dial {
+		m.keptDialFailed(t, ev.Err, ev.Now, out)
+	} else {
+		note(out, false, "dial %s (%s): %v", d.target, d.kind, ev.Err)
+	}
 	m.undialed(d, ev.Now, out)
 	if ev.ProxyDown && (d.kind == KindSeed || d.kind == KindFeeler) {
 		// Not the address's fault, and every other would fail alike:
@@ -507,6 +510,7 @@ func (m *Manager) ready(ev Event, out *[]Action) {
 	}
 	if t := m.keptIndex[c.target]; t != nil && t.peer == c.id {
 		t.backoff = m.cfg.RetryMin
+		m.keptReached(t, out)
 	}
 }
 

@@ -128,7 +128,7 @@ type Event struct {
 	Dial       uint64         // EvConnected, EvDialFailed: the ActDial's number
 	Remote     netip.AddrPort // EvInbound, EvConnected, CmdDisconnectAddr
 	Nonce      uint64         // EvConnected
-	Err        error          // EvDialFailed
+	Err        error          // EvDialFailed; EvSeeds: why no seed answered
 	ProxyDown  bool           // EvDialFailed: the proxy could not be reached (rule 2)
 	Reason     string         // EvClosed
 	Misbehaved bool           // EvClosed

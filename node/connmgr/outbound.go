@@ -15,6 +15,13 @@ type target struct {
 	retryAt time.Time // waiting: when to dial again
 	backoff time.Duration
 	v1      bool // the operator asked for v1 (addnode ... false)
+
+	// Failed dials since the address was last reached, for the
+	// rate-limited info line (see keptDialFailed).
+	failed    int       // in all
+	unlogged  int       // since the last info line
+	loggedAt  time.Time // the last info line; zero: none yet
+	firstFail time.Time
 }
 
 type targetState uint8
@@ -68,6 +75,54 @@ func (m *Manager) keptFailed(addr string, id uint64, now time.Time, out *[]Actio
 	if t := m.keptIndex[addr]; t != nil && t.state == dialing && t.dial == id {
 		m.wait(t, now, out)
 	}
+}
+
+// FailureLogInterval is the least time between two info lines about the
+// failed dials of one kept address (--connect, --addpeer, addnode add):
+// the first failure is logged at once, the next ones at most once per
+// interval, with how many failed meanwhile.
+const FailureLogInterval = time.Minute
+
+// keptDialFailed reports a failed dial of kept address t at info level,
+// rate-limited (FailureLogInterval), with the back-off it now waits; at
+// debug level otherwise. It then makes t wait.
+func (m *Manager) keptDialFailed(t *target, err error, now time.Time, out *[]Action) {
+	t.failed++
+	t.unlogged++
+	if t.failed == 1 {
+		t.firstFail = now
+	}
+	switch {
+	case t.loggedAt.IsZero():
+		note(out, true, "Outbound %s: %v; next try in %v (%s peer: retries back off up to %v; reported at most once a minute)",
+			t.addr, err, t.backoff, keptOrigin(t.kind), m.cfg.RetryMax)
+	case now.Sub(t.loggedAt) >= FailureLogInterval:
+		note(out, true, "Outbound %s: %v; %d failed attempts since the last report, %d since %s; next try in %v",
+			t.addr, err, t.unlogged, t.failed, t.firstFail.Format(time.TimeOnly), t.backoff)
+	default:
+		note(out, false, "dial %s (%s): %v", t.addr, t.kind, err)
+		m.wait(t, now, out)
+		return
+	}
+	t.loggedAt, t.unlogged = now, 0
+	m.wait(t, now, out)
+}
+
+// keptOrigin names the option that keeps an address of kind.
+func keptOrigin(k Kind) string {
+	if k == KindManual {
+		return "--connect"
+	}
+	return "--addpeer or addnode"
+}
+
+// keptReached notes that kept address t finished a handshake: the failure
+// count starts again, and an address that failed before says it is back.
+func (m *Manager) keptReached(t *target, out *[]Action) {
+	if t.failed > 0 {
+		note(out, true, "Outbound %s: reached after %d failed attempts", t.addr, t.failed)
+	}
+	t.failed, t.unlogged, t.loggedAt = 0, 0, time.Time{}
 }
 
 // wait makes t wait its back-off from now, and doubles the back-off.

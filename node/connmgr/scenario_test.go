@@ -41,7 +41,8 @@ var update = flag.Bool("update", false, "rewrite the expected output of scenario
 //	ready ID                       peer ID finished its handshake
 //	closed ID [misbehaved|v2refused]  peer ID ended (v2refused: a v2 attempt
 //	                               closed before any reply)
-//	seeds [ADDR...]                the DNS seeds' answer (the addresses go into the book)
+//	seeds [ADDR...]                the DNS seeds' answer (the addresses go into the book;
+//	                               none: with the error "seed.example: no such host")
 //	fetched ID N                   addr-fetch peer ID answered with N addresses
 //	book ADDR...                   addresses enter the fake book's new table
 //	                               (its Select takes them in turn; Group is the /16);
@@ -151,7 +152,11 @@ func (s *scenario) run(line string) {
 			addrs = append(addrs, s.addrPort(a))
 			s.book.add(s.addrPort(a).String())
 		}
-		s.step(Event{Kind: EvSeeds, Addrs: addrs})
+		ev := Event{Kind: EvSeeds, Addrs: addrs}
+		if len(addrs) == 0 {
+			ev.Err = errors.New("seed.example: no such host")
+		}
+		s.step(ev)
 	case "fetched":
 		s.step(Event{Kind: EvAddrFetched, ID: s.num(arg(1)), Count: int(s.num(arg(2)))})
 	case "book":
