@@ -209,7 +209,7 @@ func (w *mempoolWatch) all(txid string) (time.Time, bool) {
 // returns the times from sendrawtransaction's return.
 func figWaitMempools(t *testing.T, w *mempoolWatch, sent []figSent) []time.Duration {
 	t.Helper()
-	waitUntil(t, "every transaction in every btcd's mempool", figWait, func() bool {
+	figUntil(t, "every transaction in every btcd's mempool", func() bool {
 		for _, s := range sent {
 			if _, ok := w.all(s.txid); !ok {
 				return false
@@ -219,10 +219,31 @@ func figWaitMempools(t *testing.T, w *mempoolWatch, sent []figSent) []time.Durat
 	})
 	var ds []time.Duration
 	for _, s := range sent {
-		at, _ := w.all(s.txid)
-		ds = append(ds, at.Sub(s.returned))
+		if at, ok := w.all(s.txid); ok {
+			ds = append(ds, at.Sub(s.returned))
+		} else {
+			ds = append(ds, figMissing)
+		}
 	}
 	return ds
+}
+
+// figMissing stands for a time never reached within figWait.
+const figMissing = time.Duration(math.MaxInt64)
+
+// figUntil waits for cond at most figWait and says whether it came true:
+// a figure with a missing tail is still a figure.
+func figUntil(t *testing.T, what string, cond func() bool) bool {
+	t.Helper()
+	deadline := time.Now().Add(figWait)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Logf("gave up after %v waiting for %s", figWait, what)
+			return false
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return true
 }
 
 // figSpends returns the transactions spending the coinbases at heights
@@ -243,12 +264,29 @@ type figPrivInfo struct {
 	Added     float64 `json:"added"`
 	Confirmed float64 `json:"confirmed"`
 	Attempts  []struct {
+		Address  string  `json:"address"`
 		Opened   float64 `json:"opened"`
 		GetData  float64 `json:"getdata"`
 		Received float64 `json:"received"`
 		Ended    float64 `json:"ended"`
 		Outcome  string  `json:"outcome"`
 	} `json:"attempts"`
+}
+
+// figSince is the time from t0 to peerd's time field f, figMissing if
+// f is not set.
+func figSince(f float64, t0 time.Time) time.Duration {
+	if f == 0 {
+		return figMissing
+	}
+	return secs(f).Sub(t0)
+}
+
+func figSinceT(at, t0 time.Time) time.Duration {
+	if at.IsZero() {
+		return figMissing
+	}
+	return at.Sub(t0)
 }
 
 func secs(f float64) time.Time { return time.UnixMicro(int64(math.Round(f * 1e6))) }
@@ -264,7 +302,7 @@ func figPrivate(t *testing.T, pn *privNet, proxy string, tr figTrickle) []figRow
 	inAll := figWaitMempools(t, w, sent)
 
 	byID := map[string]figPrivInfo{}
-	waitUntil(t, "peerd to confirm every transaction", figWait, func() bool {
+	figUntil(t, "peerd to confirm every transaction", func() bool {
 		raw, err := p.rawCall("getprivatebroadcastinfo")
 		if err != nil {
 			t.Fatal(err)
@@ -284,12 +322,17 @@ func figPrivate(t *testing.T, pn *privNet, proxy string, tr figTrickle) []figRow
 		return true
 	})
 
+	nodeOf := map[string]int{}
+	for i, b := range pn.all {
+		nodeOf[b.P2PAddr()] = i
+	}
 	var confirmed, added, opened, receipt []time.Duration
+	hadIt := 0 // connections that heard no getdata, to a target whose mempool already held the tx
 	var spans [][2]time.Time
 	attempts, failed := 0, map[string]int{}
 	for _, s := range sent {
 		info := byID[s.txid]
-		confirmed = append(confirmed, secs(info.Confirmed).Sub(s.returned))
+		confirmed = append(confirmed, figSince(info.Confirmed, s.returned))
 		added = append(added, s.returned.Sub(secs(info.Added)))
 		var first, firstReceipt time.Time
 		for _, a := range info.Attempts {
@@ -301,6 +344,14 @@ func figPrivate(t *testing.T, pn *privNet, proxy string, tr figTrickle) []figRow
 				failed["open"]++
 			case a.Outcome != "receipt":
 				failed[a.Outcome]++
+				if a.GetData == 0 {
+					w.mu.Lock()
+					at, ok := w.seen[nodeOf[a.Address]][s.txid]
+					w.mu.Unlock()
+					if ok && at.Before(secs(a.Opened)) {
+						hadIt++
+					}
+				}
 			}
 			if a.Opened != 0 && (first.IsZero() || secs(a.Opened).Before(first)) {
 				first = secs(a.Opened)
@@ -312,8 +363,8 @@ func figPrivate(t *testing.T, pn *privNet, proxy string, tr figTrickle) []figRow
 				spans = append(spans, [2]time.Time{secs(a.Opened), secs(a.Ended)})
 			}
 		}
-		opened = append(opened, first.Sub(s.returned))
-		receipt = append(receipt, firstReceipt.Sub(s.returned))
+		opened = append(opened, figSinceT(first, s.returned))
+		receipt = append(receipt, figSinceT(firstReceipt, s.returned))
 	}
 	p.stop()
 	notOpened := map[string]int{}
@@ -328,7 +379,8 @@ func figPrivate(t *testing.T, pn *privNet, proxy string, tr figTrickle) []figRow
 		}
 		unknown += strings.Count(string(log), "Received inv message from unknown peer 127.0.0.2:")
 	}
-	t.Logf("%s, private: the targets ignored %d invs from a broadcast connection (btcd: \"Received inv message from unknown peer\")", tr.name, unknown)
+	t.Logf("%s, private: the targets ignored %d invs from a broadcast connection (btcd: \"Received inv message from unknown peer\"); %d connections without a getdata went to a target whose mempool held the transaction before the connection opened",
+		tr.name, unknown, hadIt)
 	t.Logf("%s, private: %d broadcast connections for %d transactions, not a receipt: %v; at most %d open at once; attempts not opened: %v; sendrawtransaction returned %v (p50) %v (max) after peerd's \"added\"",
 		tr.name, attempts, len(sent), failed, maxOverlap(spans), notOpened, pct(sorted(added), 0.5).Round(time.Millisecond), slices.Max(added).Round(time.Millisecond))
 	return []figRow{
@@ -402,7 +454,8 @@ func figOrdinary(t *testing.T, pn *privNet, tr figTrickle) []figRow {
 			t.Fatal(err)
 		}
 		if len(e.Propagation.Fetched) == 0 {
-			t.Fatalf("%s in every mempool but fetched from peerd by none", s.txid)
+			getdata = append(getdata, figMissing)
+			continue
 		}
 		first := e.Propagation.Fetched[0].Time
 		for _, f := range e.Propagation.Fetched {
@@ -431,6 +484,9 @@ func pct(ds []time.Duration, q float64) time.Duration {
 }
 
 func figDur(d time.Duration) string {
+	if d == figMissing {
+		return fmt.Sprintf("not within %v", figWait)
+	}
 	if d < time.Second && d > -time.Second {
 		return fmt.Sprintf("%d ms", d.Milliseconds())
 	}
@@ -443,7 +499,17 @@ func figTable(rows []figRow) string {
 	b.WriteString("|---|---|---|---:|---:|---:|---:|---:|\n")
 	for _, r := range rows {
 		ds := sorted(r.ds)
-		fmt.Fprintf(&b, "| %s | %s | %s | %d | %s | %s | %s | %s |\n", r.trickle, r.relay, r.measure, len(ds),
+		reached := 0
+		for _, d := range ds {
+			if d != figMissing {
+				reached++
+			}
+		}
+		n := strconv.Itoa(reached)
+		if reached < len(ds) {
+			n = fmt.Sprintf("%d of %d", reached, len(ds))
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", r.trickle, r.relay, r.measure, n,
 			figDur(pct(ds, 0.5)), figDur(pct(ds, 0.9)), figDur(pct(ds, 0.99)), figDur(ds[len(ds)-1]))
 	}
 	return b.String()
