@@ -65,6 +65,8 @@ func TestFiguresPrivateBroadcast(t *testing.T) {
 	if n, err := strconv.Atoi(os.Getenv("PEERD_FIGURES_N")); err == nil && n > 0 {
 		figTxs = int64(n)
 	}
+	// PEERD_FIGURES_ONLY=private or =ordinary measures one kind of relay.
+	only := os.Getenv("PEERD_FIGURES_ONLY")
 	load, _ := os.ReadFile("/proc/loadavg")
 	t.Logf("load average at start: %s", strings.TrimSpace(string(load)))
 	var rows []figRow
@@ -77,7 +79,9 @@ func TestFiguresPrivateBroadcast(t *testing.T) {
 			// for ordinary relay.
 			pn := startPrivNetWith(t, 3, 2*figTxs, tr.btcd...)
 			proxy := socks5test.Microsocks(t, "-b", "127.0.0.2")
-			rows = append(rows, figPrivate(t, pn, proxy, tr)...)
+			if only != "ordinary" {
+				rows = append(rows, figPrivate(t, pn, proxy, tr)...)
+			}
 			// A block clears the mempools between the two runs.
 			if _, err := pn.long.Generate(1); err != nil {
 				t.Fatal(err)
@@ -91,7 +95,9 @@ func TestFiguresPrivateBroadcast(t *testing.T) {
 				}
 				return true
 			})
-			rows = append(rows, figOrdinary(t, pn, tr)...)
+			if only != "private" {
+				rows = append(rows, figOrdinary(t, pn, tr)...)
+			}
 		})
 	}
 	load, _ = os.ReadFile("/proc/loadavg")
