@@ -31,11 +31,13 @@ const (
 	figSpacing = 150 * time.Millisecond
 	// figPoll is how often the btcd mempools are read.
 	figPoll = 50 * time.Millisecond
-	// figWait bounds the wait for the last transaction: a broadcast
-	// connection that hears no getdata holds its target for peerd's 3
-	// minutes, and a transaction's back-off reaches 1 minute.
-	figWait = 15 * time.Minute
 )
+
+// figWait bounds the wait for the last transaction: a broadcast
+// connection that hears no getdata holds its target for peerd's 3
+// minutes, and a transaction's back-off reaches 1 minute. 15 minutes, or
+// PEERD_FIGURES_WAIT.
+var figWait = 15 * time.Minute
 
 // figTxs is how many transactions each configuration injects: 100, or
 // PEERD_FIGURES_N (to try the harness quickly).
@@ -64,6 +66,9 @@ func TestFiguresPrivateBroadcast(t *testing.T) {
 	}
 	if n, err := strconv.Atoi(os.Getenv("PEERD_FIGURES_N")); err == nil && n > 0 {
 		figTxs = int64(n)
+	}
+	if d, err := time.ParseDuration(os.Getenv("PEERD_FIGURES_WAIT")); err == nil && d > 0 {
+		figWait = d
 	}
 	// PEERD_FIGURES_ONLY=private or =ordinary measures one kind of relay.
 	only := os.Getenv("PEERD_FIGURES_ONLY")
