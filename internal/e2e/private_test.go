@@ -124,20 +124,28 @@ type privNet struct {
 
 func startPrivNet(t *testing.T, n int) *privNet {
 	t.Helper()
+	return startPrivNetWith(t, n, 3)
+}
+
+// startPrivNetWith is startPrivNet with spendable coinbases at heights 1
+// to spendable and extra flags for every btcd.
+func startPrivNetWith(t *testing.T, n int, spendable int64, btcdArgs ...string) *privNet {
+	t.Helper()
 	bin := btcdtest.Binary(t)
-	long := btcdtest.Start(t, bin, btcdtest.Options{Args: []string{"--miningaddr=" + btcdtest.MiningAddr()}})
-	if _, err := long.Generate(101 + 3); err != nil {
+	long := btcdtest.Start(t, bin, btcdtest.Options{Args: append([]string{"--miningaddr=" + btcdtest.MiningAddr()}, btcdArgs...)})
+	height := 101 + spendable
+	if _, err := long.Generate(int(height)); err != nil {
 		t.Fatal(err)
 	}
 	pn := &privNet{long: long, all: []*btcdtest.Node{long}}
 	for range n {
-		b := btcdtest.Start(t, bin, btcdtest.Options{Args: []string{"--addpeer=" + long.P2PAddr()}})
+		b := btcdtest.Start(t, bin, btcdtest.Options{Args: append([]string{"--addpeer=" + long.P2PAddr()}, btcdArgs...)})
 		pn.targets = append(pn.targets, b)
 		pn.all = append(pn.all, b)
 	}
 	waitUntil(t, "the btcd nodes to share one chain", 60*time.Second, func() bool {
 		for _, b := range pn.all {
-			if h, err := b.GetBlockCount(); err != nil || h != 104 {
+			if h, err := b.GetBlockCount(); err != nil || h != height {
 				return false
 			}
 		}
@@ -160,14 +168,15 @@ func (pn *privNet) spend(t *testing.T, height int64) *wire.MsgTx {
 	return tx
 }
 
-// startPrivatePeerd runs peerd with private broadcast through proxy, its
+// startPeerd runs peerd with private broadcast through proxy, its
 // one long-lived outbound peer the btcd that receives no broadcast, no
 // automatic outbound peers, and the targets in its book. With wait, it
 // waits for the long-lived peer (which a dead proxy never reaches).
-func (pn *privNet) startPeerd(t *testing.T, datadir, proxy string, wait bool) *peerd {
+// Extra flags follow (and so override) these.
+func (pn *privNet) startPeerd(t *testing.T, datadir, proxy string, wait bool, extra ...string) *peerd {
 	t.Helper()
-	p := startPeerd(t, datadir, "--privatebroadcast", "--proxy="+proxy, "--addpeer="+pn.long.P2PAddr(),
-		"--targetoutbound=0", "--nodnsseed")
+	p := startPeerd(t, datadir, append([]string{"--privatebroadcast", "--proxy=" + proxy, "--addpeer=" + pn.long.P2PAddr(),
+		"--targetoutbound=0", "--nodnsseed"}, extra...)...)
 	for _, b := range pn.targets {
 		host, port, _ := net.SplitHostPort(b.P2PAddr())
 		if _, err := p.ctl("addpeeraddress", host, port); err != nil {
