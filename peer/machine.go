@@ -59,6 +59,7 @@ var Spec = fsm.MustIndex(&fsm.Spec{
 		{From: Handshake, To: Broadcast, On: onBroadcastHandshake},
 		{From: Broadcast, To: Disconnected, On: onBroadcastDone},
 		{From: Broadcast, To: Disconnected, On: onBroadcastTimeout},
+		{From: Broadcast, To: Disconnected, On: onNoGetData},
 		{From: Broadcast, To: Disconnected, On: onDisconnect},
 	},
 	Inner: map[fsm.State]*fsm.Spec{Handshake: handshake.Spec, Standby: ValidatingSpec, Broadcast: BroadcastSpec},
@@ -239,7 +240,13 @@ func (m *Machine) Deadline() time.Time {
 	case Handshake:
 		return m.hs.Deadline()
 	case Broadcast:
-		return m.connectedAt.Add(BroadcastLifetime)
+		d := m.connectedAt.Add(BroadcastLifetime)
+		if m.bc != nil {
+			if t := m.bc.deadline(); !t.IsZero() {
+				d = earlier(t, d)
+			}
+		}
+		return d
 	case Standby:
 		d := later(m.lastRecv.Add(orDefault(m.cfg.IdleTimeout, DefaultIdleTimeout)), m.checksFrom)
 		if m.pingSent.IsZero() {
@@ -342,8 +349,14 @@ func (m *Machine) step(ev Event, out *[]Action) fsm.Result {
 	case Standby:
 		m.standby(ev, out)
 	case Broadcast:
-		if ev.Kind == EvTick && !ev.Now.Before(m.connectedAt.Add(BroadcastLifetime)) {
+		if ev.Kind != EvTick {
+			break
+		}
+		switch {
+		case !ev.Now.Before(m.connectedAt.Add(BroadcastLifetime)):
 			m.disconnect(ev.Now, ReasonBroadcastTimeout, onBroadcastTimeout, out)
+		case m.bc != nil && m.bc.tick(ev.Now, out):
+			m.disconnect(ev.Now, ReasonBroadcastNoGetData, onNoGetData, out)
 		}
 	}
 	return fsm.Handled
