@@ -84,6 +84,7 @@ var reasonTable = [...]struct {
 	{peer.ReasonTooMany, "too_many_entries"},
 	{peer.ReasonBroadcastDone, "private_broadcast_done"},
 	{peer.ReasonBroadcastTimeout, "private_broadcast_timeout"},
+	{peer.ReasonBroadcastNoGetData, "private_broadcast_no_getdata"},
 	{reasonFeeler, "feeler_done"},
 	{peer.Reason(handshake.FailTimeout), "handshake_timeout"},
 	{peer.Reason(handshake.FailObsoleteVersion), "obsolete_version"},
