@@ -304,7 +304,10 @@ func (a *Admin) sendPrivate(tx *wire.MsgTx) (chainhash.Hash, error) {
 	case err != nil:
 		return chainhash.Hash{}, err
 	}
-	a.n.privAdd(e.TxID)
+	// Scheduled off the caller's goroutine: the call returns once the
+	// transaction is durable, not after its first connections are drawn.
+	txid := e.TxID
+	a.n.spawn(func() { a.n.privAdd(txid) })
 	return e.TxID, nil
 }
 

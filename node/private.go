@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"sync"
 	"time"
 
@@ -46,6 +47,7 @@ type privState struct {
 	attempts map[uint64]*privAttempt // guarded by pmu: by attempt id
 	byDial   map[uint64]*privAttempt // guarded by n.mu: by the manager's dial id, until connected or failed
 	byPeer   map[uint64]*privAttempt // guarded by n.mu: by peer id, once connected
+	waiting  []privWaiting           // guarded by pmu: attempts waiting for a free address
 	wake     chan struct{}           // the scheduler's deadline may have moved
 }
 
@@ -90,6 +92,11 @@ func (n *Node) privStep(ev privbcast.Event) {
 				queue = append(queue, next)
 			}
 		}
+		if len(queue) == 0 && len(ps.waiting) > 0 {
+			// An address may have become free (this step may be an
+			// attempt's end): the waiting attempts try again.
+			queue = n.privRetryWaiting(time.Now())
+		}
 	}
 	select {
 	case ps.wake <- struct{}{}:
@@ -104,7 +111,13 @@ func (n *Node) privAct(a privbcast.Action) (privbcast.Event, bool) {
 	pool := n.cfg.Mempool
 	switch a.Kind {
 	case privbcast.ActOpen:
-		if err := n.privOpen(a.TxID, a.Attempt); err != nil {
+		err := n.privOpen(a.TxID, a.Attempt)
+		if errors.Is(err, errAllBusy) {
+			log.Debugf("Private broadcast of %v: attempt %d waits for a free address", a.TxID, a.Attempt)
+			ps.waiting = append(ps.waiting, privWaiting{txid: a.TxID, id: a.Attempt, since: time.Now()})
+			return privbcast.Event{}, false
+		}
+		if err != nil {
 			log.Infof("Private broadcast of %v: attempt %d not opened: %v", a.TxID, a.Attempt, err)
 			return privbcast.Event{Kind: privbcast.EvAttemptEnded, Attempt: a.Attempt, Outcome: privbcast.OutcomeFailed}, true
 		}
@@ -129,6 +142,7 @@ func (n *Node) privAct(a privbcast.Action) (privbcast.Event, bool) {
 		log.Warnf("Private broadcast of %v: giving up after %d attempts without an echo; abortprivatebroadcast forgets it, sendrawtransaction tries again",
 			a.TxID, ps.m.Config().MaxAttempts)
 	case privbcast.ActClose:
+		ps.waiting = slices.DeleteFunc(ps.waiting, func(w privWaiting) bool { return w.id == a.Attempt })
 		at := ps.attempts[a.Attempt]
 		if at == nil {
 			return privbcast.Event{}, false
@@ -178,12 +192,29 @@ func (n *Node) privOpen(txid chainhash.Hash, id uint64) error {
 		services wire.ServiceFlag
 	}
 	var fresh, fallback []cand
+	ownBusy, onlyBusy := false, true // every address drawn has a connection already
+	repeats := 0
 	for range selectTries {
 		ap, group, services, ok := n.privCandidate()
 		if !ok {
 			break
 		}
 		target := ap.String()
+		if tried[target] || usedTarget[target] {
+			// A small book offers the same few addresses again and
+			// again: stop drawing once it has nothing new to say.
+			if repeats++; repeats >= 8 {
+				if usedTarget[target] {
+					ownBusy = true
+				}
+				break
+			}
+		} else {
+			repeats = 0
+		}
+		if usedTarget[target] {
+			ownBusy = true
+		}
 		if !ap.IsValid() || tried[target] || usedTarget[target] {
 			continue
 		}
@@ -218,6 +249,9 @@ func (n *Node) privOpen(txid chainhash.Hash, id uint64) error {
 		err := n.carry(acts)
 		if dial == 0 {
 			lastErr = err
+			if !errors.Is(err, connmgr.ErrBusy) {
+				onlyBusy = false
+			}
 			if errors.Is(err, connmgr.ErrFull) {
 				break
 			}
@@ -229,7 +263,49 @@ func (n *Node) privOpen(txid chainhash.Hash, id uint64) error {
 		log.Debugf("Private broadcast of %v: attempt %d to %s", txid, id, target)
 		return nil
 	}
+	if onlyBusy && (ownBusy || len(fresh)+len(fallback) > 0) {
+		return errAllBusy
+	}
 	return lastErr
+}
+
+// errAllBusy: every address the book offered has a connection already (a
+// broadcast of this or another transaction, or a long-lived peer). The
+// attempt waits for one to end (privWaitMax at most) rather than failing:
+// a failure would cost the transaction a back-off for what is only a
+// small book.
+var errAllBusy = errors.New("every address drawn has a connection already")
+
+// privWaitMax bounds how long an attempt waits for a free address.
+const privWaitMax = time.Minute
+
+// privWaiting is an attempt waiting for a free address.
+type privWaiting struct {
+	txid  chainhash.Hash
+	id    uint64
+	since time.Time
+}
+
+// privRetryWaiting tries the waiting attempts again, oldest first; it
+// returns the events of those that failed for good. ps.pmu is held.
+func (n *Node) privRetryWaiting(now time.Time) []privbcast.Event {
+	ps := n.priv
+	var evs []privbcast.Event
+	kept := ps.waiting[:0]
+	for _, w := range ps.waiting {
+		err := n.privOpen(w.txid, w.id)
+		switch {
+		case err == nil:
+		case errors.Is(err, errAllBusy) && now.Sub(w.since) < privWaitMax:
+			kept = append(kept, w)
+		default:
+			log.Infof("Private broadcast of %v: attempt %d not opened: %v", w.txid, w.id, err)
+			evs = append(evs, privbcast.Event{Kind: privbcast.EvAttemptEnded, Now: now, Attempt: w.id, Outcome: privbcast.OutcomeFailed})
+		}
+	}
+	clear(ps.waiting[len(kept):])
+	ps.waiting = kept
+	return evs
 }
 
 // privCandidate draws a random address from the book that the node can
@@ -415,6 +491,13 @@ func (n *Node) privLoop() {
 	for {
 		ps.pmu.Lock()
 		d := ps.m.Deadline()
+		if len(ps.waiting) > 0 {
+			// Waiting attempts look again every second (an address
+			// may be freed by a peer that is not ours).
+			if w := time.Now().Add(time.Second); d.IsZero() || w.Before(d) {
+				d = w
+			}
+		}
 		ps.pmu.Unlock()
 		var fire <-chan time.Time
 		if !d.IsZero() {

@@ -180,7 +180,15 @@ func (pl *privListener) private() ([]privConn, []error) {
 // listeners' addresses (regtest: each 127.k.0.1 its own group).
 func privateNode(t *testing.T, pool *mempool.Pool, ls ...*privListener) (*testNode, *Admin) {
 	t.Helper()
+	return privateNodeWith(t, pool, 0, ls...)
+}
+
+// privateNodeWith is privateNode with peersPerTx broadcast connections per
+// transaction (0: the default).
+func privateNodeWith(t *testing.T, pool *mempool.Pool, peersPerTx int, ls ...*privListener) (*testNode, *Admin) {
+	t.Helper()
 	cfg := testConfig()
+	cfg.PrivateBroadcastPeers = peersPerTx
 	cfg.Mempool = pool
 	cfg.PrivateBroadcast = true
 	cfg.NoDNSSeed = true
@@ -426,4 +434,38 @@ func TestPrivateBroadcastOneGroup(t *testing.T) {
 		}
 		return true
 	})
+}
+
+// TestPrivateBroadcastWaitsForFreeAddress: with one address in the book,
+// the second transaction's attempt waits for the first's connection to end
+// instead of failing (and backing off) on a busy address.
+func TestPrivateBroadcastWaitsForFreeAddress(t *testing.T) {
+	l := newPrivListener(t, "127.7.0.1", "receipt")
+	pool := openPool(t, t.TempDir())
+	_, a := privateNodeWith(t, pool, 1, l)
+	for _, n := range []byte{44, 45} {
+		if _, err := a.SendRawTransaction(serialize(t, testTx(n))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "both transactions' receipts", func() bool {
+		info, _ := a.PrivateBroadcastInfo()
+		got := 0
+		for _, tx := range info {
+			for _, at := range tx.Attempts {
+				if at.Outcome == "receipt" {
+					got++
+				}
+			}
+		}
+		return got == 2
+	})
+	info, _ := a.PrivateBroadcastInfo()
+	for _, tx := range info {
+		for _, at := range tx.Attempts {
+			if at.Outcome != "receipt" {
+				t.Fatalf("transaction %v has an attempt that ended %q: a busy address must be waited for", tx.TxID, at.Outcome)
+			}
+		}
+	}
 }
