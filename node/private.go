@@ -291,6 +291,18 @@ type privWaiting struct {
 func (n *Node) privRetryWaiting(now time.Time) []privbcast.Event {
 	ps := n.priv
 	var evs []privbcast.Event
+	// Transactions with the fewest receipts first (Core's priority),
+	// then the longest waiting.
+	receipts := func(w privWaiting) int {
+		st, _ := ps.m.Status(w.txid)
+		return st.Receipts
+	}
+	slices.SortStableFunc(ps.waiting, func(a, b privWaiting) int {
+		if d := receipts(a) - receipts(b); d != 0 {
+			return d
+		}
+		return a.since.Compare(b.since)
+	})
 	kept := ps.waiting[:0]
 	for _, w := range ps.waiting {
 		err := n.privOpen(w.txid, w.id)

@@ -59,9 +59,9 @@ const (
 	// NoGetDataAfter when the connection gives up on one (both from the
 	// first inv).
 	InvRetry       = 5 * time.Second
-	NoGetDataAfter = 30 * time.Second
+	NoGetDataAfter = 15 * time.Second
 
-	onNoGetData = "no getdata (30 s)"
+	onNoGetData = "no getdata (15 s)"
 )
 
 // Reasons a private-broadcast connection ends on its own.

@@ -39,10 +39,12 @@
 //     (stale.txt)
 //  5. EvEcho (an ordinary long-lived peer announced the tx; the node
 //     leaves out the broadcast connections) confirms a Pending or GaveUp
-//     tx: ActConfirmed once, no more opens. Attempts in flight are left to
-//     finish; their EvAttemptEnded is accepted and only counted. An echo
-//     before any receipt confirms too (someone else relayed it). An echo
-//     of a Confirmed or unknown tx does nothing. (echo.txt)
+//     tx: ActConfirmed once, no more opens, and ActClose for each attempt
+//     in flight (they have nothing left to prove, and their addresses
+//     are freed for the other transactions; their ids are forgotten, as
+//     on EvAbort). An echo before any receipt confirms too (someone else
+//     relayed it). An echo of a Confirmed or unknown tx does nothing.
+//     (echo.txt)
 //  6. When a Pending tx needs an attempt (its round is short, or stale)
 //     but MaxAttempts were opened and none is in flight, it gives up:
 //     ActGaveUp once; it stays known as GaveUp (no more opens) until
@@ -238,6 +240,14 @@ func (m *Machine) Step(ev Event) []Action {
 		}
 		t.state, t.confirmedAt, t.retryAt = Confirmed, ev.Now, time.Time{}
 		out = append(out, Action{Kind: ActConfirmed, TxID: t.id})
+		// Its connections still open have nothing left to prove: they
+		// are closed, freeing their addresses for the others.
+		for _, a := range t.open {
+			out = append(out, Action{Kind: ActClose, TxID: t.id, Attempt: a})
+			delete(m.attempts, a)
+			m.inFlight--
+		}
+		t.open = nil
 	case EvAbort:
 		t, ok := m.txs[ev.TxID]
 		if !ok {

@@ -68,18 +68,18 @@ func TestTransitions(t *testing.T) {
 		{"attempt 0", nil, Event{Kind: EvAttemptEnded, Attempt: 0}, []ActionKind{ActNote}, Pending, true},
 		{"attempt ended twice", []Event{{Kind: EvAttemptEnded, Attempt: 1, Outcome: OutcomeReceipt}},
 			Event{Kind: EvAttemptEnded, Attempt: 1, Outcome: OutcomeReceipt}, []ActionKind{ActNote}, Pending, true},
-		{"echo", nil, Event{Kind: EvEcho, TxID: txid(1)}, []ActionKind{ActNote, ActConfirmed}, Confirmed, true},
+		{"echo", nil, Event{Kind: EvEcho, TxID: txid(1)}, []ActionKind{ActNote, ActConfirmed, ActClose, ActClose, ActClose}, Confirmed, true},
 		{"echo after a receipt", []Event{{Kind: EvAttemptEnded, Attempt: 1, Outcome: OutcomeReceipt}},
-			Event{Kind: EvEcho, TxID: txid(1)}, []ActionKind{ActConfirmed}, Confirmed, true},
+			Event{Kind: EvEcho, TxID: txid(1)}, []ActionKind{ActConfirmed, ActClose, ActClose}, Confirmed, true},
 		{"second echo", []Event{{Kind: EvEcho, TxID: txid(1)}}, Event{Kind: EvEcho, TxID: txid(1)}, nil, Confirmed, true},
 		{"echo of an unknown tx", nil, Event{Kind: EvEcho, TxID: txid(7)}, nil, Pending, true},
-		{"end after confirmation", []Event{{Kind: EvEcho, TxID: txid(1)}},
+		{"end after confirmation", []Event{{Kind: EvEcho, TxID: txid(1)}}, // its ids were forgotten at the close
 			Event{Kind: EvAttemptEnded, Attempt: 1, Outcome: OutcomeFailed}, []ActionKind{ActNote}, Confirmed, true},
 		{"add after confirmation", []Event{{Kind: EvEcho, TxID: txid(1)}},
-			Event{Kind: EvAdd, TxID: txid(1)}, []ActionKind{ActNote}, Pending, true}, // 3 still in flight count
+			Event{Kind: EvAdd, TxID: txid(1)}, []ActionKind{ActNote, ActOpen, ActOpen, ActOpen}, Pending, true}, // the confirmation closed the 3 in flight
 		{"abort", nil, Event{Kind: EvAbort, TxID: txid(1)}, []ActionKind{ActClose, ActClose, ActClose, ActNote}, 0, false},
 		{"abort confirmed", []Event{{Kind: EvEcho, TxID: txid(1)}, {Kind: EvAttemptEnded, Attempt: 1}},
-			Event{Kind: EvAbort, TxID: txid(1)}, []ActionKind{ActClose, ActClose, ActNote}, 0, false},
+			Event{Kind: EvAbort, TxID: txid(1)}, []ActionKind{ActNote}, 0, false},
 		{"abort unknown", nil, Event{Kind: EvAbort, TxID: txid(7)}, []ActionKind{ActNote}, Pending, true},
 		{"early tick", nil, Event{Kind: EvTick, Now: t0.Add(time.Minute)}, nil, Pending, true},
 		{"stale", nil, Event{Kind: EvTick, Now: t0.Add(5 * time.Minute)}, []ActionKind{ActNote}, Pending, true},
