@@ -92,9 +92,9 @@ func (n *Node) privStep(ev privbcast.Event) {
 				queue = append(queue, next)
 			}
 		}
-		if len(queue) == 0 && len(ps.waiting) > 0 {
-			// An address may have become free (this step may be an
-			// attempt's end): the waiting attempts try again.
+		if len(queue) == 0 && len(ps.waiting) > 0 && (ev.Kind == privbcast.EvAttemptEnded || ev.Kind == privbcast.EvTick) {
+			// An address may have become free (an attempt ended, or
+			// the periodic look): the waiting attempts try again.
 			queue = n.privRetryWaiting(time.Now())
 		}
 	}
@@ -279,6 +279,11 @@ var errAllBusy = errors.New("every address drawn has a connection already")
 // privWaitMax bounds how long an attempt waits for a free address.
 const privWaitMax = time.Minute
 
+// maxBusyRetries: a pass over the waiting attempts stops drawing once this
+// many in a row found every address busy (each draw takes the book's and
+// the manager's locks; hundreds of waiting attempts would hold them long).
+const maxBusyRetries = 4
+
 // privWaiting is an attempt waiting for a free address.
 type privWaiting struct {
 	txid  chainhash.Hash
@@ -304,8 +309,20 @@ func (n *Node) privRetryWaiting(now time.Time) []privbcast.Event {
 		return a.since.Compare(b.since)
 	})
 	kept := ps.waiting[:0]
+	busy := 0 // consecutive attempts that found every address busy
 	for _, w := range ps.waiting {
+		if busy >= maxBusyRetries && now.Sub(w.since) < privWaitMax {
+			// The addresses are taken: the rest wait for the next
+			// pass without drawing the book again.
+			kept = append(kept, w)
+			continue
+		}
 		err := n.privOpen(w.txid, w.id)
+		if errors.Is(err, errAllBusy) {
+			busy++
+		} else {
+			busy = 0
+		}
 		switch {
 		case err == nil:
 		case errors.Is(err, errAllBusy) && now.Sub(w.since) < privWaitMax:
@@ -480,12 +497,15 @@ func (n *Node) privReady(p *driver.Peer) {
 	})
 }
 
-// privEcho: an ordinary peer announced private entry e back.
+// privEcho: an ordinary peer announced private entry e back. The
+// scheduler is stepped off the recorder's goroutine, which must not wait
+// for it.
 func (n *Node) privEcho(e *mempool.Entry) {
 	if n.priv == nil || !e.Private() {
 		return
 	}
-	n.privStep(privbcast.Event{Kind: privbcast.EvEcho, TxID: e.TxID})
+	txid, now := e.TxID, time.Now()
+	n.spawn(func() { n.privStep(privbcast.Event{Kind: privbcast.EvEcho, Now: now, TxID: txid}) })
 }
 
 // privAdd schedules txid's private broadcast.
