@@ -5,7 +5,7 @@ import (
 	"net"
 	"os"
 	"regexp"
-	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -186,11 +186,28 @@ func (pn *privNet) startPeerd(t *testing.T, datadir, proxy string, wait bool, ex
 	if !wait {
 		return p
 	}
-	waitUntil(t, "peerd's long-lived peer", 15*time.Second, func() bool {
-		out, err := p.ctl("getconnectioncount")
-		n, _ := strconv.Atoi(out)
-		return err == nil && n >= 1
+	// The long-lived peer must have finished its handshake: btcd does not
+	// announce what its mempool held before a peer connected, so an echo
+	// can only come over a connection that was up when the transaction
+	// arrived. (A v2 attempt to the v1-only btcd can take btcd's 30 s
+	// negotiation timeout before the v1 redial.)
+	waitUntil(t, "peerd's long-lived peer's handshake", 60*time.Second, func() bool {
+		out, err := p.ctl("getpeerinfo")
+		if err != nil {
+			return false
+		}
+		var ps []localPeer
+		if json.Unmarshal([]byte(out), &ps) != nil {
+			return false
+		}
+		for _, lp := range ps {
+			if lp.Addr == pn.long.P2PAddr() && strings.HasPrefix(lp.State, "standby") {
+				return true
+			}
+		}
+		return false
 	})
+
 	return p
 }
 
