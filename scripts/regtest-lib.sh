@@ -49,12 +49,15 @@ command -v go >/dev/null || die "" "this demo needs Go (go version 1.26 or newer
 command -v curl >/dev/null || die "" "this demo needs curl to ask btcd over its RPC: apt-get install curl"
 
 # free_port prints a loopback port that nothing listens on and that no
-# earlier call printed.
+# earlier call printed. It draws below Linux's ephemeral range (32768 and
+# up), where the kernel gives out the ports of outgoing connections and of
+# listeners on port 0: a port found free there can be taken by anything on
+# the machine before btcd or peerd binds it (a test run found it so).
 taken_ports=" "
 free_port() {
 	local p
 	while :; do
-		p=$((20000 + RANDOM % 40000))
+		p=$((20000 + RANDOM % 12000))
 		case "$taken_ports" in *" $p "*) continue ;; esac
 		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
 			taken_ports+="$p "
