@@ -148,22 +148,30 @@ func (n *Node) spawn(f func()) {
 // the deadline may have moved.
 func (n *Node) timerLoop() {
 	defer n.wg.Done()
+	n.deadlineLoop(func() time.Time {
+		n.mu.Lock()
+		defer n.mu.Unlock()
+		return n.m.Deadline()
+	}, func() { n.step(connmgr.Event{Kind: connmgr.EvTick}) }, n.wake)
+}
+
+// deadlineLoop calls tick whenever the time deadline returns (zero: none)
+// has come, asking deadline again after each tick and each wake-up, until
+// the node stops. It drives the node's pure machines' timers.
+func (n *Node) deadlineLoop(deadline func() time.Time, tick func(), wake <-chan struct{}) {
 	t := time.NewTimer(time.Hour)
 	t.Stop()
 	defer t.Stop()
 	for {
-		n.mu.Lock()
-		d := n.m.Deadline()
-		n.mu.Unlock()
 		var fire <-chan time.Time
-		if !d.IsZero() {
+		if d := deadline(); !d.IsZero() {
 			t.Reset(time.Until(d))
 			fire = t.C
 		}
 		select {
 		case <-fire:
-			n.step(connmgr.Event{Kind: connmgr.EvTick})
-		case <-n.wake:
+			tick()
+		case <-wake:
 		case <-n.ctx.Done():
 			return
 		}

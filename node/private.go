@@ -513,37 +513,23 @@ func (n *Node) privAdd(txid chainhash.Hash) {
 	n.privStep(privbcast.Event{Kind: privbcast.EvAdd, TxID: txid})
 }
 
-// privLoop steps the scheduler at its deadline.
+// privLoop steps the scheduler at its deadline, and every second while
+// attempts wait for a free address (one may be freed by a peer that is not
+// ours).
 func (n *Node) privLoop() {
 	defer n.wg.Done()
 	ps := n.priv
-	t := time.NewTimer(time.Hour)
-	t.Stop()
-	defer t.Stop()
-	for {
+	n.deadlineLoop(func() time.Time {
 		ps.pmu.Lock()
+		defer ps.pmu.Unlock()
 		d := ps.m.Deadline()
 		if len(ps.waiting) > 0 {
-			// Waiting attempts look again every second (an address
-			// may be freed by a peer that is not ours).
 			if w := time.Now().Add(time.Second); d.IsZero() || w.Before(d) {
 				d = w
 			}
 		}
-		ps.pmu.Unlock()
-		var fire <-chan time.Time
-		if !d.IsZero() {
-			t.Reset(time.Until(d))
-			fire = t.C
-		}
-		select {
-		case <-fire:
-			n.privStep(privbcast.Event{Kind: privbcast.EvTick})
-		case <-ps.wake:
-		case <-n.ctx.Done():
-			return
-		}
-	}
+		return d
+	}, func() { n.privStep(privbcast.Event{Kind: privbcast.EvTick}) }, ps.wake)
 }
 
 var errNoAttempt = errors.New("private broadcast attempt gone")
