@@ -248,6 +248,27 @@ type peerd struct {
 }
 
 // call sends one request and returns its result; errors as post's.
+// callInto calls method (nil params: none) and decodes its result into v.
+// With optional, peerd's -32601 (a method it lacks, or a feature it runs
+// without) is no error: found is false and v is left alone.
+func (p *peerd) callInto(method string, params json.RawMessage, v any, optional bool) (found bool, err error) {
+	if params == nil {
+		params = json.RawMessage("[]")
+	}
+	res, err := p.call(method, params)
+	var re *rpcError
+	switch {
+	case optional && errors.As(err, &re) && re.code == codeMethodNotFound:
+		return false, nil
+	case err != nil:
+		return false, err
+	}
+	if err := json.Unmarshal(res, v); err != nil {
+		return false, fmt.Errorf("%s's reply: %v", method, err)
+	}
+	return true, nil
+}
+
 func (p *peerd) call(method string, params json.RawMessage) (json.RawMessage, error) {
 	body, err := json.Marshal(struct {
 		JSONRPC string          `json:"jsonrpc"`

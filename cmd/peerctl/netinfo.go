@@ -2,8 +2,6 @@ package main
 
 import (
 	"cmp"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -158,32 +156,20 @@ func parseNetInfoLevel(words []string) (int, error) {
 // netInfo fetches the replies and prints the dashboard at level.
 func netInfo(w io.Writer, p *peerd, chain string, level int, now time.Time) error {
 	d := netInfoData{chain: chain, now: now}
-	res, err := p.call("getpeerinfo", json.RawMessage("[]"))
+	if _, err := p.callInto("getpeerinfo", nil, &d.peers, false); err != nil {
+		return err
+	}
+	if _, err := p.callInto("getnetworkinfo", nil, &d.info, false); err != nil {
+		return err
+	}
+	// A peerd without getnettotals: the traffic line says so.
+	totals := new(netTotals)
+	found, err := p.callInto("getnettotals", nil, totals, true)
 	if err != nil {
 		return err
 	}
-	if err := json.Unmarshal(res, &d.peers); err != nil {
-		return fmt.Errorf("getpeerinfo's reply: %v", err)
-	}
-	res, err = p.call("getnetworkinfo", json.RawMessage("[]"))
-	if err != nil {
-		return err
-	}
-	if err := json.Unmarshal(res, &d.info); err != nil {
-		return fmt.Errorf("getnetworkinfo's reply: %v", err)
-	}
-	res, err = p.call("getnettotals", json.RawMessage("[]"))
-	var re *rpcError
-	switch {
-	case errors.As(err, &re) && re.code == codeMethodNotFound:
-		// A peerd without getnettotals: the traffic line says so.
-	case err != nil:
-		return err
-	default:
-		d.totals = new(netTotals)
-		if err := json.Unmarshal(res, d.totals); err != nil {
-			return fmt.Errorf("getnettotals' reply: %v", err)
-		}
+	if found {
+		d.totals = totals
 	}
 	_, err = io.WriteString(w, dashboard(d, level))
 	return err

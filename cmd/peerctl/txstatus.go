@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -58,36 +57,24 @@ type (
 // is peerd's error (-5), printed as any.
 func txStatus(w io.Writer, p *peerd, txid string) error {
 	param, _ := json.Marshal([]string{txid})
-	res, err := p.call("getmempoolentry", param)
-	if err != nil {
-		return err
-	}
 	var e mempoolEntry
-	if err := json.Unmarshal(res, &e); err != nil {
-		return fmt.Errorf("getmempoolentry's reply: %v", err)
+	if _, err := p.callInto("getmempoolentry", param, &e, false); err != nil {
+		return err
 	}
 	var priv *privateTx
-	res, err = p.call("getprivatebroadcastinfo", json.RawMessage("[]"))
-	var re *rpcError
-	switch {
-	case errors.As(err, &re) && re.code == codeMethodNotFound:
-		// Private broadcast is off (or peerd predates it).
-	case err != nil:
+	var info struct {
+		Transactions []privateTx `json:"transactions"`
+	}
+	// Not found: private broadcast is off (or peerd predates it).
+	if _, err := p.callInto("getprivatebroadcastinfo", nil, &info, true); err != nil {
 		return err
-	default:
-		var info struct {
-			Transactions []privateTx `json:"transactions"`
-		}
-		if err := json.Unmarshal(res, &info); err != nil {
-			return fmt.Errorf("getprivatebroadcastinfo's reply: %v", err)
-		}
-		for i, t := range info.Transactions {
-			if strings.EqualFold(t.TxID, txid) {
-				priv = &info.Transactions[i]
-			}
+	}
+	for i, t := range info.Transactions {
+		if strings.EqualFold(t.TxID, txid) {
+			priv = &info.Transactions[i]
 		}
 	}
-	_, err = io.WriteString(w, summary(e, priv))
+	_, err := io.WriteString(w, summary(e, priv))
 	return err
 }
 
